@@ -1,0 +1,298 @@
+// Resumable decoder for every packet a server sends a client. Bytes arrive in any chunking, one at
+// a time included; each complete packet lands in ONE reused record (the decoder's own fields).
+// Zero allocation: a packet that lies whole in the pushed chunk is parsed in place (the record
+// points into the caller's bytes); otherwise its body is gathered in the fixed receive buffer.
+// A PUBLISH larger than that buffer is streamed: its topic is gathered in the buffer and its payload
+// is reported in fragments straight from the input (never dropped silently: case 3, fault 10).
+// Every check that the bytes seen so far allow is made at once, so bad input fails early.
+import {
+  BAD_CONNACK_FLAGS,
+  BAD_FLAGS,
+  BAD_LENGTH,
+  BAD_QOS,
+  BAD_RETURN_CODE,
+  BAD_TOPIC_LENGTH,
+  CONNACK,
+  DUP_ON_QOS0,
+  DUPLICATE_CONNACK,
+  EMPTY_TOPIC,
+  EV_FRAGMENT,
+  EV_PACKET,
+  MAX_REMAINING_LENGTH,
+  MESSAGE_TOO_LARGE,
+  PACKET_BEFORE_CONNACK,
+  PACKET_ID_ZERO,
+  PACKET_TOO_LARGE,
+  PINGRESP,
+  PUBLISH,
+  PUBREL,
+  QOS_NOT_GRANTED,
+  REMAINING_LENGTH_NOT_MINIMAL,
+  REMAINING_LENGTH_TOO_LONG,
+  RESERVED_PACKET_TYPE,
+  SESSION_PRESENT_ON_ERROR,
+  SUBACK,
+  TOPIC_TOO_LARGE,
+  UNEXPECTED_PACKET,
+} from './constants.js';
+import { checkUtf8 } from './utf8.js';
+
+// States: small integers, compared in one if-chain (smaller than a switch in XS bytecode).
+const S_HEADER = 0; // waiting for a first byte
+const S_LENGTH = 1; // reading the remaining length
+const S_BODY = 2; // gathering a body into the receive buffer
+const S_PUB_HEAD = 3; // gathering the variable header of a PUBLISH larger than the buffer
+const S_PUB_PAYLOAD = 4; // streaming that PUBLISH's payload
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Decodes server→client packets (CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK,
+ * UNSUBACK, PINGRESP). Use:
+ * ```
+ * while (length > 0) {
+ *   const ev = dec.push(bytes, offset, length);
+ *   offset += dec.consumed; length -= dec.consumed;
+ *   if (ev === EV_PACKET || ev === EV_FRAGMENT) handle(dec);
+ *   else if (ev === NEED_MORE) break;
+ *   else { close(ev); break; } // a negative status: the peer broke the protocol
+ * }
+ * ```
+ * The record's `topicData` and `data` refer to the receive buffer or to the pushed bytes: they are
+ * valid until the next push.
+ */
+export class Decoder {
+  // ---- The record: what the last EV_PACKET / EV_FRAGMENT carries ----
+  /** Packet type (CONNACK, PUBLISH, …) and the 4 flag bits of its first byte. */
+  type = 0;
+  flags = 0;
+  /** PUBLISH: QoS, DUP and RETAIN. */
+  qos = 0;
+  dup = false;
+  retain = false;
+  /** PUBLISH QoS 1/2, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK. */
+  packetId = 0;
+  /** CONNACK. */
+  returnCode = 0;
+  sessionPresent = false;
+  /** PUBLISH: the topic's UTF-8 bytes are topicData[topicOffset, topicOffset + topicLength). */
+  topicData: Uint8Array = EMPTY;
+  topicOffset = 0;
+  topicLength = 0;
+  /**
+   * PUBLISH: payload bytes data[payloadOffset, payloadOffset + payloadLength). They start at
+   * `fragmentOffset` within a message of `messageLength` bytes: for EV_PACKET, 0 and payloadLength;
+   * for EV_FRAGMENT, the last piece ends at messageLength. SUBACK: the return codes, a byte each.
+   */
+  data: Uint8Array = EMPTY;
+  payloadOffset = 0;
+  payloadLength = 0;
+  fragmentOffset = 0;
+  messageLength = 0;
+
+  /** Input bytes the last push consumed. */
+  consumed = 0;
+
+  // ---- Per connection ----
+  /** True until a CONNACK arrives: any other packet first is PACKET_BEFORE_CONNACK (case 6). */
+  awaitingConnack = true;
+  /** Highest QoS this client subscribed with; a PUBLISH above it is QOS_NOT_GRANTED (case 27). */
+  maxQos = 2;
+
+  /** The fixed receive buffer: partial packets, and the topic of a streamed PUBLISH. */
+  readonly buffer: Uint8Array;
+  /** Largest PUBLISH (remaining length) accepted; a larger one is MESSAGE_TOO_LARGE before its body. */
+  readonly maxMessageSize: number;
+
+  private _st = S_HEADER;
+  private _err = 0; // the remote status that ended this connection, or 0
+  private _rl = 0; // remaining length
+  private _mult = 1; // weight of the next length byte
+  private _got = 0; // S_LENGTH: length bytes read; S_BODY, S_PUB_HEAD: bytes in buffer
+  private _need = 0; // S_PUB_HEAD: header bytes wanted; S_PUB_PAYLOAD: payload bytes left
+
+  /**
+   * @param bufferSize receive buffer bytes (at least 16): bounds the largest non-PUBLISH packet and
+   *   a streamed PUBLISH's topic (plus 4).
+   * @param maxMessageSize largest PUBLISH accepted (default: the largest MQTT allows).
+   */
+  constructor(bufferSize: number, maxMessageSize = MAX_REMAINING_LENGTH) {
+    if (!(bufferSize >= 16)) throw new RangeError('receive buffer under 16 bytes');
+    this.buffer = new Uint8Array(bufferSize);
+    this.maxMessageSize = maxMessageSize;
+  }
+
+  /** Starts a new connection: forgets any partial packet and past error, awaits CONNACK. */
+  reset(): void {
+    this._st = S_HEADER;
+    this._err = 0;
+    this.awaitingConnack = true;
+  }
+
+  /**
+   * Consumes bytes[offset, offset + length) up to the end of at most one packet or fragment, and
+   * sets `consumed`. Returns EV_PACKET, EV_FRAGMENT, NEED_MORE (0: all consumed, nothing complete),
+   * or a negative remote status (see constants.ts) that sticks until reset(). Never throws.
+   */
+  push(bytes: Uint8Array, offset: number, length: number): number {
+    const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
+    const start = offset;
+    const end = offset + length;
+    let s = d._err;
+    while (!s && offset < end) {
+      const st = d._st;
+      if (st === S_HEADER) {
+        s = d._first(bytes[offset++]);
+        d._st = S_LENGTH;
+        d._rl = d._got = 0;
+        d._mult = 1;
+      } else if (st === S_LENGTH) {
+        const b = bytes[offset++];
+        d._rl += (b & 127) * d._mult;
+        d._mult *= 128;
+        if (b > 127) {
+          if (++d._got === 4) s = REMAINING_LENGTH_TOO_LONG; // case 1: close on the 4th byte
+        } else if (!b && d._got) s = REMAINING_LENGTH_NOT_MINIMAL; // case 2
+        else if (!(s = d._length(d._rl)) && d._st === S_BODY && end - offset >= d._rl) {
+          // The whole body is in this chunk: parse it where it lies, no copy.
+          s = d._parse(bytes, offset);
+          offset += d._rl;
+        }
+      } else if (st === S_PUB_PAYLOAD) {
+        let n = end - offset;
+        if (n > d._need) n = d._need;
+        d.data = bytes;
+        d.payloadOffset = offset;
+        d.payloadLength = n;
+        d.fragmentOffset = d.messageLength - d._need;
+        if (!(d._need -= n)) d._st = S_HEADER;
+        offset += n;
+        s = EV_FRAGMENT;
+      } else {
+        // S_BODY or S_PUB_HEAD: gather into the buffer. A byte loop, not set(subarray()): a view
+        // per chunk would allocate.
+        const buf = d.buffer;
+        const want = st === S_BODY ? d._rl : d._need;
+        let g = d._got;
+        while (g < want && offset < end) buf[g++] = bytes[offset++];
+        d._got = g;
+        if (g < want) break;
+        if (st === S_BODY) s = d._parse(buf, 0);
+        else if (want === 2) {
+          // A streamed PUBLISH's topic length is known: its header must fit the buffer and the packet.
+          const tl = (buf[0] << 8) | buf[1];
+          d._need = 2 + tl + (d.qos ? 2 : 0);
+          s = !tl ? EMPTY_TOPIC : 2 + tl > d._rl ? BAD_TOPIC_LENGTH : d._need > buf.length ? TOPIC_TOO_LARGE : 0; // cases 15, 22, 3
+        } else if ((s = d._publish(buf, 0)) >= 0) {
+          d._need = d.messageLength = d._rl - s;
+          d._st = S_PUB_PAYLOAD;
+          s = 0;
+        }
+      }
+    }
+    d.consumed = offset - start;
+    if (s < 0) d._err = s;
+    return s;
+  }
+
+  /** Checks the first byte: everything it can tell is rejected before reading further. */
+  private _first(b: number): number {
+    const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
+    const type = b >> 4;
+    const flags = b & 15;
+    const qos = (flags >> 1) & 3;
+    d.type = type;
+    d.flags = flags;
+    if (!type || type === 15) return RESERVED_PACKET_TYPE; // case 4
+    if (type === CONNACK) {
+      if (!d.awaitingConnack) return DUPLICATE_CONNACK; // case 6
+    } else if (type === 1 || type === 8 || type === 10 || type === 12 || type === 14) {
+      return UNEXPECTED_PACKET; // case 5: CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT
+    } else if (d.awaitingConnack) return PACKET_BEFORE_CONNACK; // case 6 [MQTT-3.2.0-1]
+    if (type !== PUBLISH) return flags === (type === PUBREL ? 2 : 0) ? 0 : BAD_FLAGS; // cases 7, 29, 32, 34, 37, 38 [MQTT-2.2.2-2]
+    d.qos = qos;
+    d.dup = flags > 7;
+    d.retain = (flags & 1) > 0;
+    return qos > 2
+      ? BAD_QOS // case 12 [MQTT-3.3.1-4]
+      : flags > 7 && !qos
+        ? DUP_ON_QOS0 // case 14 [MQTT-3.3.1-2]
+        : qos > d.maxQos
+          ? QOS_NOT_GRANTED // case 27 [MQTT-3.8.4-6]
+          : 0;
+  }
+
+  /** Checks the remaining length against the type; picks gathering or streaming. Returns 0 or a status. */
+  private _length(rl: number): number {
+    const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
+    const type = d.type;
+    d._st = S_BODY;
+    d._got = 0;
+    if (type === PUBLISH) {
+      if (rl > d.maxMessageSize) return MESSAGE_TOO_LARGE; // case 3 [MQTT-4.8.0-2]
+      if (rl < 3) return BAD_LENGTH; // no room for a topic
+      if (rl > d.buffer.length) {
+        d._st = S_PUB_HEAD;
+        d._need = 2;
+      }
+      return 0;
+    }
+    if (type === SUBACK) return rl < 3 ? BAD_LENGTH : rl > d.buffer.length ? PACKET_TOO_LARGE : 0; // cases 3, 34
+    return rl === (type === PINGRESP ? 0 : 2) ? 0 : BAD_LENGTH; // cases 8, 30, 37, 38
+  }
+
+  /** Parses a whole body of `rl` bytes at data[p] into the record. Returns EV_PACKET or a status. */
+  private _parse(data: Uint8Array, p: number): number {
+    const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
+    const type = d.type;
+    const rl = d._rl;
+    const a = data[p];
+    const b = data[p + 1];
+    d._st = S_HEADER;
+    d.data = data;
+    if (type === PUBLISH) {
+      const h = d._publish(data, p);
+      if (h < 0) return h;
+      d.payloadOffset = p + h;
+      d.payloadLength = d.messageLength = rl - h;
+      d.fragmentOffset = 0;
+    } else if (type === CONNACK) {
+      if (a > 1) return BAD_CONNACK_FLAGS; // case 9 [MQTT-3.2.2.1]
+      if (b > 5) return BAD_RETURN_CODE; // case 11
+      if (a && b) return SESSION_PRESENT_ON_ERROR; // case 10 [MQTT-3.2.2-4]
+      d.sessionPresent = a > 0;
+      d.returnCode = b;
+      d.awaitingConnack = false;
+    } else if (type !== PINGRESP) {
+      if (!(d.packetId = (a << 8) | b)) return PACKET_ID_ZERO; // cases 28, 34 [MQTT-2.3.1-1]
+      d.payloadOffset = p + 2;
+      d.payloadLength = rl - 2;
+      // SUBACK return codes: 0, 1, 2 or 0x80 [MQTT-3.9.3-2] (case 33).
+      for (let i = p + 2; i < p + rl; i++) if (data[i] > 2 && data[i] !== 0x80) return BAD_RETURN_CODE;
+    }
+    return EV_PACKET;
+  }
+
+  /**
+   * Checks a PUBLISH variable header at data[p] (packet of this._rl bytes); records its topic and
+   * packet id. Returns the header's length (the payload follows) or a status.
+   */
+  private _publish(data: Uint8Array, p: number): number {
+    const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
+    const tl = (data[p] << 8) | data[p + 1];
+    const h = 2 + tl + (d.qos ? 2 : 0);
+    const s =
+      2 + tl > d._rl
+        ? BAD_TOPIC_LENGTH // case 22
+        : !tl
+          ? EMPTY_TOPIC // case 15 [MQTT-4.7.3-1]
+          : h > d._rl
+            ? BAD_LENGTH // case 23: no room for the packet id
+            : checkUtf8(data, p + 2, p + 2 + tl, true); // cases 16–21
+    d.topicData = data;
+    d.topicOffset = p + 2;
+    d.topicLength = tl;
+    d.packetId = d.qos ? (data[h + p - 2] << 8) | data[h + p - 1] : 0;
+    return s || (d.qos && !d.packetId ? PACKET_ID_ZERO : h); // case 13 [MQTT-2.3.1-1]
+  }
+}

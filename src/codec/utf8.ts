@@ -1,0 +1,103 @@
+// UTF-8 straight between JS strings and bytes: no TextEncoder (absent on XS), no temporary arrays.
+import { BAD_UTF8, NULL_IN_STRING, WILDCARD_IN_TOPIC } from './constants.js';
+
+/** What a string is checked as by `utf8`. */
+export const STR_TEXT = 0; // client id, user name: no U+0000, no lone surrogate [MQTT-1.5.3-1/2]
+export const STR_TOPIC = 1; // a topic name: also non-empty, no '+' or '#' [MQTT-3.3.2-2] [MQTT-4.7.3-1]
+export const STR_FILTER = 2; // a topic filter: non-empty, wildcards only as whole levels, '#' last [MQTT-4.7.1]
+export const STR_DATA = 3; // binary data given as a string (payload, password): any code point, any length
+
+// One throw site each: repeated `throw new XError(…)` costs bytes in the budgeted bundle.
+export function typeError(msg: string): never {
+  throw new TypeError(msg);
+}
+
+export function rangeError(msg: string): never {
+  throw new RangeError(msg);
+}
+
+const PLUS = 0x2b;
+const HASH = 0x23;
+const SLASH = 0x2f;
+
+/**
+ * One pass over `s`: checks it as `kind` and, when `buf` is given, writes its UTF-8 bytes at
+ * buf[pos]. Returns the byte length (no buf) or the offset after the bytes (with buf).
+ * Throws TypeError for a string MQTT forbids, RangeError above 65535 bytes (except STR_DATA):
+ * the caller's mistakes, caught before a byte is written (encoders size first, then write).
+ */
+export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0): number {
+  const start = pos;
+  const n = s.length;
+  let prev = SLASH; // as if a level had just started
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = s.charCodeAt(++i); // NaN past the end
+      if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) typeError('lone surrogate in string');
+      c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;
+    } else if (c === 0 && kind !== STR_DATA) typeError('U+0000 in string');
+    else if (
+      (c === PLUS || c === HASH) &&
+      (kind === STR_TOPIC ||
+        // In a filter a wildcard fills its level, and '#' is last [MQTT-4.7.1-2/3].
+        (kind === STR_FILTER && (prev !== SLASH || (c === HASH ? i + 1 < n : i + 1 < n && s.charCodeAt(i + 1) !== SLASH))))
+    ) {
+      typeError('misplaced wildcard in ' + (kind === STR_TOPIC ? 'topic ' : 'filter ') + s);
+    }
+    prev = c;
+    if (!buf) pos += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    else if (c < 0x80) buf[pos++] = c;
+    else {
+      let k = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
+      buf[pos++] = ((0xf0 << (3 - k)) & 0xf0) | (c >> (6 * k)); // lead: 110xxxxx, 1110xxxx or 11110xxx
+      while (k--) buf[pos++] = 0x80 | ((c >> (6 * k)) & 63);
+    }
+  }
+  if (kind !== STR_DATA) {
+    if (pos - start > 65535) rangeError('string over 65535 bytes');
+    if (pos === start && kind) typeError('empty topic');
+  }
+  return pos;
+}
+
+/**
+ * Checks bytes [start, end) as an MQTT UTF-8 string: well-formed (no overlong form, no surrogate,
+ * nothing above U+10FFFF, nothing truncated), no U+0000; a topic name also has no wildcard.
+ * U+FEFF is kept as a character [MQTT-1.5.3-3]. U+0001..U+001F and U+007F..U+009F are accepted: the
+ * spec lets a receiver close on them (MAY) but brokers pass them on, and closing would lose messages.
+ * Returns 0, NULL_IN_STRING, BAD_UTF8 or WILDCARD_IN_TOPIC.
+ */
+export function checkUtf8(data: Uint8Array, start: number, end: number, topic: boolean): number {
+  while (start < end) {
+    const b = data[start++];
+    if (b < 0x80) {
+      if (b === 0) return NULL_IN_STRING;
+      if (topic && (b === PLUS || b === HASH)) return WILDCARD_IN_TOPIC;
+      continue;
+    }
+    // Well-formed sequences (Unicode Table 3-7): the second byte's range depends on the lead.
+    if (b < 0xc2 || b > 0xf4) return BAD_UTF8;
+    let more = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+    if (start + more > end) return BAD_UTF8;
+    const b2 = data[start];
+    if (b2 < (b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80) || b2 > (b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf)) {
+      return BAD_UTF8;
+    }
+    while (more--) if ((data[start++] & 0xc0) !== 0x80) return BAD_UTF8;
+  }
+  return 0;
+}
+
+/** Decodes well-formed UTF-8 bytes [start, end) to a string. Allocates: only when asked for. */
+export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
+  let s = '';
+  while (start < end) {
+    let c = data[start++];
+    let k = c < 0xc0 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3; // continuation bytes
+    c &= 0x7f >> (k && k + 1);
+    while (k--) c = (c << 6) | (data[start++] & 63);
+    s += String.fromCodePoint(c);
+  }
+  return s;
+}

@@ -1,0 +1,42 @@
+// Topic names and filters [MQTT-4.7]: validation from strings, matching on bytes (no allocation).
+import { utf8, STR_FILTER, STR_TOPIC } from './codec/utf8.js';
+
+const SLASH = 0x2f;
+const PLUS = 0x2b;
+const HASH = 0x23;
+const DOLLAR = 0x24;
+
+/** Throws TypeError unless `filter` is a valid topic filter ('+' and '#' as whole levels, '#' last). */
+export function validateFilter(filter: string): void {
+  utf8(filter, STR_FILTER);
+}
+
+/** Throws TypeError unless `topic` is a valid topic name (non-empty, no wildcard, no U+0000). */
+export function validateTopic(topic: string): void {
+  utf8(topic, STR_TOPIC);
+}
+
+/**
+ * Does topic name t[ts, te) match topic filter f[fs, fe)? Both are UTF-8 bytes, already valid.
+ * '+' matches one whole level (an empty one too), '#' the rest including the parent level
+ * ("a/#" matches "a") [MQTT-4.7.1-2]; a topic starting with '$' is not matched by a filter that
+ * starts with a wildcard [MQTT-4.7.2-1].
+ */
+export function matchTopic(f: Uint8Array, fs: number, fe: number, t: Uint8Array, ts: number, te: number): boolean {
+  if (t[ts] === DOLLAR && (f[fs] === PLUS || f[fs] === HASH)) return false;
+  while (fs < fe) {
+    const c = f[fs];
+    if (c === HASH) return true;
+    if (c === PLUS) {
+      while (ts < te && t[ts] !== SLASH) ts++;
+      fs++;
+    } else if (ts < te && t[ts] === c) {
+      fs++;
+      ts++;
+    } else {
+      // The topic ended where the filter has "/#": the parent level matches too.
+      return ts === te && c === SLASH && fs + 2 === fe && f[fs + 1] === HASH;
+    }
+  }
+  return ts === te;
+}

@@ -1,0 +1,300 @@
+// The fixture table drives the decoder (whole, byte by byte, random splits), the encoder, and the
+// round trips; plus the codec's edges: NO_MEMORY without partial writes, streaming, stickiness.
+import { describe, expect, it } from 'vitest';
+import * as C from '../src/index.js';
+import { decodeCases, encodeCases } from './fixtures/packets.js';
+import { concat, decodeChunks, feedings, hex, makeDecoder, rng, toHex } from './helpers.js';
+
+describe('decoder: fixture table, every case fed whole, byte by byte and in random splits', () => {
+  for (const c of decodeCases) {
+    describe(c.name, () => {
+      for (const [how, sizes] of feedings(c.name.length * 7919)) {
+        it(how, () => {
+          const r = decodeChunks(hex(c.bytes), sizes(), c);
+          expect(r.packets).toEqual(c.packets ?? []);
+          expect(C.statusName(r.status)).toBe(C.statusName(c.status ?? 0));
+          if (c.failsAt !== undefined) expect(r.consumed).toBe(c.failsAt);
+          else expect(r.consumed).toBe(hex(c.bytes).length);
+        });
+      }
+    });
+  }
+});
+
+describe('decoder behaviour', () => {
+  it('an error sticks until reset(), which starts a new connection awaiting CONNACK', () => {
+    const d = makeDecoder();
+    const bad = hex('00 00');
+    expect(d.push(bad, 0, 2)).toBe(C.RESERVED_PACKET_TYPE);
+    const good = hex('40 02 0001');
+    expect(d.push(good, 0, 4)).toBe(C.RESERVED_PACKET_TYPE);
+    expect(d.consumed).toBe(0);
+    d.reset();
+    expect(d.awaitingConnack).toBe(true);
+    expect(d.push(good, 0, 4)).toBe(C.PACKET_BEFORE_CONNACK);
+    d.reset();
+    const ok = hex('20 02 00 00 40 02 0001');
+    expect(d.push(ok, 0, 8)).toBe(C.EV_PACKET);
+    expect(d.push(ok, 4, 4)).toBe(C.EV_PACKET);
+    expect(d.packetId).toBe(1);
+  });
+
+  it('reset() drops a partial packet: a drop mid-packet delivers nothing of it (fault 1)', () => {
+    const d = makeDecoder();
+    const pub = hex('32 09 0003 612f62 0001 6869');
+    expect(d.push(pub, 0, 6)).toBe(C.NEED_MORE);
+    d.reset();
+    d.awaitingConnack = false;
+    const ack = hex('40 02 0002');
+    expect(d.push(ack, 0, 4)).toBe(C.EV_PACKET);
+    expect(d.type).toBe(C.PUBACK);
+    expect(d.packetId).toBe(2);
+  });
+
+  it('parses a packet that lies whole in the chunk in place, and gathers a split one in its buffer', () => {
+    const d = makeDecoder();
+    const pub = hex('30 04 0001 74 21');
+    expect(d.push(pub, 0, pub.length)).toBe(C.EV_PACKET);
+    expect(d.data).toBe(pub);
+    expect(d.push(pub, 0, 3)).toBe(C.NEED_MORE);
+    expect(d.push(pub, 3, 3)).toBe(C.EV_PACKET);
+    expect(d.data).toBe(d.buffer);
+    expect(toHex(d.data, d.payloadOffset, d.payloadOffset + d.payloadLength)).toBe('21');
+  });
+
+  it('1000 QoS 1 PUBLISH packets in one segment all parse, ids in order (case 39)', () => {
+    const parts: Uint8Array[] = [];
+    const one = new Uint8Array(64);
+    for (let id = 1; id <= 1000; id++) {
+      const end = C.writePublish(one, 0, 'devices/d1/cmd', 'payload ' + id, 1, false, false, id);
+      parts.push(one.slice(0, end));
+    }
+    const stream = concat(...parts);
+    for (const [how, sizes] of feedings(39)) {
+      const r = decodeChunks(stream, sizes());
+      expect(r.status, how).toBe(0);
+      expect(r.packets.map((p) => p.packetId)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+      expect(r.packets[999].payload).toBe(toHex(new TextEncoder().encode('payload 1000')));
+    }
+  });
+
+  it('streams a 256 MB PUBLISH in fragments with offsets and total length (case 3, fault 10)', () => {
+    const d = makeDecoder({ bufferSize: 64 });
+    const head = hex('32 ff ff ff 7f  0001 74  0007');
+    const total = 268435455 - 5;
+    expect(d.push(head, 0, head.length)).toBe(C.NEED_MORE);
+    const chunk = new Uint8Array(1 << 20).fill(0xab);
+    let seen = 0;
+    for (let i = 0; i < 8; i++) {
+      let off = 0;
+      while (off < chunk.length) {
+        expect(d.push(chunk, off, chunk.length - off)).toBe(C.EV_FRAGMENT);
+        expect(d.fragmentOffset).toBe(seen);
+        expect(d.messageLength).toBe(total);
+        expect(d.packetId).toBe(7);
+        expect(toHex(d.topicData, d.topicOffset, d.topicOffset + d.topicLength)).toBe('74');
+        expect(d.data).toBe(chunk); // straight from the input: no copy of the payload
+        seen += d.payloadLength;
+        off += d.consumed;
+      }
+    }
+    expect(seen).toBe(8 << 20);
+  });
+
+  it('the last fragment ends exactly at the message, and the next packet follows in the same chunk', () => {
+    const d = makeDecoder({ bufferSize: 16 });
+    const msg = concat(hex('30 20 0001 74'), new Uint8Array(29).fill(1), hex('d0 00'));
+    const evs: number[] = [];
+    let off = 0;
+    while (off < msg.length) {
+      const ev = d.push(msg, off, msg.length - off);
+      evs.push(ev);
+      if (ev === C.EV_FRAGMENT) expect(d.fragmentOffset + d.payloadLength).toBe(29);
+      off += d.consumed;
+    }
+    expect(evs).toEqual([C.EV_FRAGMENT, C.EV_PACKET]);
+    expect(d.type).toBe(C.PINGRESP);
+  });
+
+  it('refuses a receive buffer under 16 bytes', () => {
+    expect(() => new C.Decoder(8)).toThrow(RangeError);
+  });
+});
+
+describe('encoder: fixture table', () => {
+  for (const c of encodeCases) {
+    describe(c.name, () => {
+      it('writes the exact bytes, at offset 0 and at an offset', () => {
+        const want = toHex(hex(c.bytes));
+        const buf = new Uint8Array(1024);
+        const end = c.encode(buf, 0);
+        expect(toHex(buf, 0, end)).toBe(want);
+        const buf2 = new Uint8Array(1024).fill(0xee);
+        const end2 = c.encode(buf2, 7);
+        expect(end2).toBe(7 + end);
+        expect(toHex(buf2, 7, end2)).toBe(want);
+        expect(buf2[6]).toBe(0xee);
+        expect(buf2[end2]).toBe(0xee);
+      });
+
+      it('returns NO_MEMORY for a buffer one byte short, writing nothing', () => {
+        const n = hex(c.bytes).length;
+        for (const [size, pos] of [
+          [n - 1, 0],
+          [n + 2, 3],
+          [0, 0],
+        ]) {
+          const buf = new Uint8Array(size).fill(0xee);
+          expect(c.encode(buf, pos)).toBe(C.NO_MEMORY);
+          expect(buf.every((b) => b === 0xee)).toBe(true);
+        }
+      });
+
+      if (c.decoded) {
+        it('round trip: our decoder reads our bytes back, whole, byte by byte and split', () => {
+          const buf = new Uint8Array(1024);
+          const bytes = buf.slice(0, c.encode(buf, 0));
+          for (const [how, sizes] of feedings(3)) {
+            const r = decodeChunks(bytes, sizes());
+            expect(r.status, how).toBe(0);
+            expect(r.packets, how).toEqual([c.decoded]);
+          }
+        });
+      }
+    });
+  }
+
+  it('sizeOfConnect and sizeOfPublish agree with what is written', () => {
+    const buf = new Uint8Array(70000);
+    const o = { clientId: 'id', username: 'u', password: 'pw', will: { topic: 'w/t', payload: 'bye', qos: 1, retain: true } };
+    expect(C.sizeOfConnect(o)).toBe(C.writeConnect(buf, 0, o));
+    const payload = new Uint8Array(20000);
+    expect(C.sizeOfPublish('a/b', payload, 1)).toBe(C.writePublish(buf, 0, 'a/b', payload, 1, false, false, 1));
+    expect(C.sizeOfPublish('t', 'x'.repeat(16384), 0)).toBe(1 + 3 + 3 + 16384);
+  });
+});
+
+describe('encoder refuses misuse at the API, before writing (case 40)', () => {
+  const buf = new Uint8Array(300000);
+  const p = (topic: string, qos = 0, id = 0, dup = false) => () => C.writePublish(buf, 0, topic, 'x', qos, false, dup, id);
+  it.each([
+    ['+', 'a/+'],
+    ['#', 'a/#'],
+    ['empty', ''],
+    ['U+0000', 'a\u0000b'],
+    ['lone high surrogate', '\uD800'],
+    ['lone low surrogate', 'a\uDC00'],
+    ['reversed pair', '\uDC00\uD800'],
+  ])('topic with %s', (_, topic) => {
+    buf.fill(0xee, 0, 16);
+    expect(p(topic)).toThrow(TypeError);
+    expect(buf[0]).toBe(0xee);
+  });
+  it('topic over 65535 bytes', () => {
+    expect(p('a'.repeat(65536))).toThrow(RangeError);
+    expect(p('\u00e9'.repeat(32768))).toThrow(RangeError); // 65536 bytes in 32768 characters
+    expect(C.writePublish(buf, 0, 'a'.repeat(65535), null, 0, false, false, 0)).toBe(1 + 3 + 2 + 65535);
+  });
+  it.each(['a/#/b', 'a#', 'a+/b', '', '+a', 'a/b#', '#/', 'a\u0000'])('filter %j', (f) => {
+    expect(() => C.writeSubscribe(buf, 0, 1, [f], [0])).toThrow(TypeError);
+    expect(() => C.writeUnsubscribe(buf, 0, 1, [f])).toThrow(TypeError);
+  });
+  it.each(['#', '+', 'a/+', '+/+', 'a/+/b', 'a/#', '/#', '+/#', '$SYS/#', 'a//b', '/'])('valid filter %j', (f) => {
+    expect(C.writeSubscribe(buf, 0, 1, [f], [2])).toBeGreaterThan(0);
+  });
+  it('no filters at all', () => {
+    expect(() => C.writeSubscribe(buf, 0, 1, [], [])).toThrow(TypeError);
+    expect(() => C.writeUnsubscribe(buf, 0, 1, [])).toThrow(TypeError);
+  });
+  it('packet id 0 or out of range', () => {
+    expect(p('t', 1, 0)).toThrow(RangeError);
+    expect(p('t', 1, 65536)).toThrow(RangeError);
+    expect(p('t', 2, 1.5)).toThrow(RangeError);
+    expect(() => C.writeAck(buf, 0, C.PUBACK, 0)).toThrow(RangeError);
+    expect(() => C.writeSubscribe(buf, 0, 0, ['a'], [0])).toThrow(RangeError);
+    expect(() => C.writeUnsubscribe(buf, 0, 0, ['a'])).toThrow(RangeError);
+  });
+  it('QoS 3 and DUP on QoS 0', () => {
+    expect(p('t', 3, 1)).toThrow(RangeError);
+    expect(p('t', -1, 1)).toThrow(RangeError);
+    expect(p('t', 0, 0, true)).toThrow(TypeError);
+    expect(() => C.writeSubscribe(buf, 0, 1, ['a'], [3])).toThrow(RangeError);
+  });
+  it('CONNECT: "" with clean=0, a password without a username, will QoS 3, bad keepalive', () => {
+    expect(() => C.writeConnect(buf, 0, { clientId: '', clean: false })).toThrow(TypeError);
+    expect(C.writeConnect(buf, 0, { clientId: '', clean: true })).toBe(14);
+    expect(() => C.writeConnect(buf, 0, { clientId: 'a', password: 'x' })).toThrow(TypeError);
+    expect(() => C.writeConnect(buf, 0, { clientId: 'a', will: { topic: 'w', payload: '', qos: 3 } })).toThrow(RangeError);
+    expect(() => C.writeConnect(buf, 0, { clientId: 'a', will: { topic: 'w/#', payload: '' } })).toThrow(TypeError);
+    expect(() => C.writeConnect(buf, 0, { clientId: 'a', keepAliveSec: 65536 })).toThrow(RangeError);
+    expect(() => C.writeConnect(buf, 0, { clientId: 'a', username: 'u', password: new Uint8Array(65536) })).toThrow(RangeError);
+  });
+});
+
+describe('in-flight packet ids (case 40: ids wrap 65535 → 1, never 0, never reused while in flight)', () => {
+  it('wraps and skips ids in use', () => {
+    const t = new C.InflightIds(3);
+    t.use(65535);
+    t.use(1);
+    // Counter at 1: 1 is taken, so 2; then 3.
+    expect(t.acquire()).toBe(2);
+    expect(t.acquire()).toBe(0); // window full
+    expect(t.release(1)).toBe(true);
+    expect(t.acquire()).toBe(3);
+    expect(t.release(7)).toBe(false); // unsolicited
+  });
+  it('walks the whole id space without ever giving 0 or an id in use', () => {
+    const t = new C.InflightIds(4);
+    const r = rng(40);
+    const seen = new Set<number>();
+    let last = 0;
+    for (let i = 0; i < 200000; i++) {
+      if (t.count === 4 || (t.count > 0 && r() < 0.5)) {
+        const slot = Math.floor(r() * 4);
+        if (t.ids[slot]) t.release(t.ids[slot]);
+      } else {
+        const id = t.acquire();
+        expect(id).not.toBe(0);
+        expect(Array.from(t.ids).filter((x) => x === id).length).toBe(1);
+        if (last === 65535) seen.add(id);
+        last = id;
+      }
+    }
+    expect(seen.size).toBeGreaterThan(0); // it wrapped
+  });
+  it('refuses to reuse an id still in flight, and id 0', () => {
+    const t = new C.InflightIds(2);
+    t.use(5);
+    expect(() => t.use(5)).toThrow(TypeError);
+    expect(() => t.use(0)).toThrow(RangeError);
+    expect(() => t.use(65536)).toThrow(RangeError);
+  });
+});
+
+describe('SUBACK matched to its SUBSCRIBE (cases 35, 36)', () => {
+  const d = () => makeDecoder();
+  it.each([
+    ['90 04 0001 00 00', [1], C.SUBACK_COUNT_MISMATCH],
+    ['90 03 0001 02', [1], C.SUBACK_QOS_ABOVE_REQUESTED],
+    ['90 04 0001 01 80', [1, 2], 0],
+    ['90 03 0001 00', [1], 0],
+  ] as const)('%s for requested QoS %j', (bytes, req, want) => {
+    const dec = d();
+    const b = hex(bytes);
+    expect(dec.push(b, 0, b.length)).toBe(C.EV_PACKET);
+    expect(C.checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, req)).toBe(want);
+  });
+});
+
+describe('statuses', () => {
+  it('every status has a distinct name and is classed', () => {
+    const names = new Set<string>();
+    for (const [k, v] of Object.entries(C)) {
+      if (typeof v !== 'number' || v >= 0 || !/^[A-Z_0-9]+$/.test(k)) continue;
+      expect(C.statusName(v)).toBe(k);
+      names.add(C.statusName(v));
+      expect(C.isRemoteError(v)).toBe(v !== C.NO_MEMORY && v !== C.WOULD_BLOCK);
+    }
+    expect(names.size).toBeGreaterThan(25);
+  });
+});
