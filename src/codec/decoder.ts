@@ -246,10 +246,11 @@ export class Decoder {
     const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
     const type = d.type;
     const rl = d._rl;
-    const a = data[p];
-    const b = data[p + 1];
     d._st = S_HEADER;
     d.data = data;
+    if (type === PINGRESP) return EV_PACKET; // no body: read nothing
+    const a = data[p];
+    const b = data[p + 1];
     if (type === PUBLISH) {
       const h = d._publish(data, p);
       if (h < 0) return h;
@@ -263,7 +264,7 @@ export class Decoder {
       d.sessionPresent = a > 0;
       d.returnCode = b;
       d.awaitingConnack = false;
-    } else if (type !== PINGRESP) {
+    } else {
       if (!(d.packetId = (a << 8) | b)) return PACKET_ID_ZERO; // cases 28, 34 [MQTT-2.3.1-1]
       d.payloadOffset = p + 2;
       d.payloadLength = rl - 2;
@@ -289,10 +290,11 @@ export class Decoder {
           : h > d._rl
             ? BAD_LENGTH // case 23: no room for the packet id
             : checkUtf8(data, p + 2, p + 2 + tl, true); // cases 16–21
+    if (s) return s; // before reading on: the packet id may lie beyond the packet
     d.topicData = data;
     d.topicOffset = p + 2;
     d.topicLength = tl;
     d.packetId = d.qos ? (data[h + p - 2] << 8) | data[h + p - 1] : 0;
-    return s || (d.qos && !d.packetId ? PACKET_ID_ZERO : h); // case 13 [MQTT-2.3.1-1]
+    return d.qos && !d.packetId ? PACKET_ID_ZERO : h; // case 13 [MQTT-2.3.1-1]
   }
 }
