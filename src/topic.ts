@@ -40,3 +40,19 @@ export function matchTopic(f: Uint8Array, fs: number, fe: number, t: Uint8Array,
   }
   return ts === te;
 }
+
+/**
+ * Decodes well-formed UTF-8 bytes [start, end) (a checked topic, or a payload the application knows
+ * is UTF-8) to a string. Allocates the string: call it only when a string is wanted.
+ */
+export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
+  let s = '';
+  while (start < end) {
+    let c = data[start++];
+    let k = c < 0xc0 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3; // continuation bytes
+    c &= 0x7f >> (k && k + 1);
+    while (k--) c = (c << 6) | (data[start++] & 63);
+    s += String.fromCodePoint(c);
+  }
+  return s;
+}

@@ -44,6 +44,9 @@ const S_BODY = 2; // gathering a body into the receive buffer
 const S_PUB_HEAD = 3; // gathering the variable header of a PUBLISH larger than the buffer
 const S_PUB_PAYLOAD = 4; // streaming that PUBLISH's payload
 
+/** Bit per packet type only a client may send: CONNECT 1, SUBSCRIBE 8, UNSUBSCRIBE 10, PINGREQ 12, DISCONNECT 14. */
+const CLIENT_ONLY = (1 << 1) | (1 << 8) | (1 << 10) | (1 << 12) | (1 << 14);
+
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -206,8 +209,8 @@ export class Decoder {
     if (!type || type === 15) return RESERVED_PACKET_TYPE; // case 4
     if (type === CONNACK) {
       if (!d.awaitingConnack) return DUPLICATE_CONNACK; // case 6
-    } else if (type === 1 || type === 8 || type === 10 || type === 12 || type === 14) {
-      return UNEXPECTED_PACKET; // case 5: CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT
+    } else if ((CLIENT_ONLY >> type) & 1) {
+      return UNEXPECTED_PACKET; // case 5
     } else if (d.awaitingConnack) return PACKET_BEFORE_CONNACK; // case 6 [MQTT-3.2.0-1]
     if (type !== PUBLISH) return flags === (type === PUBREL ? 2 : 0) ? 0 : BAD_FLAGS; // cases 7, 29, 32, 34, 37, 38 [MQTT-2.2.2-2]
     d.qos = qos;

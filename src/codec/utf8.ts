@@ -88,16 +88,3 @@ export function checkUtf8(data: Uint8Array, start: number, end: number, topic: b
   }
   return 0;
 }
-
-/** Decodes well-formed UTF-8 bytes [start, end) to a string. Allocates: only when asked for. */
-export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
-  let s = '';
-  while (start < end) {
-    let c = data[start++];
-    let k = c < 0xc0 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3; // continuation bytes
-    c &= 0x7f >> (k && k + 1);
-    while (k--) c = (c << 6) | (data[start++] & 63);
-    s += String.fromCodePoint(c);
-  }
-  return s;
-}

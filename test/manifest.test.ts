@@ -1,0 +1,22 @@
+// The Moddable manifests are valid JSON and point at modules the build produces.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+
+describe('Moddable manifests', () => {
+  it('manifest.json and manifest_include.json parse, and every local module exists after the build', () => {
+    if (!existsSync(root + 'dist/xs/index.js')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });
+    const app = JSON.parse(readFileSync(root + 'manifest.json', 'utf8'));
+    expect(app.include).toContain('./manifest_include.json');
+    const lib = JSON.parse(readFileSync(root + 'manifest_include.json', 'utf8'));
+    const modules = Object.values(lib.modules) as string[];
+    expect(modules.length).toBeGreaterThan(0);
+    for (const m of modules) expect(existsSync(root + m + '.js'), m).toBe(true);
+    for (const p of lib.preload) expect(Object.keys(lib.modules)).toContain(p);
+    // The XS build leaves Moddable's module specifiers to mcconfig and has no Node imports.
+    const xs = readFileSync(root + 'dist/xs/index.js', 'utf8');
+    expect(xs).not.toMatch(/from\s+['"]node:/);
+  });
+});
