@@ -164,6 +164,40 @@ describe('encoder: fixture table', () => {
     });
   }
 
+  it('every case also fits a buffer of exactly its size (the exact-sizing path)', () => {
+    for (const c of encodeCases) {
+      const want = hex(c.bytes);
+      const buf = new Uint8Array(want.length);
+      expect(c.encode(buf, 0), c.name).toBe(want.length);
+      expect(toHex(buf), c.name).toBe(toHex(want));
+    }
+  });
+
+  it('PUBLISH whose multi-byte topic pushes the remaining length past 127 (the body is moved, not garbled)', () => {
+    const topic = 'é'.repeat(50); // 50 UTF-16 units, 100 bytes
+    const payload = new Uint8Array(30).fill(9);
+    const buf = new Uint8Array(1024);
+    const end = C.writePublish(buf, 5, topic, payload, 1, false, false, 77);
+    // rl = 2 + 100 + 2 + 30 = 134: a 2-byte length, where the all-ASCII guess (84) needed 1.
+    expect(end).toBe(5 + 1 + 2 + 134);
+    expect(toHex(buf, 5, 8)).toBe('328601');
+    const r = decodeChunks(buf.slice(5, end), () => 1 << 30);
+    expect(r.packets).toEqual([
+      { type: 3, qos: 1, dup: false, retain: false, packetId: 77, topic: 'c3a9'.repeat(50), topicString: topic, payload: '09'.repeat(30) },
+    ]);
+  });
+
+  it('PUBLISH with the topic as pre-encoded bytes: same packet; invalid bytes refused', () => {
+    const a = new Uint8Array(64);
+    const b = new Uint8Array(64);
+    const enc = new TextEncoder().encode('devices/é/t');
+    expect(C.writePublish(a, 0, enc, 'x', 1, true, false, 3)).toBe(C.writePublish(b, 0, 'devices/é/t', 'x', 1, true, false, 3));
+    expect(toHex(a)).toBe(toHex(b));
+    for (const bad of ['', '2b', '23', '00', 'c328', 'eda080']) {
+      expect(() => C.writePublish(a, 0, hex(bad), null, 0, false, false, 0), bad).toThrow(TypeError);
+    }
+  });
+
   it('sizeOfConnect and sizeOfPublish agree with what is written', () => {
     const buf = new Uint8Array(70000);
     const o = { clientId: 'id', username: 'u', password: 'pw', will: { topic: 'w/t', payload: 'bye', qos: 1, retain: true } };
@@ -205,6 +239,10 @@ describe('encoder refuses misuse at the API, before writing (case 40)', () => {
   it('no filters at all', () => {
     expect(() => C.writeSubscribe(buf, 0, 1, [], [])).toThrow(TypeError);
     expect(() => C.writeUnsubscribe(buf, 0, 1, [])).toThrow(TypeError);
+  });
+  it('writeAck with a type that is not an acknowledgement', () => {
+    expect(() => C.writeAck(buf, 0, C.CONNECT, 1)).toThrow(RangeError);
+    expect(() => C.writeAck(buf, 0, C.SUBACK, 1)).toThrow(RangeError);
   });
   it('packet id 0 or out of range', () => {
     expect(p('t', 1, 0)).toThrow(RangeError);

@@ -13,9 +13,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const parts = {
   codec: {
     // Issue #2 asked for 4096 B minified. The codec with every check of protocol-cases 1–40,
-    // payload streaming and UTF-8 validation measures ~5.8 KB; this budget is a ratchet at what
-    // it is, so it can only shrink. `target` is printed so the gap stays visible.
-    budget: { minified: 6144 },
+    // payload streaming and UTF-8 validation measured ~5.8 KB; this budget is a ratchet at what it
+    // is, so it can only shrink. Raised once, from 6144 to 6400 B (2026-11-22), for the one-pass
+    // PUBLISH encoder: +~350 B of flash for a 3× faster publish (tools/bench-codec.mjs).
+    // `target` is printed so the gap to the issue's figure stays visible.
+    budget: { minified: 6400 },
     target: { minified: 4096 },
     source: `export { Decoder, writeConnect, sizeOfConnect, writePublish, sizeOfPublish, writeAck, writeSubscribe,
       writeUnsubscribe, writePingreq, writeDisconnect, utf8, checkUtf8 } from './src/codec/index.ts';`,

@@ -1,13 +1,18 @@
-// Encoders for every packet a client sends. Each packet is sized first, then written into the
-// caller's buffer at `pos` (coreMQTT's MQTT_GetPublishPacketSize / MQTT_SerializePublish split).
-// One body function per packet does both: with `buf` null it only advances `pos` (sizing and
-// validating), with a buffer it writes — so the two can never disagree.
-// A write returns the offset after the packet, or NO_MEMORY when the buffer is too small, in which
-// case nothing was written. Misuse (a wildcard in a topic, QoS 3, packet id 0, …) throws
-// TypeError/RangeError at once, as ECMA-419 APIs do, also before anything is written.
-import { MAX_REMAINING_LENGTH, NO_MEMORY, PUBREL } from './constants.js';
+// Encoders for every packet a client sends, into the caller's buffer at `pos`. Each returns the
+// offset after the packet, or NO_MEMORY when the buffer is too small, in which case nothing of the
+// packet is written. Misuse (a wildcard in a topic, QoS 3, packet id 0, …) throws TypeError or
+// RangeError at once, as ECMA-419 APIs do; the packet is then not written either (bytes past `pos`
+// may have been scribbled on, `buf[pos]` is not touched).
+//
+// One body function per packet both sizes (`buf` null: validate and advance `pos`) and writes, so
+// the two can never disagree (coreMQTT's size-then-serialize split). PUBLISH, the hot path, is
+// written in one pass: its body's size lies between its all-ASCII size `lo` and a worst case `hi` (a
+// UTF-16 code unit is at most 3 bytes); when the worst case fits, the body is written after a length
+// prefix sized for `lo` and moved right in the rare case it came out longer (copyWithin: no
+// allocation). Near the end of the buffer it is sized exactly first, so that NO_MEMORY is exact.
+import { MAX_REMAINING_LENGTH, NO_MEMORY, PUBACK, PUBCOMP, PUBREL } from './constants.js';
 import { sizeOfVarint, writeVarint } from './varint.js';
-import { utf8, rangeError, typeError, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
+import { checkUtf8, utf8, rangeError, typeError, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
 
 /** Binary data: bytes as they are, or a string sent as its UTF-8 bytes. */
 export type Data = Uint8Array | string;
@@ -31,8 +36,8 @@ export interface ConnectOptions {
   will?: WillOptions;
 }
 
-/** Protocol name "MQTT" and level 4 [MQTT-3.1.2-1/2]. */
-const PROTOCOL = [0, 4, 0x4d, 0x51, 0x54, 0x54, 4];
+/** Protocol name "MQTT" and level 4 [MQTT-3.1.2-1/2]. A typed array: set() copies it twice as fast. */
+const PROTOCOL = new Uint8Array([0, 4, 0x4d, 0x51, 0x54, 0x54, 4]);
 
 function checkQos(qos: number): number {
   if (!(qos === 0 || qos === 1 || qos === 2)) rangeError('QoS must be 0, 1 or 2'); // [MQTT-3.3.1-4]
@@ -55,15 +60,20 @@ function putU16(buf: Out, pos: number, v: number): number {
 
 function putData(buf: Out, pos: number, d: Data, kind: number): number {
   if (typeof d === 'string') return buf ? utf8(d, kind, buf, pos) : pos + utf8(d, kind);
+  // A topic given as bytes (pre-encoded once, the fastest way to publish) is checked as one.
+  if (kind === STR_TOPIC && (!d.length || checkUtf8(d, 0, d.length, true))) typeError('invalid topic bytes');
   if (buf) buf.set(d, pos);
   return pos + d.length;
 }
 
-/** A field with a 2-byte length prefix: a string or binary data of at most 65535 bytes. */
+/**
+ * A field with a 2-byte length prefix: a string or binary data of at most 65535 bytes.
+ * Sizing checks the limit; writing then needs one pass: the bytes first, their length after.
+ */
 function putField(buf: Out, pos: number, d: Data, kind: number): number {
-  const end = putData(null, pos + 2, d, kind);
+  const end = putData(buf, pos + 2, d, kind);
   if (end - pos > 65537) rangeError('field over 65535 bytes');
-  if (buf) putData(buf, putU16(buf, pos, end - pos - 2), d, kind);
+  putU16(buf, pos, end - pos - 2);
   return end;
 }
 
@@ -78,6 +88,30 @@ function head(buf: Uint8Array, pos: number, first: number, rl: number): number {
   if (pos + total(rl) > buf.length) return NO_MEMORY;
   buf[pos] = first;
   return writeVarint(buf, pos + 1, rl);
+}
+
+/** Where a body of lo..hi bytes goes when written in one pass, or -1: size it exactly first. */
+function open(buf: Uint8Array, pos: number, lo: number, hi: number): number {
+  return hi <= MAX_REMAINING_LENGTH && pos + 1 + sizeOfVarint(hi) + hi <= buf.length ? pos + 1 + sizeOfVarint(lo) : -1;
+}
+
+/** Puts the fixed header before a body written at [b, end); returns the packet's end. */
+function close(buf: Uint8Array, pos: number, first: number, b: number, end: number): number {
+  const rl = end - b;
+  const shift = pos + 1 + sizeOfVarint(rl) - b; // > 0 only when multi-byte characters pushed rl past a prefix size
+  if (shift) buf.copyWithin(b + shift, b, end);
+  buf[pos] = first;
+  writeVarint(buf, pos + 1, rl);
+  return end + shift;
+}
+
+/** Lower and upper bounds of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each. */
+function lo(d: Data | null): number {
+  return d ? d.length : 0;
+}
+
+function hi(d: Data | null): number {
+  return d ? (typeof d === 'string' ? 3 : 1) * d.length : 0;
 }
 
 function connectBody(buf: Out, pos: number, o: ConnectOptions): number {
@@ -119,32 +153,33 @@ export function sizeOfConnect(o: ConnectOptions): number {
  * Returns the end offset, or NO_MEMORY. Throws TypeError/RangeError on invalid options.
  */
 export function writeConnect(buf: Uint8Array, pos: number, o: ConnectOptions): number {
+  // Sized, then written: CONNECT is sent once a connection, where code size matters more than time.
   pos = head(buf, pos, 0x10, connectBody(null, 0, o));
   return pos < 0 ? pos : connectBody(buf, pos, o);
 }
 
-function publishBody(buf: Out, pos: number, topic: string, payload: Data | null, qos: number, id: number): number {
+function publishBody(buf: Out, pos: number, topic: Data, payload: Data | null, qos: number, id: number): number {
   pos = putField(buf, pos, topic, STR_TOPIC);
   if (qos) pos = putU16(buf, pos, id);
   return payload ? putData(buf, pos, payload, STR_DATA) : pos;
 }
 
 /** Bytes of a PUBLISH. Throws TypeError for an invalid topic, RangeError for QoS or size. */
-export function sizeOfPublish(topic: string, payload: Data | null, qos: number): number {
+export function sizeOfPublish(topic: Data, payload: Data | null, qos: number): number {
   return total(publishBody(null, 0, topic, payload, checkQos(qos), 0));
 }
 
 /**
- * Writes PUBLISH at `pos`: the topic UTF-8-encoded straight into `buf`, then the payload (bytes,
- * or a string as UTF-8; null for none). `packetId` is used for QoS 1 and 2 only.
- * Returns the end offset, or NO_MEMORY. Allocates nothing.
+ * Writes PUBLISH at `pos`: the topic (a string, UTF-8-encoded straight into `buf`, or its UTF-8
+ * bytes), then the payload (bytes, or a string as UTF-8; null for none). `packetId` is used for
+ * QoS 1 and 2 only. Returns the end offset, or NO_MEMORY (nothing written). Allocates nothing.
  * Throws TypeError (topic empty, with a wildcard, U+0000 or a lone surrogate; DUP on QoS 0) or
  * RangeError (QoS not 0..2, packet id not 1..65535, topic over 65535 bytes).
  */
 export function writePublish(
   buf: Uint8Array,
   pos: number,
-  topic: string,
+  topic: Data,
   payload: Data | null,
   qos: number,
   retain: boolean,
@@ -153,15 +188,24 @@ export function writePublish(
 ): number {
   if (checkQos(qos)) checkPacketId(packetId);
   else if (dup) typeError('DUP on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
-  pos = head(buf, pos, 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), publishBody(null, 0, topic, payload, qos, 0));
-  return pos < 0 ? pos : publishBody(buf, pos, topic, payload, qos, packetId);
+  const first = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
+  const id = qos ? 2 : 0;
+  let b = open(buf, pos, 2 + lo(topic) + id + lo(payload), 2 + hi(topic) + id + hi(payload));
+  if (b < 0) {
+    // Near the end of the buffer: size exactly, so that NO_MEMORY is exact.
+    const rl = publishBody(null, 0, topic, payload, qos, 0);
+    if (pos + total(rl) > buf.length) return NO_MEMORY;
+    b = pos + 1 + sizeOfVarint(rl);
+  }
+  return close(buf, pos, first, b, publishBody(buf, b, topic, payload, qos, packetId));
 }
 
 /**
  * Writes PUBACK, PUBREC, PUBREL or PUBCOMP (`type`) for `packetId`: 4 bytes.
- * Returns the end offset, or NO_MEMORY. Throws RangeError for packet id 0.
+ * Returns the end offset, or NO_MEMORY. Throws RangeError for packet id 0 or another type.
  */
 export function writeAck(buf: Uint8Array, pos: number, type: number, packetId: number): number {
+  if (!(type >= PUBACK && type <= PUBCOMP)) rangeError('not an ack type');
   checkPacketId(packetId);
   pos = head(buf, pos, (type << 4) | (type === PUBREL ? 2 : 0), 2); // PUBREL's flags are 0010 [MQTT-3.6.1-1]
   return pos < 0 ? pos : putU16(buf, pos, packetId);
@@ -187,14 +231,18 @@ function filtersBody(buf: Out, pos: number, id: number, filters: ArrayLike<strin
  * RangeError (QoS, packet id).
  */
 export function writeSubscribe(buf: Uint8Array, pos: number, packetId: number, filters: ArrayLike<string>, qos: ArrayLike<number>): number {
-  pos = head(buf, pos, 0x82, filtersBody(null, 0, packetId, filters, qos)); // flags 0010 [MQTT-3.8.1-1]
-  return pos < 0 ? pos : filtersBody(buf, pos, packetId, filters, qos);
+  return writeFilters(buf, pos, 0x82, packetId, filters, qos); // flags 0010 [MQTT-3.8.1-1]
 }
 
 /** Writes UNSUBSCRIBE. Returns the end offset, or NO_MEMORY. Throws as writeSubscribe. */
 export function writeUnsubscribe(buf: Uint8Array, pos: number, packetId: number, filters: ArrayLike<string>): number {
-  pos = head(buf, pos, 0xa2, filtersBody(null, 0, packetId, filters, null)); // flags 0010 [MQTT-3.10.1-1]
-  return pos < 0 ? pos : filtersBody(buf, pos, packetId, filters, null);
+  return writeFilters(buf, pos, 0xa2, packetId, filters, null); // flags 0010 [MQTT-3.10.1-1]
+}
+
+function writeFilters(buf: Uint8Array, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
+  // Sized, then written: (UN)SUBSCRIBE is rare, so code size counts more than time here.
+  pos = head(buf, pos, first, filtersBody(null, 0, id, filters, qos));
+  return pos < 0 ? pos : filtersBody(buf, pos, id, filters, qos);
 }
 
 /** Writes PINGREQ (`C0 00`). Returns the end offset, or NO_MEMORY. */

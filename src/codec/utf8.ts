@@ -24,34 +24,31 @@ const SLASH = 0x2f;
  * One pass over `s`: checks it as `kind` and, when `buf` is given, writes its UTF-8 bytes at
  * buf[pos]. Returns the byte length (no buf) or the offset after the bytes (with buf).
  * Throws TypeError for a string MQTT forbids, RangeError above 65535 bytes (except STR_DATA):
- * the caller's mistakes, caught before a byte is written (encoders size first, then write).
+ * the caller's mistakes. (With `buf`, bytes past `pos` may already be written when it throws.)
  */
 export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0): number {
   const start = pos;
   const n = s.length;
-  let prev = SLASH; // as if a level had just started
   for (let i = 0; i < n; i++) {
     let c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdfff) {
-      const d = s.charCodeAt(++i); // NaN past the end
-      if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) typeError('lone surrogate in string');
-      c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;
-    } else if (c === 0 && kind !== STR_DATA) typeError('U+0000 in string');
-    else if (
-      (c === PLUS || c === HASH) &&
-      (kind === STR_TOPIC ||
-        // In a filter a wildcard fills its level, and '#' is last [MQTT-4.7.1-2/3].
-        (kind === STR_FILTER && (prev !== SLASH || (c === HASH ? i + 1 < n : i + 1 < n && s.charCodeAt(i + 1) !== SLASH))))
-    ) {
-      typeError('misplaced wildcard in ' + (kind === STR_TOPIC ? 'topic ' : 'filter ') + s);
-    }
-    prev = c;
-    if (!buf) pos += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-    else if (c < 0x80) buf[pos++] = c;
-    else {
+    if (c < 0x80) {
+      // ASCII, the common case: only U+0000, '#' (0x23) and '+' (0x2B) need a second look, and
+      // (c | 8) === 0x2b is true for exactly those two.
+      if (!c || (c | 8) === PLUS) special(s, i, c, kind);
+      if (buf) buf[pos] = c;
+      pos++;
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const d = s.charCodeAt(++i); // NaN past the end
+        if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) typeError('lone surrogate in string');
+        c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;
+      }
       let k = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
-      buf[pos++] = ((0xf0 << (3 - k)) & 0xf0) | (c >> (6 * k)); // lead: 110xxxxx, 1110xxxx or 11110xxx
-      while (k--) buf[pos++] = 0x80 | ((c >> (6 * k)) & 63);
+      if (!buf) pos += k + 1;
+      else {
+        buf[pos++] = ((0xf0 << (3 - k)) & 0xf0) | (c >> (6 * k)); // lead: 110xxxxx, 1110xxxx or 11110xxx
+        while (k--) buf[pos++] = 0x80 | ((c >> (6 * k)) & 63);
+      }
     }
   }
   if (kind !== STR_DATA) {
@@ -59,6 +56,19 @@ export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0):
     if (pos === start && kind) typeError('empty topic');
   }
   return pos;
+}
+
+/** U+0000, '+' or '#' at s[i]: allowed as data; '+'/'#' also as a whole filter level ('#' last). */
+function special(s: string, i: number, c: number, kind: number): void {
+  if (kind === STR_DATA || (c && kind === STR_TEXT)) return;
+  if (!c) typeError('U+0000 in string');
+  if (
+    kind === STR_TOPIC ||
+    (i && s.charCodeAt(i - 1) !== SLASH) || // [MQTT-4.7.1-2/3]: a wildcard fills its level
+    (c === HASH ? i + 1 < s.length : i + 1 < s.length && s.charCodeAt(i + 1) !== SLASH)
+  ) {
+    typeError('misplaced wildcard: ' + s);
+  }
 }
 
 /**
