@@ -145,7 +145,7 @@ const pubArb: fc.Arbitrary<Pub> = fc
 type AckCmd = 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
 type ClientPacket =
   | { cmd: 'connect'; o: C.ConnectOptions }
-  | ({ cmd: 'publish' } & Pub)
+  | ({ cmd: 'publish'; rawTopic: boolean } & Pub) // rawTopic: the topic passed as its UTF-8 bytes
   | { cmd: AckCmd; id: number }
   | { cmd: 'subscribe'; id: number; filters: string[]; qos: number[] }
   | { cmd: 'unsubscribe'; id: number; filters: string[] }
@@ -178,7 +178,7 @@ const connectArb: fc.Arbitrary<ClientPacket> = fc
   .filter((o) => (o.password === undefined || o.username !== undefined) && (o.clientId !== '' || o.clean !== false))
   .map((o) => ({ cmd: 'connect' as const, o }));
 
-const publishArb: fc.Arbitrary<ClientPacket> = pubArb.map((p) => ({ cmd: 'publish' as const, ...p }));
+const publishArb: fc.Arbitrary<ClientPacket> = fc.tuple(pubArb, fc.boolean()).map(([p, rawTopic]) => ({ cmd: 'publish' as const, rawTopic, ...p }));
 const ackArb: fc.Arbitrary<ClientPacket> = fc.record({ cmd: ackCmdArb, id: idArb });
 const subscribeArb: fc.Arbitrary<ClientPacket> = fc
   .record({ id: idArb, subs: fc.array(fc.tuple(filterArb, qosArb), { minLength: 1, maxLength: 5 }) })
@@ -257,12 +257,17 @@ function chunked(bytes: Uint8Array, sizes: number[]): Uint8Array[] {
 
 const OUT = new Uint8Array(1 << 20);
 
+/** A PUBLISH's topic as our encoder gets it: the string, or its UTF-8 bytes. */
+function ourTopic(p: { topic: string; rawTopic: boolean }): Data {
+  return p.rawTopic ? new Uint8Array(Buffer.from(p.topic, 'utf8')) : p.topic;
+}
+
 function writeOurs(buf: Uint8Array, pos: number, p: ClientPacket): number {
   switch (p.cmd) {
     case 'connect':
       return C.writeConnect(buf, pos, p.o);
     case 'publish':
-      return C.writePublish(buf, pos, p.topic, p.payload, p.qos, p.retain, p.dup, p.id);
+      return C.writePublish(buf, pos, ourTopic(p), p.payload, p.qos, p.retain, p.dup, p.id);
     case 'subscribe':
       return C.writeSubscribe(buf, pos, p.id, p.filters, p.qos);
     case 'unsubscribe':
@@ -384,12 +389,19 @@ function parseWithReference(chunks: Uint8Array[]): { packets: unknown[]; errors:
   return { packets, errors, left };
 }
 
-/** Bytes of our encoding of p. Also checks sizeOfConnect / sizeOfPublish and the offset handling. */
+/** Bytes of our encoding of p at `pos`. Also checks sizeOfConnect / sizeOfPublish. */
 function encodeOurs(p: ClientPacket, pos = 0): Uint8Array {
   const end = writeOurs(OUT, pos, p);
   expect(end, 'write status').toBeGreaterThan(pos);
   if (p.cmd === 'connect') expect(C.sizeOfConnect(p.o), 'sizeOfConnect').toBe(end - pos);
-  if (p.cmd === 'publish') expect(C.sizeOfPublish(p.topic, p.payload, p.qos), 'sizeOfPublish').toBe(end - pos);
+  if (p.cmd === 'publish') expect(C.sizeOfPublish(ourTopic(p), p.payload, p.qos), 'sizeOfPublish').toBe(end - pos);
+  // Again into a buffer that ends with the packet: a PUBLISH with a non-ASCII string then takes its
+  // exact-sizing path instead of the one-pass one (encode.ts) and must write the same bytes.
+  // One byte less is NO_MEMORY.
+  const tight = new Uint8Array(end);
+  expect(writeOurs(tight, pos, p), 'write status, exact room').toBe(end);
+  expect(toHex(tight, pos, end), 'bytes, exact room').toBe(toHex(OUT, pos, end));
+  expect(writeOurs(new Uint8Array(end - 1), pos, p), 'one byte short').toBe(C.NO_MEMORY);
   return OUT.slice(pos, end);
 }
 
@@ -436,7 +448,7 @@ function expectedSnap(p: Packet): Snap {
   }
 }
 
-/** Remaining length of the packet at bytes[0]. */
+/** Remaining length of the packet at bytes[at], and its total length (fixed header included). */
 function remainingLength(bytes: Uint8Array, at = 0): { rl: number; total: number } {
   let rl = 0;
   let i = at + 1;
