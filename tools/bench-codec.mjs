@@ -143,20 +143,23 @@ function writer(once, loop) {
   return once;
 }
 
-function publishCase(name, payloadBytes, qos) {
+// preencoded: the topic is given as its UTF-8 bytes, to both libraries (a device encodes its few
+// topics once at start-up; mqtt-packet accepts a Buffer topic and writes the same bytes).
+function publishCase(name, payloadBytes, qos, preencoded = false) {
   const payload = bytes(payloadBytes);
   const id = qos ? PACKET_ID : 0;
+  const topic = preencoded ? enc.encode(TOPIC) : TOPIC;
   return encodeCase(
     name,
     writer(
-      (buf) => writePublish(buf, 0, TOPIC, payload, qos, false, false, id),
+      (buf) => writePublish(buf, 0, topic, payload, qos, false, false, id),
       (calls) => {
         let sum = 0;
-        for (let i = 0; i < calls; i++) sum += writePublish(out, 0, TOPIC, payload, qos, false, false, id);
+        for (let i = 0; i < calls; i++) sum += writePublish(out, 0, topic, payload, qos, false, false, id);
         return sum;
       },
     ),
-    { cmd: 'publish', topic: TOPIC, payload: buffer(payload), qos, retain: false, dup: false, messageId: qos ? PACKET_ID : undefined },
+    { cmd: 'publish', topic: preencoded ? Buffer.from(topic) : TOPIC, payload: buffer(payload), qos, retain: false, dup: false, messageId: qos ? PACKET_ID : undefined },
   );
 }
 
@@ -327,6 +330,7 @@ const cases = [
   publishCase('PUBLISH QoS 0, 256 B', 256, 0),
   publishCase('PUBLISH QoS 0, 4 KiB', 4096, 0),
   publishCase('PUBLISH QoS 1, 64 B', 64, 1),
+  publishCase('PUBLISH QoS 0, 16 B, topic as bytes', 16, 0, true),
   encodeCase(
     'PUBACK',
     writer(
