@@ -6,21 +6,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-let script = '';
+const scripts: Record<string, string> = {};
 beforeAll(async () => {
-  script = join(mkdtempSync(join(tmpdir(), 'xs-mqtt-alloc-')), 'codec-alloc.mjs');
-  await build({
-    entryPoints: [new URL('./alloc/codec-alloc.ts', import.meta.url).pathname],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: script,
-    logLevel: 'error',
-  });
+  const dir = mkdtempSync(join(tmpdir(), 'xs-mqtt-alloc-'));
+  for (const name of ['codec-alloc', 'session-alloc']) {
+    scripts[name] = join(dir, name + '.mjs');
+    await build({
+      entryPoints: [new URL(`./alloc/${name}.ts`, import.meta.url).pathname],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: scripts[name],
+      logLevel: 'error',
+    });
+  }
 });
 
-function run(mode: string): { n: number; delta: number; gcs: number } {
-  const out = execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=64', script, mode], { encoding: 'utf8' });
+function run(mode: string, name = 'codec-alloc'): { n: number; delta: number; gcs: number; ok?: boolean } {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=64', scripts[name], mode], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -36,6 +39,18 @@ describe('allocation', () => {
 
   it('the harness sees a single small allocation per iteration (the test can fail)', () => {
     const r = run('control');
+    expect(r.gcs > 0 || r.delta > 100_000 * 16).toBe(true);
+  });
+
+  it('session steady state: 100,000 × (publish QoS 0 and QoS 1 with its PUBACK, receive and dispatch QoS 0 and QoS 1) allocate 0 bytes', () => {
+    const r = run('steady', 'session-alloc');
+    expect(r.ok, 'the loop did its work (messages acked, dispatched, sent)').toBe(true);
+    expect(r.gcs, 'a GC ran during the measurement: something allocated').toBe(0);
+    expect(Math.abs(r.delta)).toBeLessThan(1024);
+  });
+
+  it('session harness sees a single small allocation per iteration (the test can fail)', () => {
+    const r = run('control', 'session-alloc');
     expect(r.gcs > 0 || r.delta > 100_000 * 16).toBe(true);
   });
 });

@@ -66,8 +66,24 @@ export const QOS_NOT_GRANTED = -32; // case 27 [MQTT-3.8.4-6]
 export const SUBACK_COUNT_MISMATCH = -33; // case 35 [MQTT-3.8.4-5]
 export const SUBACK_QOS_ABOVE_REQUESTED = -34; // case 36
 
-// Local: the caller's resources or state do not allow it. Nothing was written.
+// Remote, found by the session: the connection is finished.
+export const KEEPALIVE_TIMEOUT = -35; // no PINGRESP in time: a dead or half-open link (fault 5)
+export const CONNACK_TIMEOUT = -36; // no CONNACK in time (fault 6)
+export const CONNECTION_LOST = -37; // the link closed under us (fault 1)
+export const LINK_BLOCKED = -38; // the link would not take an acknowledgement or a ping: closed, the broker resends
+// CONNACK refusals [MQTT-3.2.2-5] (fault 7): -40 - return code.
+export const REFUSED_PROTOCOL_VERSION = -41; // 1: a configuration error, do not retry
+export const REFUSED_IDENTIFIER = -42; // 2: a configuration error, do not retry
+export const REFUSED_SERVER_UNAVAILABLE = -43; // 3: back off and retry
+export const REFUSED_BAD_CREDENTIALS = -44; // 4: stop (or retry slowly)
+export const REFUSED_NOT_AUTHORIZED = -45; // 5: stop (or retry slowly)
+
+// Local: the caller's resources or state do not allow it. Nothing was written or queued.
 export const NO_MEMORY = -60; // the caller's buffer is too small for the packet [coreMQTT MQTTNoMemory]
+export const NOT_CONNECTED = -61; // a QoS 0 publish, a subscribe or unsubscribe while offline
+export const OUTBOX_FULL = -62; // no room for another QoS 1 message (fault 13: never overwrites)
+export const QOS2_TABLE_FULL = -63; // too many incoming QoS 2 exchanges open at once: closed, the broker resends
+export const STOPPED = -64; // the client was stopped (by the application, or after a final refusal)
 
 // Decoder events (positive results of Decoder.push).
 export const EV_PACKET = 1; // a whole packet is in the decoder's record

@@ -1,0 +1,57 @@
+// What a client needs from its platform (types only): a byte stream with DNS and TLS, a monotonic
+// clock, timers, deferral and randomness. hosts/moddable, hosts/node and hosts/sim implement it;
+// src/ never touches a socket or a clock itself.
+
+/** Where to connect. `host` is a name or a dotted IPv4 address; the host resolves names. */
+export interface Target {
+  host: string;
+  port: number;
+  /** TLS when present. Never falls back to plain TCP when it fails. */
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  /** PEM CA certificate(s) that must have signed the server's certificate. */
+  ca?: string | Uint8Array;
+  /** PEM client certificate and key, for mutual TLS. */
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
+  /** Name to verify the server's certificate against (default: `host`). */
+  servername?: string;
+}
+
+/** Callbacks from a link. Exactly one onClose ends every link, whether it opened or not. */
+export interface LinkEvents {
+  /** The link is up (TCP and TLS handshakes done). */
+  onOpen(): void;
+  /** Bytes arrived: bytes[offset, offset + length), valid only during the call. */
+  onData(bytes: Uint8Array, offset: number, length: number): void;
+  /** The link can take more bytes after a write returned false. */
+  onWritable(): void;
+  /** The link is gone: refused, reset, timed out, TLS failure, or closed by either side. */
+  onClose(reason: string): void;
+}
+
+export interface Link {
+  /**
+   * Sends bytes[offset, offset + length). The bytes are copied or sent before this returns (the
+   * caller reuses its buffer). Returns false, taking nothing, when the link cannot take them now.
+   */
+  write(bytes: Uint8Array, offset: number, length: number): boolean;
+  /** Closes the link; onClose follows (later, never inside this call). */
+  close(): void;
+}
+
+export interface Host {
+  /** Milliseconds from a monotonic tick. It may wrap at 2^32: elapsed time is computed wrap-safe. */
+  nowMs(): number;
+  /** Calls `fn` once after `ms`; the handle cancels it with clearTimer. */
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  /** Runs `fn` soon, outside the current callback (how handlers never run inside a socket callback). */
+  defer(fn: () => void): void;
+  /** A number in [0, 1), for backoff jitter. */
+  random(): number;
+  /** Opens a link to `target`. Events arrive later, never inside this call. */
+  open(target: Target, events: LinkEvents): Link;
+}

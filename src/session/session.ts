@@ -1,0 +1,451 @@
+// The sans-IO MQTT 3.1.1 session: bytes in through receive(), bytes out through the `send` the host
+// gives, time in through tick(nowMs) and out through nextDeadline(nowMs). No socket, no clock.
+// QoS 1 messages live encoded in a fixed byte ring (the outbox) until their PUBACK; their packet ids
+// come from a fixed table. Nothing is allocated per message: the buffers are made here, once.
+import {
+  CONNACK,
+  CONNACK_TIMEOUT,
+  EV_FRAGMENT,
+  EV_PACKET,
+  KEEPALIVE_TIMEOUT,
+  LINK_BLOCKED,
+  NEED_MORE,
+  NOT_CONNECTED,
+  OUTBOX_FULL,
+  PINGRESP,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  QOS2_TABLE_FULL,
+  SUBACK,
+  SUBACK_FAILURE,
+  UNSUBACK,
+  WOULD_BLOCK,
+} from '../codec/constants.js';
+import { Decoder } from '../codec/decoder.js';
+import { sizeOfPublish, writeAck, writeConnect, writeDisconnect, writePingreq, writePublish, writeSubscribe, writeUnsubscribe } from '../codec/encode.js';
+import type { ConnectOptions, Data } from '../codec/encode.js';
+import { InflightIds } from './inflight.js';
+import { checkSuback } from './suback.js';
+
+export interface SessionOptions extends ConnectOptions {
+  /** Receive buffer: the largest non-PUBLISH packet, and a streamed PUBLISH's topic (default 1024). */
+  rxBufferSize?: number;
+  /** Largest incoming PUBLISH accepted; larger ones close the connection (default: any). */
+  maxMessageSize?: number;
+  /** Scratch buffer for QoS 0 publishes and control packets (default 1024). */
+  txBufferSize?: number;
+  /** Bytes of the QoS 1 outbox ring (default 4096). */
+  outboxBytes?: number;
+  /** QoS 1 messages the outbox holds at most, sent or queued (default 32). */
+  outboxMessages?: number;
+  /** QoS 1 messages sent and not yet acknowledged at most (default 8). */
+  inflightWindow?: number;
+  /** Incoming QoS 2 exchanges open at once at most (default 16). */
+  qos2Window?: number;
+  /** CONNACK must come within this (default 10 s). */
+  connackTimeoutMs?: number;
+  /** PINGRESP must come within this after PINGREQ (default keepalive / 2). */
+  pingTimeoutMs?: number;
+}
+
+/** What the session tells its owner. Called synchronously from receive()/tick()/publish(). */
+export interface SessionEvents {
+  /** Bytes for the link; false when it cannot take them now (nothing was taken). */
+  send(bytes: Uint8Array, offset: number, length: number): boolean;
+  /** CONNACK accepted. `sessionKept` is false when a persistent session was expected but lost (fault 4). */
+  onConnected(sessionPresent: boolean, sessionKept: boolean): void;
+  /** A message (EV_PACKET) or a piece of one (EV_FRAGMENT): read it from `session.message`. */
+  onMessage(event: number): void;
+  /** A QoS 1 message was acknowledged (PUBACK). */
+  onPublished(packetId: number): void;
+  /** SUBACK: return codes codes[offset, offset + count), 0x80 for a refused filter (fault 8). */
+  onSubscribed(packetId: number, codes: Uint8Array, offset: number, count: number): void;
+  onUnsubscribed(packetId: number): void;
+  /** The connection must end (a remote error, a timeout, a refusal): close the link. Once per connection. */
+  onClose(status: number): void;
+}
+
+// Connection states.
+const OFFLINE = 0;
+const CONNECTING = 1; // CONNECT sent, CONNACK awaited
+const ONLINE = 2;
+
+// Outbox slot states.
+const FREE = 0;
+const QUEUED = 1; // not sent on this connection
+const SENT = 2; // sent, PUBACK awaited
+const ACKED = 3; // acknowledged, its bytes not reclaimed yet (an ack out of order)
+const RESEND = 4; // sent on an earlier connection: send again first, DUP if the session was kept
+
+/** SUBSCRIBE/UNSUBSCRIBE exchanges open at once, at most. */
+const MAX_PENDING_ACKS = 8;
+
+/** Elapsed ms from `then` to `now` on a tick that may wrap at 2^32 (fault 12). */
+function elapsed(now: number, then: number): number {
+  return (now - then) >>> 0;
+}
+
+export class Session {
+  /** The decoder; its record is the message being delivered in onMessage. */
+  readonly message: Decoder;
+  readonly options: SessionOptions;
+  /** Connection state: 0 offline, 1 connecting, 2 online. */
+  state = OFFLINE;
+
+  private readonly ev: SessionEvents;
+  private readonly tx: Uint8Array;
+  // Outbox: a byte ring of encoded PUBLISH packets, and a ring of slots in FIFO order.
+  private readonly ob: Uint8Array;
+  private readonly slotStart: Uint32Array;
+  private readonly slotLen: Uint32Array;
+  private readonly slotId: Uint16Array;
+  private readonly slotState: Uint8Array;
+  private head = 0; // oldest slot
+  private count = 0; // slots in use
+  private inflight = 0; // slots SENT
+  private readonly ids: InflightIds;
+  private readonly window: number;
+  // Incoming QoS 2 ids between PUBREC and PUBREL: delivered once however often they are resent.
+  private readonly rx2: Uint16Array;
+  // SUBSCRIBEs awaiting SUBACK: id → requested QoS; UNSUBSCRIBEs awaiting UNSUBACK. Their ids are
+  // held in `ids` too, so no two open exchanges share an id. (Allocation here is fine: rare.)
+  private readonly pendingSubs = new Map<number, number[]>();
+  private readonly pendingUnsubs = new Set<number>();
+  private maxGranted = -1;
+  private everConnected = false;
+
+  private keepAliveMs: number;
+  private pingTimeoutMs: number;
+  private connackTimeoutMs: number;
+  private lastSent = 0;
+  private lastRecv = 0;
+  private connectAt = 0;
+  private pingAt = 0;
+  private pinging = false;
+
+  constructor(options: SessionOptions, events: SessionEvents) {
+    this.options = options;
+    this.ev = events;
+    this.message = new Decoder(options.rxBufferSize ?? 1024, options.maxMessageSize);
+    this.tx = new Uint8Array(options.txBufferSize ?? 1024);
+    this.ob = new Uint8Array(options.outboxBytes ?? 4096);
+    const slots = options.outboxMessages ?? 32;
+    this.slotStart = new Uint32Array(slots);
+    this.slotLen = new Uint32Array(slots);
+    this.slotId = new Uint16Array(slots);
+    this.slotState = new Uint8Array(slots);
+    this.ids = new InflightIds(slots + MAX_PENDING_ACKS);
+    this.window = Math.min(options.inflightWindow ?? 8, slots);
+    this.rx2 = new Uint16Array(options.qos2Window ?? 16);
+    this.keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? this.keepAliveMs / 2;
+    this.connackTimeoutMs = options.connackTimeoutMs ?? 10000;
+    // Refuse bad options now, not at the first connection: CONNECT is sized (and checked) here.
+    writeConnect(new Uint8Array(0), 0, options);
+  }
+
+  /** QoS 1 messages in the outbox (queued, in flight, or acknowledged out of order). */
+  get queued(): number {
+    return this.count;
+  }
+
+  /** The link is up: sends CONNECT. Returns 0 or a status (the CONNECT did not fit or was refused by the link). */
+  start(nowMs: number): number {
+    this.message.reset();
+    const end = writeConnect(this.tx, 0, this.options);
+    if (end < 0) return end;
+    this.state = CONNECTING;
+    this.connectAt = this.lastRecv = nowMs;
+    this.pinging = false;
+    return this.out(this.tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+  }
+
+  /** The link is gone. Messages in flight will be sent again first after the next CONNACK. */
+  linkLost(): void {
+    this.state = OFFLINE;
+    this.inflight = 0;
+    this.pendingSubs.forEach((_, id) => this.ids.release(id));
+    this.pendingUnsubs.forEach((id) => this.ids.release(id));
+    this.pendingSubs.clear();
+    this.pendingUnsubs.clear();
+    for (let k = 0, i = this.head; k < this.count; k++, i = this.next(i)) {
+      if (this.slotState[i] === SENT) this.slotState[i] = RESEND;
+    }
+  }
+
+  /**
+   * Bytes from the link. Returns 0, or the status that ended the connection (onClose has been
+   * called: close the link). A partial packet is kept for the next call.
+   */
+  receive(bytes: Uint8Array, offset: number, length: number, nowMs: number): number {
+    const dec = this.message;
+    while (length > 0 && this.state !== OFFLINE) {
+      const ev = dec.push(bytes, offset, length);
+      offset += dec.consumed;
+      length -= dec.consumed;
+      if (ev === NEED_MORE) break;
+      if (ev < 0) return this.fail(ev);
+      this.lastRecv = nowMs;
+      const s = this.handle(ev, nowMs);
+      if (s < 0) return this.fail(s);
+    }
+    return 0;
+  }
+
+  /** Time passes: keepalive and timeouts. Returns 0, or the status that ended the connection. */
+  tick(nowMs: number): number {
+    if (this.state === CONNECTING && elapsed(nowMs, this.connectAt) >= this.connackTimeoutMs) return this.fail(CONNACK_TIMEOUT);
+    if (this.state !== ONLINE || !this.keepAliveMs) return 0;
+    if (this.pinging) return elapsed(nowMs, this.pingAt) >= this.pingTimeoutMs ? this.fail(KEEPALIVE_TIMEOUT) : 0;
+    // [MQTT-3.1.2-23]: a packet within each keepalive period; also ping when the broker has been
+    // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5).
+    if (elapsed(nowMs, this.lastSent) >= this.keepAliveMs || elapsed(nowMs, this.lastRecv) >= this.keepAliveMs) {
+      if (!this.out(this.tx, 0, writePingreq(this.tx, 0), nowMs)) return this.fail(LINK_BLOCKED);
+      this.pinging = true;
+      this.pingAt = nowMs;
+    }
+    return 0;
+  }
+
+  /** Ms until tick() has something to do, or -1 for never (offline, or keepalive off). */
+  nextDeadline(nowMs: number): number {
+    if (this.state === CONNECTING) return Math.max(0, this.connackTimeoutMs - elapsed(nowMs, this.connectAt));
+    if (this.state !== ONLINE || !this.keepAliveMs) return -1;
+    if (this.pinging) return Math.max(0, this.pingTimeoutMs - elapsed(nowMs, this.pingAt));
+    return Math.max(0, this.keepAliveMs - Math.max(elapsed(nowMs, this.lastSent), elapsed(nowMs, this.lastRecv)));
+  }
+
+  /**
+   * Publishes. QoS 0 is sent now or refused (NOT_CONNECTED, WOULD_BLOCK). QoS 1 is encoded into the
+   * outbox, sent when online and the window allows, and kept until its PUBACK (onPublished); offline
+   * it waits there. Returns the packet id (QoS 1), 0 (QoS 0 sent), or OUTBOX_FULL / NO_MEMORY /
+   * NOT_CONNECTED / WOULD_BLOCK. Throws TypeError/RangeError for a bad topic or QoS; QoS 2 is not sent.
+   */
+  publish(topic: Data, payload: Data | null, qos: number, retain: boolean, nowMs: number): number {
+    if (qos === 0) {
+      if (this.state !== ONLINE) return NOT_CONNECTED;
+      const end = writePublish(this.tx, 0, topic, payload, 0, retain, false, 0);
+      if (end < 0) return end;
+      return this.out(this.tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+    }
+    if (qos !== 1) throw new RangeError('publish QoS must be 0 or 1');
+    const n = sizeOfPublish(topic, payload, 1);
+    const slots = this.slotId.length;
+    if (this.count === slots) return OUTBOX_FULL;
+    const start = this.alloc(n);
+    if (start < 0) return start;
+    const id = this.ids.acquire(); // never 0: the table has a slot for every message and open exchange
+    const i = (this.head + this.count) % slots;
+    writePublish(this.ob, start, topic, payload, 1, retain, false, id);
+    this.slotStart[i] = start;
+    this.slotLen[i] = n;
+    this.slotId[i] = id;
+    this.slotState[i] = QUEUED;
+    this.count++;
+    if (this.state === ONLINE) this.pump(nowMs);
+    return id;
+  }
+
+  /** Sends queued QoS 1 messages, resends first, in order, as the window allows. Call after onWritable. */
+  pump(nowMs: number): void {
+    if (this.state !== ONLINE) return;
+    for (let k = 0, i = this.head; k < this.count && this.inflight < this.window; k++, i = this.next(i)) {
+      const st = this.slotState[i];
+      if (st !== QUEUED && st !== RESEND) continue;
+      if (!this.out(this.ob, this.slotStart[i], this.slotLen[i], nowMs)) return;
+      this.slotState[i] = SENT;
+      this.inflight++;
+    }
+  }
+
+  /**
+   * SUBSCRIBE. Returns the packet id (SUBACK comes to onSubscribed), or NOT_CONNECTED, WOULD_BLOCK
+   * (the link is full, or 8 (un)subscribes are already open), NO_MEMORY. Throws for a bad filter or QoS.
+   */
+  subscribe(filters: ArrayLike<string>, qos: ArrayLike<number>, nowMs: number): number {
+    const id = this.openExchange();
+    if (id <= 0) return id;
+    const end = writeSubscribe(this.tx, 0, id, filters, qos);
+    if (end < 0 || !this.out(this.tx, 0, end, nowMs)) {
+      this.ids.release(id);
+      return end < 0 ? end : WOULD_BLOCK;
+    }
+    this.pendingSubs.set(id, Array.from(qos));
+    return id;
+  }
+
+  /** UNSUBSCRIBE. Returns the packet id (UNSUBACK comes to onUnsubscribed) or a status as subscribe. */
+  unsubscribe(filters: ArrayLike<string>, nowMs: number): number {
+    const id = this.openExchange();
+    if (id <= 0) return id;
+    const end = writeUnsubscribe(this.tx, 0, id, filters);
+    if (end < 0 || !this.out(this.tx, 0, end, nowMs)) {
+      this.ids.release(id);
+      return end < 0 ? end : WOULD_BLOCK;
+    }
+    this.pendingUnsubs.add(id);
+    return id;
+  }
+
+  /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
+  disconnect(nowMs: number): void {
+    if (this.state === ONLINE) this.out(this.tx, 0, writeDisconnect(this.tx, 0), nowMs);
+    this.linkLost();
+  }
+
+  // ---- internals ----
+
+  private out(bytes: Uint8Array, offset: number, length: number, nowMs: number): boolean {
+    if (!this.ev.send(bytes, offset, length)) return false;
+    this.lastSent = nowMs;
+    return true;
+  }
+
+  private fail(status: number): number {
+    if (this.state !== OFFLINE) {
+      this.linkLost();
+      this.ev.onClose(status);
+    }
+    return status;
+  }
+
+  private next(i: number): number {
+    return i + 1 === this.slotId.length ? 0 : i + 1;
+  }
+
+  /** A packet id for a SUBSCRIBE/UNSUBSCRIBE, or NOT_CONNECTED / WOULD_BLOCK. */
+  private openExchange(): number {
+    if (this.state !== ONLINE) return NOT_CONNECTED;
+    if (this.pendingSubs.size + this.pendingUnsubs.size >= MAX_PENDING_ACKS) return WOULD_BLOCK;
+    return this.ids.acquire() || WOULD_BLOCK;
+  }
+
+  /** Room for n bytes in the outbox ring: its start, or OUTBOX_FULL. */
+  private alloc(n: number): number {
+    const cap = this.ob.length;
+    if (!this.count) return n <= cap ? 0 : OUTBOX_FULL;
+    const slots = this.slotId.length;
+    const first = this.slotStart[this.head];
+    const last = (this.head + this.count - 1) % slots;
+    const end = this.slotStart[last] + this.slotLen[last];
+    if (this.slotStart[last] >= first) {
+      // Not wrapped: room after the newest, else at the start before the oldest.
+      if (end + n <= cap) return end;
+      return n <= first ? 0 : OUTBOX_FULL;
+    }
+    return end + n <= first ? end : OUTBOX_FULL;
+  }
+
+  /** Frees acknowledged slots at the head, reclaiming their bytes. */
+  private reclaim(): void {
+    while (this.count && this.slotState[this.head] === ACKED) {
+      this.slotState[this.head] = FREE;
+      this.head = this.next(this.head);
+      this.count--;
+    }
+  }
+
+  private handle(ev: number, nowMs: number): number {
+    const dec = this.message;
+    const type = dec.type;
+    if (type === PUBLISH) {
+      const qos = dec.qos;
+      const id = dec.packetId;
+      const last = ev === EV_PACKET || dec.fragmentOffset + dec.payloadLength === dec.messageLength;
+      if (qos === 2) {
+        // Exactly once: deliver on the first PUBLISH of this id; a resend before PUBREL is only acked.
+        let free = -1;
+        let seen = false;
+        for (let i = 0; i < this.rx2.length; i++) {
+          if (this.rx2[i] === id) seen = true;
+          else if (!this.rx2[i] && free < 0) free = i;
+        }
+        if (!seen) {
+          if (free < 0) return QOS2_TABLE_FULL;
+          this.ev.onMessage(ev);
+          if (last) this.rx2[free] = id;
+        }
+        return last ? this.ack(PUBREC, id, nowMs) : 0;
+      }
+      this.ev.onMessage(ev);
+      // QoS 1: acknowledged after delivery, once the last piece is delivered [MQTT-4.3.2-2], also on
+      // a topic never subscribed to (case 26) and for a redelivery (case 25).
+      return qos && last ? this.ack(PUBACK, id, nowMs) : 0;
+    }
+    if (ev === EV_FRAGMENT) return 0; // (only PUBLISH is streamed)
+    const id = dec.packetId;
+    if (type === CONNACK) return this.connack(nowMs);
+    if (type === PUBACK) {
+      // An unsolicited PUBACK is ignored (case 31).
+      for (let k = 0, i = this.head; k < this.count; k++, i = this.next(i)) {
+        if (this.slotId[i] === id && this.slotState[i] === SENT) {
+          this.slotState[i] = ACKED;
+          this.inflight--;
+          this.ids.release(id);
+          this.reclaim();
+          this.ev.onPublished(id);
+          this.pump(nowMs);
+          break;
+        }
+      }
+      return 0;
+    }
+    if (type === PUBREC) return this.ack(PUBREL, id, nowMs); // we send no QoS 2; answering is harmless (case 32)
+    if (type === PUBREL) {
+      for (let i = 0; i < this.rx2.length; i++) if (this.rx2[i] === id) this.rx2[i] = 0;
+      return this.ack(PUBCOMP, id, nowMs);
+    }
+    if (type === SUBACK) {
+      const want = this.pendingSubs.get(id);
+      if (!want) return 0; // unsolicited
+      const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, want); // cases 35, 36
+      if (s) return s;
+      this.pendingSubs.delete(id);
+      this.ids.release(id);
+      for (let i = 0; i < dec.payloadLength; i++) {
+        const c = dec.data[dec.payloadOffset + i];
+        if (c !== SUBACK_FAILURE && c > this.maxGranted) this.maxGranted = c;
+      }
+      // A broker that granted at most QoS 1 must not send QoS 2 (case 27).
+      dec.maxQos = this.maxGranted < 0 ? 2 : this.maxGranted < 1 ? 1 : this.maxGranted;
+      this.ev.onSubscribed(id, dec.data, dec.payloadOffset, dec.payloadLength);
+      return 0;
+    }
+    if (type === UNSUBACK) {
+      if (this.pendingUnsubs.delete(id)) {
+        this.ids.release(id);
+        this.ev.onUnsubscribed(id);
+      }
+    }
+    else if (type === PINGRESP) this.pinging = false;
+    return 0; // PUBCOMP: we send no QoS 2
+  }
+
+  private connack(nowMs: number): number {
+    const rc = this.message.returnCode;
+    if (rc) return -40 - rc; // REFUSED_*: the broker closes the link [MQTT-3.2.2-5]
+    const present = this.message.sessionPresent;
+    const kept = present || this.options.clean !== false || !this.everConnected;
+    this.state = ONLINE;
+    this.everConnected = true;
+    this.lastRecv = nowMs;
+    // Messages sent before: again first, in order, same id [MQTT-4.4.0-1]; DUP only if the broker
+    // kept the session — otherwise they are new to it [MQTT-3.3.1-1].
+    for (let k = 0, i = this.head; k < this.count; k++, i = this.next(i)) {
+      if (this.slotState[i] !== RESEND) continue;
+      const at = this.slotStart[i];
+      this.ob[at] = present ? this.ob[at] | 8 : this.ob[at] & ~8;
+    }
+    if (!present) this.rx2.fill(0);
+    this.pump(nowMs);
+    this.ev.onConnected(present, kept);
+    return 0;
+  }
+
+  private ack(type: number, id: number, nowMs: number): number {
+    return this.out(this.tx, 0, writeAck(this.tx, 0, type, id), nowMs) ? 0 : LINK_BLOCKED;
+  }
+}
