@@ -42,6 +42,7 @@ const NAMES: Record<number, string> = {
   [C.OUTBOX_FULL]: 'OUTBOX_FULL',
   [C.QOS2_TABLE_FULL]: 'QOS2_TABLE_FULL',
   [C.STOPPED]: 'STOPPED',
+  [C.RX_OVERFLOW]: 'RX_OVERFLOW',
 };
 
 /** A status's name for logs: 'OK' for 0 and above, 'STATUS_<n>' for an unknown code. */
