@@ -166,3 +166,62 @@ export function feedings(seed: number): Array<[string, () => () => number]> {
     ],
   ];
 }
+
+/** A packet a client sent, split off by its fixed header (for scripted brokers in tests). */
+export interface ClientPacket {
+  type: number;
+  flags: number;
+  body: Uint8Array;
+  /** PUBLISH: topic, packet id (0 for QoS 0), payload as text. SUBSCRIBE/UNSUBSCRIBE: packet id, filters. */
+  topic?: string;
+  id?: number;
+  text?: string;
+  filters?: string[];
+}
+
+/** Splits what a client sent into packets; returns them and the bytes left over (a partial packet). */
+export function splitClientPackets(bytes: Uint8Array): { packets: ClientPacket[]; rest: Uint8Array } {
+  const packets: ClientPacket[] = [];
+  let p = 0;
+  for (;;) {
+    if (p + 2 > bytes.length) break;
+    let rl = 0;
+    let mult = 1;
+    let q = p + 1;
+    let done = false;
+    while (q < bytes.length && q < p + 5) {
+      const b = bytes[q++];
+      rl += (b & 127) * mult;
+      mult *= 128;
+      if (!(b & 128)) {
+        done = true;
+        break;
+      }
+    }
+    if (!done || q + rl > bytes.length) break;
+    const type = bytes[p] >> 4;
+    const flags = bytes[p] & 15;
+    const body = bytes.slice(q, q + rl);
+    const pk: ClientPacket = { type, flags, body };
+    const u16 = (i: number) => (body[i] << 8) | body[i + 1];
+    const td = new TextDecoder();
+    if (type === 3) {
+      const tl = u16(0);
+      pk.topic = td.decode(body.subarray(2, 2 + tl));
+      const qos = (flags >> 1) & 3;
+      pk.id = qos ? u16(2 + tl) : 0;
+      pk.text = td.decode(body.subarray(2 + tl + (qos ? 2 : 0)));
+    } else if (type === 8 || type === 10) {
+      pk.id = u16(0);
+      pk.filters = [];
+      for (let i = 2; i < body.length; ) {
+        const n = u16(i);
+        pk.filters.push(td.decode(body.subarray(i + 2, i + 2 + n)));
+        i += 2 + n + (type === 8 ? 1 : 0);
+      }
+    } else if (type === 4) pk.id = u16(0);
+    packets.push(pk);
+    p = q + rl;
+  }
+  return { packets, rest: bytes.slice(p) };
+}

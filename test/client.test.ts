@@ -1,0 +1,284 @@
+// The client on the simulator host: a virtual clock, an in-memory network with faults, and a scripted
+// broker. Reconnect with backoff and jitter, final refusals, resubscription, offline queueing,
+// keepalive on a black-holed link, handlers outside the socket callback, 0 QoS 1 messages lost.
+import { describe, expect, it } from 'vitest';
+import * as C from '../src/index.js';
+import type { ClientOptions, Message } from '../src/index.js';
+import { SimHost, SimNetwork, VirtualClock } from '../hosts/sim/index.js';
+import type { SimPeer } from '../hosts/sim/index.js';
+import { splitClientPackets, toHex } from './helpers.js';
+import type { ClientPacket } from './helpers.js';
+
+const enc = new TextEncoder();
+
+/** A broker whose answers tests script: CONNACK code and session-present per connection, acks on or off. */
+class ScriptedBroker {
+  peers: SimPeer[] = [];
+  log: ClientPacket[] = []; // every packet from every connection, in order
+  connack: () => [number, number] = () => [0, 0]; // [session present, return code]
+  ackPublishes = true;
+  answerPings = true;
+  closeAfterConnack = false;
+  private rest = new Map<SimPeer, Uint8Array>();
+
+  constructor(network: SimNetwork, port = 1883) {
+    network.listen('broker', port, (peer) => {
+      this.peers.push(peer);
+      peer.onData = (bytes) => this.data(peer, bytes);
+    });
+  }
+
+  get peer(): SimPeer {
+    return this.peers[this.peers.length - 1];
+  }
+
+  send(bytes: Uint8Array | number[]): void {
+    this.peer.write(Uint8Array.from(bytes));
+  }
+
+  publish(topic: string, payload: string, qos: number, id = 0, dup = false): void {
+    const b = new Uint8Array(512);
+    this.send(b.slice(0, C.writePublish(b, 0, topic, payload, qos, false, dup, id)));
+  }
+
+  of(type: number): ClientPacket[] {
+    return this.log.filter((p) => p.type === type);
+  }
+
+  private data(peer: SimPeer, bytes: Uint8Array): void {
+    const prev = this.rest.get(peer) ?? new Uint8Array(0);
+    const all = new Uint8Array(prev.length + bytes.length);
+    all.set(prev);
+    all.set(bytes, prev.length);
+    const { packets, rest } = splitClientPackets(all);
+    this.rest.set(peer, rest);
+    for (const p of packets) {
+      this.log.push(p);
+      if (peer.closed) return;
+      if (p.type === C.CONNECT) {
+        const [sp, rc] = this.connack();
+        peer.write(Uint8Array.from([0x20, 2, sp, rc]));
+        if (rc || this.closeAfterConnack) peer.close();
+      } else if (p.type === C.SUBSCRIBE) {
+        const codes = Array.from(p.body.subarray(2)).filter((_, i, a) => i < a.length);
+        // Grant what was asked: the QoS byte follows each filter.
+        const granted: number[] = [];
+        for (let i = 2; i < p.body.length; ) {
+          const n = (p.body[i] << 8) | p.body[i + 1];
+          granted.push(p.body[i + 2 + n]);
+          i += 3 + n;
+        }
+        void codes;
+        peer.write(Uint8Array.from([0x90, 2 + granted.length, p.id! >> 8, p.id! & 255, ...granted]));
+      } else if (p.type === C.PUBLISH && p.id && this.ackPublishes) {
+        peer.write(Uint8Array.from([0x40, 2, p.id >> 8, p.id & 255]));
+      } else if (p.type === C.PINGREQ && this.answerPings) peer.write(Uint8Array.from([0xd0, 0]));
+    }
+  }
+}
+
+function setup(opts: Partial<ClientOptions> = {}, startMs = 5000) {
+  const clock = new VirtualClock(startMs);
+  const network = new SimNetwork(clock);
+  const host = new SimHost(clock, network, 42);
+  const broker = new ScriptedBroker(network);
+  const events: Array<[string, ...unknown[]]> = [];
+  const client = new C.Client(
+    host,
+    { host: 'broker', port: 1883, clientId: 'dev1', keepAliveSec: 10, ...opts },
+    {
+      onConnect: (p, k) => events.push(['connect', p, k]),
+      onDisconnect: (s, retry) => events.push(['disconnect', C.statusName(s), retry]),
+      onPublished: (id) => events.push(['published', id]),
+      onSubscribeFailed: (f) => events.push(['subfail', f]),
+    },
+  );
+  return { clock, network, host, broker, client, events };
+}
+
+describe('client on the simulator', () => {
+  it('connects, subscribes, dispatches by wildcard on bytes; handlers run outside the socket callback and may publish', () => {
+    const { clock, broker, client, network } = setup();
+    let inSocketCallback = false;
+    // Mark when the link's onData (the socket callback) is on the stack.
+    const open = network.open.bind(network);
+    network.open = (target, ev) =>
+      open(target, {
+        ...ev,
+        onData: (b, o, l) => {
+          inSocketCallback = true;
+          try {
+            ev.onData(b, o, l);
+          } finally {
+            inSocketCallback = false;
+          }
+        },
+      });
+    const got: string[] = [];
+    client.subscribe('devices/+/cmd/#', 1, (m: Message) => {
+      expect(inSocketCallback).toBe(false);
+      const before = m.text;
+      // Publishing from the handler is safe: it does not disturb the message being handled.
+      expect(client.publish('devices/dev1/ack', 'ok ' + before, 1)).toBeGreaterThan(0);
+      expect(m.text).toBe(before);
+      got.push(m.topic + ' ' + m.text + ' q' + m.qos);
+    });
+    client.subscribe('other/#', 0, () => got.push('wrong'));
+    client.start();
+    clock.advance(10);
+    expect(client.online).toBe(true);
+    expect(broker.of(C.SUBSCRIBE).map((p) => p.filters)).toEqual([['devices/+/cmd/#'], ['other/#']]);
+    broker.publish('devices/dev1/cmd/interval', 'set 5', 1, 3);
+    broker.publish('devices/dev2/status', 'no match', 0);
+    clock.advance(10);
+    expect(got).toEqual(['devices/dev1/cmd/interval set 5 q1']);
+    expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([3]);
+    expect(broker.of(C.PUBLISH).map((p) => [p.topic, p.text])).toEqual([['devices/dev1/ack', 'ok set 5']]);
+  });
+
+  it('the zero-allocation message view: raw bytes and offsets, strings only when asked', () => {
+    const { clock, broker, client } = setup();
+    let raw = '';
+    client.subscribe('t/#', 0, (m) => {
+      raw = toHex(m.topicData, m.topicOffset, m.topicOffset + m.topicLength) + '|' + toHex(m.data, m.payloadOffset, m.payloadOffset + m.payloadLength);
+    });
+    client.start();
+    clock.advance(10);
+    broker.publish('t/é', 'hi', 0);
+    clock.advance(10);
+    expect(raw).toBe(toHex(enc.encode('t/é')) + '|' + toHex(enc.encode('hi')));
+  });
+
+  it('offline: QoS 1 is queued and sent on connect; QoS 0 is refused, or dropped and counted', () => {
+    const a = setup();
+    expect(a.client.publish('t', 'queued', 1)).toBe(1);
+    expect(a.client.publish('t', 'now?', 0)).toBe(C.NOT_CONNECTED);
+    a.client.start();
+    a.clock.advance(10);
+    expect(a.broker.of(C.PUBLISH).map((p) => p.text)).toEqual(['queued']);
+    expect(a.events).toContainEqual(['published', 1]);
+    const b = setup({ offlineQos0: 'drop' });
+    expect(b.client.publish('t', 'x', 0)).toBe(0);
+    expect(b.client.dropped).toBe(1);
+  });
+
+  it('fault 7: CONNACK 5 (and 1, 2, 4) stops the client with a clear status; no retry', () => {
+    for (const rc of [1, 2, 4, 5]) {
+      const { clock, broker, client, events } = setup();
+      broker.connack = () => [0, rc];
+      client.start();
+      clock.advance(600_000);
+      expect(broker.of(C.CONNECT).length).toBe(1);
+      expect(events).toEqual([['disconnect', C.statusName(-40 - rc), -1]]);
+      expect(client.publish('t', 'x', 1)).toBe(C.STOPPED);
+    }
+  });
+
+  it('fault 7: CONNACK 3 (server unavailable) backs off and retries', () => {
+    const { clock, broker, client, events } = setup();
+    let n = 0;
+    broker.connack = () => [0, n++ < 2 ? 3 : 0];
+    client.start();
+    clock.advance(120_000);
+    expect(broker.of(C.CONNECT).length).toBe(3);
+    expect(client.online).toBe(true);
+    expect(events.filter((e) => e[0] === 'disconnect').map((e) => e[1])).toEqual(['REFUSED_SERVER_UNAVAILABLE', 'REFUSED_SERVER_UNAVAILABLE']);
+  });
+
+  it('reconnects with exponential backoff and full jitter, capped', () => {
+    const { clock, network, client, events } = setup({ reconnectMinMs: 1000, reconnectMaxMs: 16000 });
+    network.refuse('broker', 1883, true);
+    client.start();
+    clock.advance(600_000);
+    const delays = events.filter((e) => e[0] === 'disconnect').map((e) => e[2] as number);
+    expect(delays.length).toBeGreaterThan(20);
+    delays.forEach((d, i) => {
+      const bound = Math.min(16000, 1000 * 2 ** i);
+      expect(d).toBeGreaterThanOrEqual(250);
+      expect(d).toBeLessThan(Math.max(bound, 251));
+    });
+    // Jitter: the capped delays are not all the same.
+    expect(new Set(delays.slice(5)).size).toBeGreaterThan(5);
+    network.refuse('broker', 1883, false);
+    clock.advance(20_000);
+    expect(client.online).toBe(true);
+  });
+
+  it('fault 14: a connection dropped right after CONNACK (a client-id takeover loop) keeps backing off', () => {
+    const { clock, broker, client, events } = setup({ reconnectMinMs: 1000, reconnectMaxMs: 64000 });
+    broker.closeAfterConnack = true;
+    client.start();
+    clock.advance(300_000);
+    const delays = events.filter((e) => e[0] === 'disconnect').map((e) => e[2] as number);
+    // Had each CONNACK reset the backoff, every delay would stay under 1 s.
+    expect(Math.max(...delays)).toBeGreaterThan(4000);
+    expect(broker.of(C.CONNECT).length).toBeLessThan(40);
+  });
+
+  it('resubscribes when the broker lost the session, not when it kept it (fault 4)', () => {
+    const { clock, broker, client, events } = setup({ clean: false });
+    let present = 0;
+    broker.connack = () => [present, 0];
+    client.subscribe('a/#', 1, () => {});
+    client.start();
+    clock.advance(10);
+    expect(broker.of(C.SUBSCRIBE).length).toBe(1);
+    present = 1;
+    broker.peer.close();
+    clock.advance(70_000);
+    expect(client.online).toBe(true);
+    expect(broker.of(C.SUBSCRIBE).length).toBe(1); // kept: no new SUBSCRIBE
+    present = 0;
+    broker.peer.close();
+    clock.advance(70_000);
+    expect(broker.of(C.SUBSCRIBE).length).toBe(2); // lost: subscribed again
+    expect(events.filter((e) => e[0] === 'connect')).toEqual([
+      ['connect', false, true],
+      ['connect', true, true],
+      ['connect', false, false],
+    ]);
+  });
+
+  it('fault 5: a black-holed link is found by keepalive within 1.5 × keepalive; in-flight QoS 1 is resent with DUP', () => {
+    const { clock, broker, client, events, network } = setup({ clean: false, keepAliveSec: 10 });
+    broker.connack = () => [broker.peers.length > 1 ? 1 : 0, 0];
+    client.start();
+    clock.advance(10);
+    broker.ackPublishes = false;
+    const t0 = clock.nowMs();
+    network.links[network.links.length - 1].blackhole();
+    client.publish('t', 'must arrive', 1);
+    clock.advance(15_000);
+    const drop = events.find((e) => e[0] === 'disconnect');
+    expect(drop?.[1]).toBe('KEEPALIVE_TIMEOUT');
+    expect(clock.nowMs() - t0).toBeLessThanOrEqual(15_000);
+    broker.ackPublishes = true;
+    clock.advance(70_000);
+    const pubs = broker.of(C.PUBLISH).filter((p) => p.text === 'must arrive');
+    expect(pubs.at(-1)!.flags & 8).toBe(8); // DUP on the resend
+    expect(events).toContainEqual(['published', 1]);
+  });
+
+  it('0 QoS 1 messages lost through random cuts of the link in both directions', () => {
+    const { clock, broker, client, events, network } = setup({ clean: false, reconnectMinMs: 100, reconnectMaxMs: 2000, outboxMessages: 64, outboxBytes: 8192 });
+    broker.connack = () => [broker.peers.length > 1 ? 1 : 0, 0];
+    client.start();
+    let seed = 99;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    let accepted = 0;
+    for (let i = 0; i < 300; i++) {
+      if (client.publish('t/' + i, 'm' + i, 1) > 0) accepted++;
+      if (rnd() < 0.08) {
+        const link = network.links[network.links.length - 1];
+        link.cutAfter(Math.floor(rnd() * 40), rnd() < 0.5 ? 'toServer' : 'toClient');
+      }
+      clock.advance(Math.floor(rnd() * 200));
+    }
+    clock.advance(120_000);
+    const published = events.filter((e) => e[0] === 'published').length;
+    expect(accepted).toBeGreaterThan(250);
+    expect(published).toBe(accepted);
+    expect(client.session.queued).toBe(0);
+    expect(broker.peers.length).toBeGreaterThan(3); // the cuts happened
+  });
+});
