@@ -279,7 +279,7 @@ export class Client {
     const max = this.o.reconnectMaxMs ?? 60000;
     const bound = Math.min(max, min * 2 ** Math.min(this.attempt++, 30));
     // Full jitter (a random delay in [0, bound)); at least 1/4 of `min`, so a dead broker is not hammered.
-    const delay = Math.max(min / 4, Math.floor(this.host.random() * bound));
+    const delay = Math.max(Math.ceil(min / 4), Math.floor(this.host.random() * bound));
     this.state = WAITING;
     this.setTimer(2, delay);
     this.events.onDisconnect?.(status, delay); // CONNACK 3 (server unavailable) lands here: back off

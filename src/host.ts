@@ -28,24 +28,32 @@ export interface LinkEvents {
   onData(bytes: Uint8Array, offset: number, length: number): void;
   /** The link can take more bytes after a write returned false. */
   onWritable(): void;
-  /** The link is gone: refused, reset, timed out, TLS failure, or closed by either side. */
+  /**
+   * The link is gone: refused, reset, timed out, TLS failure, or closed by either side. `reason` is
+   * for logs ('refused', 'reset', 'closed', or the platform's error text); nothing depends on it.
+   */
   onClose(reason: string): void;
 }
 
 export interface Link {
   /**
-   * Sends bytes[offset, offset + length). The bytes are copied or sent before this returns (the
-   * caller reuses its buffer). Returns false, taking nothing, when the link cannot take them now.
+   * Sends bytes[offset, offset + length), all or nothing. The bytes are copied or sent before this
+   * returns (the caller reuses its buffer). Returns false, taking nothing, when the link cannot take
+   * them now (onWritable follows when it can), and before onOpen or once the link is closing.
+   * A link with nothing in flight takes a write of any size.
    */
   write(bytes: Uint8Array, offset: number, length: number): boolean;
-  /** Closes the link; onClose follows (later, never inside this call). */
+  /**
+   * Closes the link gracefully: bytes already written are sent first (the DISCONNECT before it
+   * reaches the broker). onClose follows, later, never inside this call.
+   */
   close(): void;
 }
 
 export interface Host {
   /** Milliseconds from a monotonic tick. It may wrap at 2^32: elapsed time is computed wrap-safe. */
   nowMs(): number;
-  /** Calls `fn` once after `ms`; the handle cancels it with clearTimer. */
+  /** Calls `fn` once after `ms` (fractions round up; 0 or less: soon); the handle cancels it with clearTimer. */
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   /** Runs `fn` soon, outside the current callback (how handlers never run inside a socket callback). */
