@@ -1,0 +1,182 @@
+// The Node.js host: node:net / node:tls links, Node timers and a monotonic clock. It adapts Node's
+// stream events to the Host contract of src/host.ts, whose promises the client relies on:
+// - events never fire inside open(), write() or close() (the client is not re-entrant there);
+// - exactly one onClose ends every link, whether it opened or not, and nothing follows it;
+// - write() copies (the caller reuses its buffer) and either takes all the bytes or none;
+// - TLS never falls back to plain TCP.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import type { Host, Link, LinkEvents, Target, TlsOptions } from '../../src/index.js';
+
+/**
+ * Bytes a link may hold queued in user space before write() refuses more. Node's own
+ * writableHighWaterMark (16 KiB) is only advisory, and an MQTT client legitimately bursts past it
+ * (a resent outbox); the limit here bounds memory when the peer stops reading (a half-open link).
+ */
+export const WRITE_HIGH_WATER = 1 << 20;
+
+/** After close(), how long a graceful end (FIN, TLS close_notify) may take before the socket is destroyed. */
+export const CLOSE_GRACE_MS = 2000;
+
+/** A PEM given as bytes: Node's secure context takes strings and Buffers. */
+function pem(v: string | Uint8Array | undefined): string | Buffer | undefined {
+  if (v === undefined || typeof v === 'string') return v;
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** An error's message, with its code (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID, …) when the message lacks it. */
+function errorReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  const message = err.message.replace(/\s+/g, ' ').trim(); // OpenSSL's messages end in a newline
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+function tlsConnectOptions(target: Target, t: TlsOptions): tls.ConnectionOptions {
+  const name = t.servername ?? target.host;
+  const o: tls.ConnectionOptions = {
+    host: target.host,
+    port: target.port,
+    ca: pem(t.ca),
+    cert: pem(t.cert),
+    key: pem(t.key),
+    rejectUnauthorized: true, // fail closed: an unverified server is a failed link, never a warning
+  };
+  if (!net.isIP(name)) o.servername = name;
+  // SNI must not carry an IP address (RFC 6066; Node warns), but the certificate must still be
+  // checked against the name the caller asked for, which Node would otherwise take from `host`.
+  else if (name !== target.host) o.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
+  return o;
+}
+
+class NodeLink implements Link {
+  private readonly socket: net.Socket | null;
+  private readonly events: LinkEvents;
+  private opened = false;
+  private ended = false; // onClose was emitted or scheduled: no event may follow
+  private wantWritable = false; // a write was refused: onWritable on the next 'drain'
+  private reason = ''; // the first error seen, reported by onClose
+
+  constructor(target: Target, events: LinkEvents) {
+    this.events = events;
+    let socket: net.Socket | null = null;
+    try {
+      // Both connect() calls throw synchronously on bad arguments (a port out of range, a malformed
+      // PEM key): that still ends the link with one onClose, later, like any other failure.
+      socket = target.tls
+        ? tls.connect(tlsConnectOptions(target, target.tls))
+        : net.connect({ host: target.host, port: target.port, noDelay: true });
+    } catch (err) {
+      this.finishLater(errorReason(err));
+    }
+    this.socket = socket;
+    if (!socket) return;
+    // MQTT packets are small and latency-bound (PINGREQ, PUBACK): no Nagle delay. Set once TCP is
+    // connected, which for TLS is before the handshake (tls.connect has no noDelay option).
+    socket.once('connect', () => socket.setNoDelay(true));
+    // A TLS link is up only once the handshake verified the server: 'connect' is the bare TCP link.
+    socket.once(target.tls ? 'secureConnect' : 'connect', () => {
+      if (this.ended) return;
+      this.opened = true;
+      this.events.onOpen();
+    });
+    socket.on('data', (b: Buffer) => {
+      if (!this.ended) this.events.onData(b, 0, b.length); // a Buffer is a Uint8Array
+    });
+    socket.on('drain', () => {
+      if (this.ended || !this.wantWritable) return;
+      this.wantWritable = false;
+      this.events.onWritable();
+    });
+    // A listener must stay attached for the socket's whole life, or an error after close() would
+    // be an uncaught exception. Only the first error explains the ending.
+    socket.on('error', (err) => {
+      if (!this.reason) this.reason = errorReason(err);
+    });
+    socket.on('close', () => {
+      this.finish(this.reason || (this.opened ? 'closed by peer' : 'closed before open'));
+    });
+  }
+
+  write(bytes: Uint8Array, offset: number, length: number): boolean {
+    const s = this.socket;
+    if (this.ended || !s || s.destroyed || !s.writable) return false;
+    if (s.writableLength > WRITE_HIGH_WATER) {
+      // Node queued more than the limit, so one of its writes returned false: 'drain' will come.
+      this.wantWritable = true;
+      return false;
+    }
+    if (length <= 0) return true;
+    // Node keeps a reference to a written buffer until it is flushed, while our caller reuses its
+    // own at once: copy. copyBytesFrom takes small copies from Node's pooled slab.
+    s.write(Buffer.copyBytesFrom(bytes, offset, length));
+    return true;
+  }
+
+  close(): void {
+    if (this.ended) return;
+    this.finishLater('closed');
+    const s = this.socket;
+    if (!s || s.destroyed) return;
+    if (!this.opened) {
+      s.destroy(); // still connecting: nothing worth flushing
+      return;
+    }
+    // A graceful end flushes what was written (a DISCONNECT) before the FIN; a peer that never
+    // answers it (a half-open link) cannot keep the socket alive past the grace period.
+    const timer = setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    s.once('close', () => clearTimeout(timer));
+    s.end();
+  }
+
+  /** Ends the link now: nothing more is delivered, onClose is emitted from a later turn. */
+  private finishLater(reason: string): void {
+    this.ended = true;
+    setImmediate(() => this.events.onClose(reason));
+  }
+
+  /** The socket is gone (called from its 'close' event, already outside open/write/close). */
+  private finish(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.events.onClose(reason);
+  }
+}
+
+export class NodeHost implements Host {
+  /**
+   * A monotonic millisecond tick (performance.now(), never Date.now(): the wall clock jumps). Kept to
+   * 32 bits as a device tick is, so the client's wrap-safe arithmetic is the only kind that works.
+   */
+  nowMs(): number {
+    return Math.floor(performance.now()) >>> 0;
+  }
+
+  setTimer(fn: () => void, ms: number): unknown {
+    return setTimeout(fn, ms);
+  }
+
+  clearTimer(handle: unknown): void {
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+  }
+
+  /** setImmediate: after pending I/O callbacks, so a deferred task never runs inside one. */
+  defer(fn: () => void): void {
+    setImmediate(fn);
+  }
+
+  random(): number {
+    return Math.random();
+  }
+
+  open(target: Target, events: LinkEvents): Link {
+    return new NodeLink(target, events);
+  }
+}
+
+/** The Node host; one is enough for any number of clients. */
+export function nodeHost(): NodeHost {
+  return new NodeHost();
+}
