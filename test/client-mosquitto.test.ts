@@ -1,0 +1,236 @@
+// The client on the Node host against a real Mosquitto 2 (Debian), spawned by the test on free
+// loopback ports: pub/sub, retained messages, the will, persistent sessions, redelivery, unsubscribe,
+// $-topics, keepalive on a black-holed link, and a broker SIGKILLed with our QoS 1 messages in flight.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Client, statusName } from '../src/index.js';
+import type { ClientOptions, Message } from '../src/index.js';
+import { NodeHost } from '../hosts/node/index.js';
+import { startMosquitto } from './brokers/mosquitto.js';
+import type { Broker } from './brokers/mosquitto.js';
+import { startProxy } from './brokers/proxy.js';
+import type { Proxy } from './brokers/proxy.js';
+
+const host = new NodeHost();
+const clients: Client[] = [];
+const proxies: Proxy[] = [];
+let n = 0;
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 8000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Probe {
+  client: Client;
+  got: Array<{ topic: string; text: string; qos: number; retain: boolean; dup: boolean }>;
+  published: number[];
+  closes: string[];
+  connects: Array<[boolean, boolean]>;
+}
+
+function connect(port: number, opts: Partial<ClientOptions> = {}, filter?: string, qos = 1): Probe {
+  const p: Probe = { got: [], published: [], closes: [], connects: [] } as unknown as Probe;
+  p.client = new Client(
+    host,
+    { host: '127.0.0.1', port, clientId: `xs-${process.pid}-${++n}`, keepAliveSec: 30, reconnectMinMs: 100, reconnectMaxMs: 400, ...opts },
+    {
+      onConnect: (sp, kept) => p.connects.push([sp, kept]),
+      onDisconnect: (s) => p.closes.push(statusName(s)),
+      onPublished: (id) => p.published.push(id),
+    },
+  );
+  if (filter) p.client.subscribe(filter, qos, (m: Message) => p.got.push({ topic: m.topic, text: m.text, qos: m.qos, retain: m.retain, dup: m.dup }));
+  clients.push(p.client);
+  p.client.start();
+  return p;
+}
+
+/** Online and its subscriptions acknowledged (a PINGREQ round trip orders us after the SUBACK). */
+async function ready(p: Probe): Promise<void> {
+  await waitFor('online', () => p.client.online);
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.stop();
+  for (const x of proxies.splice(0)) await x.stop();
+});
+
+describe('client against Mosquitto (plain)', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startMosquitto({ extraConfig: ['sys_interval 1'] });
+  });
+  afterAll(async () => broker?.stop());
+
+  it('publishes and receives QoS 0 and QoS 1 through a wildcard subscription', async () => {
+    const sub = connect(broker.port, {}, 'xs/+/t', 1);
+    await ready(sub);
+    const pub = connect(broker.port);
+    await ready(pub);
+    expect(pub.client.publish('xs/a/t', 'zero', 0)).toBe(0);
+    expect(pub.client.publish('xs/b/t', 'one', 1)).toBeGreaterThan(0);
+    pub.client.publish('xs/a/other', 'no match', 1);
+    await waitFor('2 messages', () => sub.got.length >= 2);
+    await waitFor('2 PUBACKs', () => pub.published.length === 2);
+    expect(sub.got.map((m) => [m.topic, m.text, m.qos])).toEqual([
+      ['xs/a/t', 'zero', 0],
+      ['xs/b/t', 'one', 1],
+    ]);
+  });
+
+  it('retained messages are set, delivered to later subscribers with RETAIN, and cleared', async () => {
+    const pub = connect(broker.port);
+    await ready(pub);
+    pub.client.publish('xs/retained/1', 'kept', 1, true);
+    await waitFor('PUBACK', () => pub.published.length === 1);
+    const late = connect(broker.port, {}, 'xs/retained/#');
+    await waitFor('retained', () => late.got.length === 1);
+    expect(late.got[0]).toMatchObject({ topic: 'xs/retained/1', text: 'kept', retain: true });
+    pub.client.publish('xs/retained/1', null, 1, true); // an empty retained message clears it
+    await waitFor('PUBACK', () => pub.published.length === 2);
+    const later = connect(broker.port, {}, 'xs/retained/#');
+    await ready(later);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(later.got).toEqual([]);
+  });
+
+  it('the will is published when the link dies without DISCONNECT, and not after a clean stop', async () => {
+    const watch = connect(broker.port, {}, 'xs/will/#');
+    await ready(watch);
+    const proxy = await startProxy(broker.port);
+    proxies.push(proxy);
+    const dying = connect(proxy.port, { will: { topic: 'xs/will/dying', payload: 'offline', qos: 1, retain: false } });
+    const clean = connect(broker.port, { will: { topic: 'xs/will/clean', payload: 'offline', qos: 1 } });
+    await ready(dying);
+    await ready(clean);
+    clean.client.stop(); // DISCONNECT: the broker discards the will
+    dying.client.stop = () => {}; // leave it for the broker to find dead
+    proxy.cutAll();
+    await waitFor('will', () => watch.got.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(watch.got.map((m) => [m.topic, m.text])).toEqual([['xs/will/dying', 'offline']]);
+  });
+
+  it('a persistent session queues QoS 1 messages while the client is away', async () => {
+    const id = `xs-persist-${process.pid}`;
+    const first = connect(broker.port, { clientId: id, clean: false }, 'xs/queue/#', 1);
+    await ready(first);
+    first.client.stop();
+    const pub = connect(broker.port);
+    await ready(pub);
+    for (let i = 0; i < 5; i++) pub.client.publish('xs/queue/' + i, 'm' + i, 1);
+    await waitFor('PUBACKs', () => pub.published.length === 5);
+    const back = connect(broker.port, { clientId: id, clean: false }, 'xs/queue/#', 1);
+    await waitFor('5 queued messages', () => back.got.length >= 5);
+    expect(back.connects[0]).toEqual([true, true]);
+    expect(back.got.map((m) => m.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('fault 2: our QoS 1 in flight when the link drops is sent again after the reconnect, and delivered', async () => {
+    const sub = connect(broker.port, {}, 'xs/inflight/#', 1);
+    await ready(sub);
+    const proxy = await startProxy(broker.port);
+    proxies.push(proxy);
+    const pub = connect(proxy.port, { clientId: `xs-inflight-${process.pid}`, clean: false });
+    await ready(pub);
+    proxy.blackhole();
+    const id = pub.client.publish('xs/inflight/1', 'survives', 1);
+    expect(id).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sub.got).toEqual([]);
+    proxy.cutAll();
+    proxy.resume();
+    await waitFor('redelivered', () => sub.got.length >= 1);
+    await waitFor('acknowledged', () => pub.published.includes(id));
+    expect(sub.got[0]).toMatchObject({ topic: 'xs/inflight/1', text: 'survives' });
+    expect(pub.connects.length).toBe(2);
+  });
+
+  it('unsubscribe stops delivery', async () => {
+    const sub = connect(broker.port, {}, 'xs/unsub/#', 0);
+    await ready(sub);
+    const pub = connect(broker.port);
+    await ready(pub);
+    pub.client.publish('xs/unsub/a', 'before', 1);
+    await waitFor('before', () => sub.got.length === 1);
+    sub.client.unsubscribe('xs/unsub/#');
+    await new Promise((r) => setTimeout(r, 200));
+    pub.client.publish('xs/unsub/a', 'after', 1);
+    await waitFor('PUBACKs', () => pub.published.length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sub.got.map((m) => m.text)).toEqual(['before']);
+  });
+
+  it('$-topics are not matched by # or + [MQTT-4.7.2-1], but by $SYS/#', async () => {
+    const all: string[] = [];
+    const sys: string[] = [];
+    const p = connect(broker.port);
+    p.client.subscribe('#', 0, (m) => all.push(m.topic));
+    p.client.subscribe('+/broker/uptime', 0, (m) => all.push(m.topic));
+    p.client.subscribe('$SYS/broker/uptime', 0, (m) => sys.push(m.topic));
+    await waitFor('$SYS', () => sys.length >= 1, 5000);
+    expect(all.filter((t) => t.startsWith('$'))).toEqual([]);
+  });
+
+  it('fault 5: a black-holed link is found by keepalive within 1.5 × keepalive, then the client reconnects', async () => {
+    const proxy = await startProxy(broker.port);
+    proxies.push(proxy);
+    const p = connect(proxy.port, { keepAliveSec: 1 });
+    await ready(p);
+    proxy.blackhole();
+    const t0 = Date.now();
+    await waitFor('keepalive timeout', () => p.closes.length > 0, 4000);
+    const took = Date.now() - t0;
+    expect(p.closes[0]).toBe('KEEPALIVE_TIMEOUT');
+    expect(took).toBeLessThan(1500 + 500); // 1.5 × keepalive, plus timer and scheduling slack
+    proxy.resume();
+    await waitFor('back online', () => p.connects.length === 2);
+  });
+});
+
+describe('client against Mosquitto with persistence, SIGKILLed with our QoS 1 in flight', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startMosquitto({ persistence: true });
+  });
+  afterAll(async () => broker?.stop());
+
+  it('fault 3: session present after the restart, messages in flight resent, none lost', async () => {
+    const subId = `xs-kill-sub-${process.pid}`;
+    const pubId = `xs-kill-pub-${process.pid}`;
+    let sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/kill/#', 1);
+    await ready(sub);
+    sub.client.stop(); // away: what is published now is queued for it
+    const proxy = await startProxy(broker.port);
+    proxies.push(proxy);
+    const pub = connect(proxy.port, { clientId: pubId, clean: false, keepAliveSec: 2 });
+    await ready(pub);
+    for (let i = 0; i < 10; i++) pub.client.publish('xs/kill/' + i, 'a' + i, 1);
+    await waitFor('10 PUBACKs', () => pub.published.length === 10);
+    // One more change after a log mark makes the broker save again, after all of the above.
+    const mark = broker.log().length;
+    pub.client.publish('xs/kill/10', 'a10', 1);
+    await waitFor('11 PUBACKs', () => pub.published.length === 11);
+    await broker.saved(mark);
+    // In flight: sent into a black hole, so neither delivered nor acknowledged.
+    proxy.blackhole();
+    for (let i = 0; i < 5; i++) pub.client.publish('xs/kill/f' + i, 'f' + i, 1);
+    await broker.kill();
+    proxy.cutAll();
+    proxy.resume();
+    // Published while the broker is down: kept in the outbox.
+    for (let i = 0; i < 5; i++) pub.client.publish('xs/kill/o' + i, 'o' + i, 1);
+    await broker.restart();
+    await waitFor('all 21 acknowledged', () => pub.published.length === 21, 15000);
+    expect(pub.connects.at(-1)).toEqual([true, true]); // the broker kept our session
+    sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/kill/#', 1);
+    await waitFor('21 messages', () => new Set(sub.got.map((m) => m.text)).size === 21, 15000);
+    expect(sub.connects[0][0]).toBe(true);
+    const texts = new Set(sub.got.map((m) => m.text));
+    for (const t of ['a0', 'a10', 'f0', 'f4', 'o0', 'o4']) expect(texts.has(t), t).toBe(true);
+  });
+});
