@@ -115,6 +115,18 @@ describe('client against Mosquitto (plain)', () => {
     expect(watch.got.map((m) => [m.topic, m.text])).toEqual([['xs/will/dying', 'offline']]);
   });
 
+  it("fault 11: a client gone silent is expired by the broker's keepalive, which publishes its will", async () => {
+    const watch = connect(broker.port, {}, 'xs/expired/#');
+    await ready(watch);
+    const proxy = await startProxy(broker.port);
+    proxies.push(proxy);
+    const silent = connect(proxy.port, { keepAliveSec: 1, will: { topic: 'xs/expired/dev', payload: 'offline', qos: 0 } });
+    await ready(silent);
+    proxy.blackhole(); // the broker hears nothing more: after 1.5 × keepalive it drops the client
+    await waitFor('will after keepalive expiry', () => watch.got.length >= 1, 5000);
+    expect(watch.got[0]).toMatchObject({ topic: 'xs/expired/dev', text: 'offline' });
+  });
+
   it('a persistent session queues QoS 1 messages while the client is away', async () => {
     const id = `xs-persist-${process.pid}`;
     const first = connect(broker.port, { clientId: id, clean: false }, 'xs/queue/#', 1);

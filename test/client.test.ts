@@ -259,6 +259,38 @@ describe('client on the simulator', () => {
     expect(events).toContainEqual(['published', 1]);
   });
 
+  it('fault 9: input dribbled one byte at a time still parses; every message delivered and acked', () => {
+    const { clock, broker, client, network } = setup();
+    network.faults = { dribble: true };
+    const got: string[] = [];
+    client.subscribe('d/#', 1, (m) => got.push(m.text));
+    client.start();
+    clock.advance(100);
+    for (let i = 0; i < 20; i++) broker.publish('d/' + i, 'slow ' + i, 1, i + 1);
+    clock.advance(1000);
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => 'slow ' + i));
+    expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('fault 15: TLS required by the broker and not given, or given to a plain broker: never online, never plain', () => {
+    const clock = new VirtualClock(0);
+    const network = new SimNetwork(clock);
+    const host = new SimHost(clock, network, 1);
+    let accepted = 0;
+    network.listen('secure', 8883, () => accepted++, { tls: true });
+    network.listen('plain', 1883, () => accepted++);
+    const events: string[] = [];
+    const a = new C.Client(host, { host: 'secure', port: 8883, clientId: 'a' }, { onDisconnect: (s) => events.push('a ' + C.statusName(s)) });
+    const b = new C.Client(host, { host: 'plain', port: 1883, clientId: 'b', tls: { ca: 'x' } }, { onDisconnect: (s) => events.push('b ' + C.statusName(s)) });
+    a.start();
+    b.start();
+    clock.advance(30_000);
+    expect(accepted).toBe(0);
+    expect(a.online || b.online).toBe(false);
+    expect(events.filter((e) => e.startsWith('a')).length).toBeGreaterThan(2); // it keeps trying, over TLS only
+    expect(network.links.every((l) => l.peer === null || l.peer.received.length === 0)).toBe(true);
+  });
+
   it('0 QoS 1 messages lost through random cuts of the link in both directions', () => {
     const { clock, broker, client, events, network } = setup({ clean: false, reconnectMinMs: 100, reconnectMaxMs: 2000, outboxMessages: 64, outboxBytes: 8192 });
     broker.connack = () => [broker.peers.length > 1 ? 1 : 0, 0];
