@@ -53,6 +53,21 @@ describe('layering', () => {
     expect(text.match(FORBIDDEN)?.[0]).toBeUndefined();
   });
 
+  it('hosts import src/ (and Node or Moddable modules), never each other', () => {
+    const hostsDir = join(root, 'hosts');
+    const hostFiles = files(hostsDir);
+    expect(hostFiles.length).toBeGreaterThanOrEqual(2);
+    for (const f of hostFiles) {
+      const own = relative(hostsDir, f).split('/')[0];
+      const text = code(readFileSync(f, 'utf8'));
+      for (const m of text.matchAll(/\bfrom\s+['"](\.[^'"]+)['"]/g)) {
+        const target = relative(root, join(f, '..', m[1]));
+        const ok = target.startsWith('src/') || target.startsWith(`hosts/${own}/`);
+        expect(ok, `${relative(root, f)} imports ${m[1]}`).toBe(true);
+      }
+    }
+  });
+
   it('the check catches a violation (it can fail)', () => {
     expect(code('const t = Date.now(); // Date').match(FORBIDDEN)?.[0]).toBe('Date');
     expect(code('// Date in a comment only').match(FORBIDDEN)).toBeNull();
