@@ -5,77 +5,10 @@ import { describe, expect, it } from 'vitest';
 import * as C from '../src/index.js';
 import type { ClientOptions, Message } from '../src/index.js';
 import { SimHost, SimNetwork, VirtualClock } from '../hosts/sim/index.js';
-import type { SimPeer } from '../hosts/sim/index.js';
-import { splitClientPackets, toHex } from './helpers.js';
-import type { ClientPacket } from './helpers.js';
+import { ScriptedBroker } from '../hosts/sim/broker.js';
+import { toHex } from './helpers.js';
 
 const enc = new TextEncoder();
-
-/** A broker whose answers tests script: CONNACK code and session-present per connection, acks on or off. */
-class ScriptedBroker {
-  peers: SimPeer[] = [];
-  log: ClientPacket[] = []; // every packet from every connection, in order
-  connack: () => [number, number] = () => [0, 0]; // [session present, return code]
-  ackPublishes = true;
-  answerPings = true;
-  closeAfterConnack = false;
-  private rest = new Map<SimPeer, Uint8Array>();
-
-  constructor(network: SimNetwork, port = 1883) {
-    network.listen('broker', port, (peer) => {
-      this.peers.push(peer);
-      peer.onData = (bytes) => this.data(peer, bytes);
-    });
-  }
-
-  get peer(): SimPeer {
-    return this.peers[this.peers.length - 1];
-  }
-
-  send(bytes: Uint8Array | number[]): void {
-    this.peer.write(Uint8Array.from(bytes));
-  }
-
-  publish(topic: string, payload: string, qos: number, id = 0, dup = false): void {
-    const b = new Uint8Array(512);
-    this.send(b.slice(0, C.writePublish(b, 0, topic, payload, qos, false, dup, id)));
-  }
-
-  of(type: number): ClientPacket[] {
-    return this.log.filter((p) => p.type === type);
-  }
-
-  private data(peer: SimPeer, bytes: Uint8Array): void {
-    const prev = this.rest.get(peer) ?? new Uint8Array(0);
-    const all = new Uint8Array(prev.length + bytes.length);
-    all.set(prev);
-    all.set(bytes, prev.length);
-    const { packets, rest } = splitClientPackets(all);
-    this.rest.set(peer, rest);
-    for (const p of packets) {
-      this.log.push(p);
-      if (peer.closed) return;
-      if (p.type === C.CONNECT) {
-        const [sp, rc] = this.connack();
-        peer.write(Uint8Array.from([0x20, 2, sp, rc]));
-        if (rc || this.closeAfterConnack) peer.close();
-      } else if (p.type === C.SUBSCRIBE) {
-        const codes = Array.from(p.body.subarray(2)).filter((_, i, a) => i < a.length);
-        // Grant what was asked: the QoS byte follows each filter.
-        const granted: number[] = [];
-        for (let i = 2; i < p.body.length; ) {
-          const n = (p.body[i] << 8) | p.body[i + 1];
-          granted.push(p.body[i + 2 + n]);
-          i += 3 + n;
-        }
-        void codes;
-        peer.write(Uint8Array.from([0x90, 2 + granted.length, p.id! >> 8, p.id! & 255, ...granted]));
-      } else if (p.type === C.PUBLISH && p.id && this.ackPublishes) {
-        peer.write(Uint8Array.from([0x40, 2, p.id >> 8, p.id & 255]));
-      } else if (p.type === C.PINGREQ && this.answerPings) peer.write(Uint8Array.from([0xd0, 0]));
-    }
-  }
-}
 
 function setup(opts: Partial<ClientOptions> = {}, startMs = 5000) {
   const clock = new VirtualClock(startMs);
@@ -257,6 +190,20 @@ describe('client on the simulator', () => {
     const pubs = broker.of(C.PUBLISH).filter((p) => p.text === 'must arrive');
     expect(pubs.at(-1)!.flags & 8).toBe(8); // DUP on the resend
     expect(events).toContainEqual(['published', 1]);
+  });
+
+  it('connect timeout: a link that never opens is given up after openTimeoutMs, then retried', () => {
+    const { clock, network, client, events, broker } = setup({ openTimeoutMs: 3000, reconnectMinMs: 1000, reconnectMaxMs: 1000 });
+    network.faults = { blackhole: true }; // the SYN vanishes: no open, no close
+    client.start();
+    clock.advance(2999);
+    expect(events).toEqual([]);
+    clock.advance(1);
+    expect(events.map((e) => e[1])).toEqual(['CONNECTION_LOST']);
+    network.faults = {};
+    clock.advance(5000);
+    expect(client.online).toBe(true);
+    expect(broker.of(C.CONNECT).length).toBe(1);
   });
 
   it('fault 9: input dribbled one byte at a time still parses; every message delivered and acked', () => {
