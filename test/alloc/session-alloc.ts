@@ -79,7 +79,7 @@ function measure(n: number): number {
   return m1.heapUsed + m1.arrayBuffers - (m0.heapUsed + m0.arrayBuffers);
 }
 measure(0);
-const harness = measure(0);
+const harness = measure(0); // what measuring itself costs (memoryUsage's objects, timestamps)
 const total = measure(N);
 setTimeout(() => {
   obs.disconnect();
