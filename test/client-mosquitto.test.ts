@@ -188,7 +188,7 @@ describe('client against Mosquitto (plain)', () => {
     expect(all.filter((t) => t.startsWith('$'))).toEqual([]);
   });
 
-  it('fault 5: a black-holed link is found by keepalive within 1.5 × keepalive, then the client reconnects', async () => {
+  it('fault 5: a black-holed link is found by keepalive (1.5 × keepalive, on real timers), then the client reconnects', async () => {
     const proxy = await startProxy(broker.port);
     proxies.push(proxy);
     const p = connect(proxy.port, { keepAliveSec: 1 });
@@ -198,7 +198,9 @@ describe('client against Mosquitto (plain)', () => {
     await waitFor('keepalive timeout', () => p.closes.length > 0, 4000);
     const took = Date.now() - t0;
     expect(p.closes[0]).toBe('KEEPALIVE_TIMEOUT');
-    expect(took).toBeLessThan(1500 + 500); // 1.5 × keepalive, plus timer and scheduling slack
+    // The exact bound (1.5 × keepalive) is proven on the virtual clock (session and client tests);
+    // here, with real timers on a possibly loaded machine, it must at least come well before 3 ×.
+    expect(took).toBeLessThan(3000);
     proxy.resume();
     await waitFor('back online', () => p.connects.length === 2);
   });

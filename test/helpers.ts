@@ -1,5 +1,6 @@
 // Shared test helpers: hex with comments, feeding a decoder in any chunking, record snapshots.
 import { Decoder, EV_FRAGMENT, EV_PACKET, NEED_MORE, PUBLISH, SUBACK, decodeUtf8 } from '../src/index.js';
+import { mulberry32 as rng } from '../hosts/sim/index.js';
 
 /** Bytes from hex text; `#` starts a comment to the end of the line. */
 export function hex(text: string): Uint8Array {
@@ -26,17 +27,8 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) so a failing random split can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so a failing random split can be replayed from its seed: the simulator's. */
+export { rng };
 
 /** What a decoded packet looked like, independent of how the bytes were chunked. */
 export interface Snap {

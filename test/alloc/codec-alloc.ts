@@ -2,10 +2,9 @@
 // After warm-up, N encodes and decodes of PUBLISH QoS 0/1, PUBACK and PINGREQ/PINGRESP must leave
 // the heap where it was, with a GC observer proving no collection hid an allocation in between.
 // argv[2] = 'control' adds one small allocation per iteration: the harness must then report it.
-import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Decoder, EV_PACKET, PUBACK, writeAck, writePingreq, writePublish } from '../../src/index.js';
+import { measureAllocation } from './measure.js';
 
-declare const gc: () => void;
 const N = 100_000;
 const control = process.argv[2] === 'control';
 
@@ -50,37 +49,4 @@ function iteration(i: number): void {
   if (control) keep = new Uint8Array(1); // 1 byte: small, as a careless view or object would be
 }
 
-// The measured loop is a function warmed up like the rest: otherwise V8 compiles the loop itself
-// (on-stack replacement) during the measurement, a one-time ~170 KB of code that is not the codec's.
-function loop(n: number): void {
-  for (let i = 0; i < n; i++) iteration(i);
-}
-for (let k = 0; k < 20; k++) loop(10_000); // warm-up: let the JIT settle
-
-let gcs = 0;
-let t0 = 0;
-let t1 = 0;
-const obs = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if (e.startTime >= t0 && e.startTime <= t1) gcs++;
-});
-obs.observe({ entryTypes: ['gc'] });
-
-/** Heap bytes (JS heap + array buffers) that loop(n) leaves behind, measured after a full GC. */
-function measure(n: number): number {
-  gc();
-  gc();
-  const m0 = process.memoryUsage();
-  t0 = performance.now();
-  loop(n);
-  t1 = performance.now();
-  const m1 = process.memoryUsage();
-  return m1.heapUsed + m1.arrayBuffers - (m0.heapUsed + m0.arrayBuffers);
-}
-measure(0);
-const harness = measure(0); // what measuring itself costs (memoryUsage's objects, timestamps)
-const total = measure(N);
-setTimeout(() => {
-  obs.disconnect();
-  const delta = total - harness;
-  console.log(JSON.stringify({ n: N, delta, harness, gcs, perIteration: delta / N, sink: sink > 0, kept: keep !== null || !control }));
-}, 50);
+measureAllocation(iteration, N, () => ({ sink: sink > 0, kept: keep !== null || !control }));

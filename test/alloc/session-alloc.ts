@@ -2,11 +2,10 @@
 // Steady state of a connected session: publishing QoS 0 and QoS 1 (with the broker's PUBACKs), and
 // receiving QoS 0 and QoS 1 messages and dispatching them by wildcard match (with our PUBACKs).
 // argv[2] = 'control' adds one small allocation per iteration: the harness must then report it.
-import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { PUBACK, matchTopic, writeAck, writePublish } from '../../src/index.js';
+import { measureAllocation } from './measure.js';
 import { Session } from '../../src/session/session.js';
 
-declare const gc: () => void;
 const N = 100_000;
 const control = process.argv[2] === 'control';
 
@@ -56,34 +55,5 @@ function iteration(i: number): void {
   session.tick(now);
   if (control) keep = new Uint8Array(1);
 }
-function loop(n: number): void {
-  for (let i = 0; i < n; i++) iteration(i);
-}
-for (let k = 0; k < 20; k++) loop(10_000);
 
-let gcs = 0;
-let t0 = 0;
-let t1 = 0;
-const obs = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if (e.startTime >= t0 && e.startTime <= t1) gcs++;
-});
-obs.observe({ entryTypes: ['gc'] });
-function measure(n: number): number {
-  gc();
-  gc();
-  const m0 = process.memoryUsage();
-  t0 = performance.now();
-  loop(n);
-  t1 = performance.now();
-  const m1 = process.memoryUsage();
-  return m1.heapUsed + m1.arrayBuffers - (m0.heapUsed + m0.arrayBuffers);
-}
-measure(0);
-const harness = measure(0); // what measuring itself costs (memoryUsage's objects, timestamps)
-const total = measure(N);
-setTimeout(() => {
-  obs.disconnect();
-  const delta = total - harness;
-  const ok = session.queued === 0 && dispatched > 0 && sentBytes > 0;
-  console.log(JSON.stringify({ n: N, delta, harness, gcs, perIteration: delta / N, ok, kept: keep !== null || !control }));
-}, 50);
+measureAllocation(iteration, N, () => ({ ok: session.queued === 0 && dispatched > 0 && sentBytes > 0, kept: keep !== null || !control }));
