@@ -6,6 +6,7 @@
 import {
   CONNECTION_LOST,
   NOT_CONNECTED,
+  QOS0_DROPPED,
   REFUSED_BAD_CREDENTIALS,
   REFUSED_IDENTIFIER,
   REFUSED_NOT_AUTHORIZED,
@@ -29,7 +30,10 @@ export interface ClientOptions extends SessionOptions, Target {
   stableMs?: number;
   /** TCP + TLS must be up within this (default 10 s); then the session's CONNACK timeout runs. */
   openTimeoutMs?: number;
-  /** QoS 0 publish while offline: 'refuse' returns NOT_CONNECTED (default), 'drop' returns 0 and counts it in `dropped`. */
+  /**
+   * QoS 0 publish while offline: 'refuse' returns NOT_CONNECTED (default: the caller decides),
+   * 'drop' returns QOS0_DROPPED and counts it in `dropped` (the message is gone by policy).
+   */
   offlineQos0?: 'refuse' | 'drop';
   /** Bytes received and not yet handled, at most (default 16 KiB): more closes with RX_OVERFLOW. */
   rxQueueBytes?: number;
@@ -192,15 +196,16 @@ export class Client {
 
   /**
    * Publishes. QoS 1 is kept in the outbox until acknowledged, across reconnects, also when called
-   * offline. Returns the packet id (QoS 1), 0, or a status: OUTBOX_FULL, NOT_CONNECTED (QoS 0 offline,
-   * with offlineQos0 'refuse'), WOULD_BLOCK, NO_MEMORY, STOPPED. Throws for a bad topic or QoS.
+   * offline. Returns the packet id (QoS 1), 0 (QoS 0 sent), or a status: OUTBOX_FULL, NOT_CONNECTED
+   * or QOS0_DROPPED (QoS 0 offline, per offlineQos0), WOULD_BLOCK, NO_MEMORY, STOPPED. Throws for a
+   * bad topic or QoS.
    */
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
     if (this.state === STOPPED_STATE) return STOPPED;
     const r = this.session.publish(topic, payload, qos, retain, this.host.nowMs());
     if (r === NOT_CONNECTED && this.o.offlineQos0 === 'drop') {
       this.dropped++;
-      return 0;
+      return QOS0_DROPPED;
     }
     return r;
   }

@@ -82,6 +82,14 @@ describe('client against Mosquitto (plain)', () => {
     ]);
   });
 
+  it('connects by host name (DNS: localhost)', async () => {
+    const p = connect(broker.port, { host: 'localhost' }, 'xs/dns', 1);
+    await ready(p);
+    p.client.publish('xs/dns', 'resolved', 1);
+    await waitFor('round trip', () => p.got.length === 1);
+    expect(p.got[0].text).toBe('resolved');
+  });
+
   it('retained messages are set, delivered to later subscribers with RETAIN, and cleared', async () => {
     const pub = connect(broker.port);
     await ready(pub);

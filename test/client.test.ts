@@ -91,7 +91,7 @@ describe('client on the simulator', () => {
     expect(a.broker.of(C.PUBLISH).map((p) => p.text)).toEqual(['queued']);
     expect(a.events).toContainEqual(['published', 1]);
     const b = setup({ offlineQos0: 'drop' });
-    expect(b.client.publish('t', 'x', 0)).toBe(0);
+    expect(b.client.publish('t', 'x', 0)).toBe(C.QOS0_DROPPED);
     expect(b.client.dropped).toBe(1);
   });
 

@@ -43,6 +43,7 @@ const NAMES: Record<number, string> = {
   [C.QOS2_TABLE_FULL]: 'QOS2_TABLE_FULL',
   [C.STOPPED]: 'STOPPED',
   [C.RX_OVERFLOW]: 'RX_OVERFLOW',
+  [C.QOS0_DROPPED]: 'QOS0_DROPPED',
 };
 
 /** A status's name for logs: 'OK' for 0 and above, 'STATUS_<n>' for an unknown code. */
