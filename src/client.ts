@@ -135,39 +135,39 @@ export class Client {
   /** Connections made (CONNACK accepted). */
   connects = 0;
 
-  private readonly host: Host;
-  private readonly o: ClientOptions;
-  private readonly events: ClientEvents;
-  private readonly subs: Subscription[] = [];
-  private link: Link | null = null;
-  private linkSerial = 0; // events of an older link are ignored
-  private state = IDLE;
-  private attempt = 0;
-  private onlineAt = 0;
-  private timer: unknown = null;
-  private timerKind = 0; // 1 session deadline, 2 reconnect, 3 open timeout
-  private timerDue = 0; // host.nowMs() when the timer fires
+  private readonly _host: Host;
+  private readonly _o: ClientOptions;
+  private readonly _events: ClientEvents;
+  private readonly _subs: Subscription[] = [];
+  private _link: Link | null = null;
+  private _linkSerial = 0; // events of an older link are ignored
+  private _state = IDLE;
+  private _attempt = 0;
+  private _onlineAt = 0;
+  private _timer: unknown = null;
+  private _timerKind = 0; // 1 session deadline, 2 reconnect, 3 open timeout
+  private _timerDue = 0; // host.nowMs() when the timer fires
   // Received bytes not yet handled: handled from a deferred task, never in the socket callback.
-  private readonly rx: Uint8Array;
-  private rxStart = 0;
-  private rxEnd = 0;
-  private draining = false;
-  private readonly drainFn = () => this.drain();
-  private readonly timerFn = () => this.onTimer();
+  private readonly _rx: Uint8Array;
+  private _rxStart = 0;
+  private _rxEnd = 0;
+  private _draining = false;
+  private readonly _drainFn = () => this._drain();
+  private readonly _timerFn = () => this._onTimer();
 
   constructor(host: Host, options: ClientOptions, events: ClientEvents = {}) {
-    this.host = host;
-    this.o = options;
-    this.events = events;
-    this.rx = new Uint8Array(options.rxQueueBytes ?? 16384);
+    this._host = host;
+    this._o = options;
+    this._events = events;
+    this._rx = new Uint8Array(options.rxQueueBytes ?? 16384);
     this.session = new Session(options, {
-      send: (b, o, l) => (this.link ? this.link.write(b, o, l) : false),
-      onConnected: (present, kept) => this.connected(present, kept),
-      onMessage: () => this.dispatch(),
-      onPublished: (id) => this.events.onPublished?.(id),
-      onSubscribed: (id, codes, off) => this.subscribed(id, codes, off),
+      send: (b, o, l) => (this._link ? this._link.write(b, o, l) : false),
+      onConnected: (present, kept) => this._connected(present, kept),
+      onMessage: () => this._dispatch(),
+      onPublished: (id) => this._events.onPublished?.(id),
+      onSubscribed: (id, codes, off) => this._subscribed(id, codes, off),
       onUnsubscribed: () => {},
-      onClose: (status) => this.drop(status),
+      onClose: (status) => this._drop(status),
     });
     this.message = new Message(this.session);
   }
@@ -179,19 +179,19 @@ export class Client {
 
   /** Starts connecting (and reconnecting until stop()). */
   start(): void {
-    if (this.state !== IDLE) return;
-    this.open();
+    if (this._state !== IDLE) return;
+    this._open();
   }
 
   /** Disconnects cleanly (DISCONNECT: the broker discards the will) and stops reconnecting. */
   stop(): void {
-    if (this.state === STOPPED_STATE) return;
-    if (this.link) {
-      this.session.disconnect(this.host.nowMs());
-      this.closeLink();
+    if (this._state === STOPPED_STATE) return;
+    if (this._link) {
+      this.session.disconnect(this._host.nowMs());
+      this._closeLink();
     }
-    this.state = STOPPED_STATE;
-    this.setTimer(0, -1);
+    this._state = STOPPED_STATE;
+    this._setTimer(0, -1);
   }
 
   /**
@@ -201,9 +201,9 @@ export class Client {
    * bad topic or QoS.
    */
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
-    if (this.state === STOPPED_STATE) return STOPPED;
-    const r = this.session.publish(topic, payload, qos, retain, this.host.nowMs());
-    if (r === NOT_CONNECTED && this.o.offlineQos0 === 'drop') {
+    if (this._state === STOPPED_STATE) return STOPPED;
+    const r = this.session.publish(topic, payload, qos, retain, this._host.nowMs());
+    if (r === NOT_CONNECTED && this._o.offlineQos0 === 'drop') {
       this.dropped++;
       return QOS0_DROPPED;
     }
@@ -217,144 +217,144 @@ export class Client {
     const bytes = new Uint8Array(n);
     utf8(filter, STR_FILTER, bytes, 0);
     const sub: Subscription = { filter, bytes, qos, handler, known: false, packetId: 0 };
-    this.subs.push(sub);
-    if (this.online) this.sendSubscribe(sub);
+    this._subs.push(sub);
+    if (this.online) this._sendSubscribe(sub);
   }
 
   /** Removes the handlers of `filter` and unsubscribes from it. */
   unsubscribe(filter: string): void {
-    for (let i = this.subs.length - 1; i >= 0; i--) if (this.subs[i].filter === filter) this.subs.splice(i, 1);
-    if (this.online) this.session.unsubscribe([filter], this.host.nowMs());
+    for (let i = this._subs.length - 1; i >= 0; i--) if (this._subs[i].filter === filter) this._subs.splice(i, 1);
+    if (this.online) this.session.unsubscribe([filter], this._host.nowMs());
   }
 
   // ---- connection ----
 
-  private open(): void {
-    this.state = OPENING;
-    const serial = ++this.linkSerial;
-    this.setTimer(3, this.o.openTimeoutMs ?? 10000);
-    this.link = this.host.open(this.o, {
+  private _open(): void {
+    this._state = OPENING;
+    const serial = ++this._linkSerial;
+    this._setTimer(3, this._o.openTimeoutMs ?? 10000);
+    this._link = this._host.open(this._o, {
       onOpen: () => {
-        if (serial !== this.linkSerial) return;
-        this.state = LINKED;
-        this.rxStart = this.rxEnd = 0;
-        const s = this.session.start(this.host.nowMs());
-        if (s < 0) this.drop(s);
-        else this.armSession();
+        if (serial !== this._linkSerial) return;
+        this._state = LINKED;
+        this._rxStart = this._rxEnd = 0;
+        const s = this.session.start(this._host.nowMs());
+        if (s < 0) this._drop(s);
+        else this._armSession();
       },
       onData: (bytes, offset, length) => {
-        if (serial !== this.linkSerial) return;
-        this.queue(bytes, offset, length);
+        if (serial !== this._linkSerial) return;
+        this._queue(bytes, offset, length);
       },
       onWritable: () => {
-        if (serial === this.linkSerial) this.session.pump(this.host.nowMs());
+        if (serial === this._linkSerial) this.session.pump(this._host.nowMs());
       },
       onClose: () => {
-        if (serial !== this.linkSerial) return;
-        this.link = null;
-        this.drop(CONNECTION_LOST);
+        if (serial !== this._linkSerial) return;
+        this._link = null;
+        this._drop(CONNECTION_LOST);
       },
     });
   }
 
-  private closeLink(): void {
-    const link = this.link;
-    this.link = null;
-    this.linkSerial++;
+  private _closeLink(): void {
+    const link = this._link;
+    this._link = null;
+    this._linkSerial++;
     if (link) link.close();
   }
 
   /** The connection ended with `status`: close the link, and reconnect unless the status is final. */
-  private drop(status: number): void {
-    if (this.state === STOPPED_STATE || this.state === WAITING) return;
-    this.closeLink();
+  private _drop(status: number): void {
+    if (this._state === STOPPED_STATE || this._state === WAITING) return;
+    this._closeLink();
     this.session.linkLost();
-    this.rxStart = this.rxEnd = 0;
+    this._rxStart = this._rxEnd = 0;
     // CONNACK 1, 2 are configuration errors, 4 and 5 credentials: retrying would not help (fault 7).
     if (status === REFUSED_PROTOCOL_VERSION || status === REFUSED_IDENTIFIER || status === REFUSED_BAD_CREDENTIALS || status === REFUSED_NOT_AUTHORIZED) {
-      this.state = STOPPED_STATE;
-      this.setTimer(0, -1);
-      this.events.onDisconnect?.(status, -1);
+      this._state = STOPPED_STATE;
+      this._setTimer(0, -1);
+      this._events.onDisconnect?.(status, -1);
       return;
     }
     // A connection that did not last does not count as a success (a takeover loop, fault 14).
-    if (this.onlineAt && ((this.host.nowMs() - this.onlineAt) >>> 0) >= (this.o.stableMs ?? 10000)) this.attempt = 0;
-    this.onlineAt = 0;
-    const min = this.o.reconnectMinMs ?? 1000;
-    const max = this.o.reconnectMaxMs ?? 60000;
-    const bound = Math.min(max, min * 2 ** Math.min(this.attempt++, 30));
+    if (this._onlineAt && ((this._host.nowMs() - this._onlineAt) >>> 0) >= (this._o.stableMs ?? 10000)) this._attempt = 0;
+    this._onlineAt = 0;
+    const min = this._o.reconnectMinMs ?? 1000;
+    const max = this._o.reconnectMaxMs ?? 60000;
+    const bound = Math.min(max, min * 2 ** Math.min(this._attempt++, 30));
     // Full jitter (a random delay in [0, bound)); at least 1/4 of `min`, so a dead broker is not hammered.
-    const delay = Math.max(Math.ceil(min / 4), Math.floor(this.host.random() * bound));
-    this.state = WAITING;
-    this.setTimer(2, delay);
-    this.events.onDisconnect?.(status, delay); // CONNACK 3 (server unavailable) lands here: back off
+    const delay = Math.max(Math.ceil(min / 4), Math.floor(this._host.random() * bound));
+    this._state = WAITING;
+    this._setTimer(2, delay);
+    this._events.onDisconnect?.(status, delay); // CONNACK 3 (server unavailable) lands here: back off
   }
 
-  private connected(present: boolean, kept: boolean): void {
+  private _connected(present: boolean, kept: boolean): void {
     this.connects++;
-    this.onlineAt = this.host.nowMs();
+    this._onlineAt = this._host.nowMs();
     // Subscriptions the broker does not have: all, unless it kept the session.
-    for (let i = 0; i < this.subs.length; i++) {
-      const sub = this.subs[i];
+    for (let i = 0; i < this._subs.length; i++) {
+      const sub = this._subs[i];
       if (!present) sub.known = false;
       sub.packetId = 0;
-      if (!sub.known) this.sendSubscribe(sub);
+      if (!sub.known) this._sendSubscribe(sub);
     }
-    this.events.onConnect?.(present, kept);
+    this._events.onConnect?.(present, kept);
   }
 
-  private sendSubscribe(sub: Subscription): void {
-    const id = this.session.subscribe([sub.filter], [sub.qos], this.host.nowMs());
+  private _sendSubscribe(sub: Subscription): void {
+    const id = this.session.subscribe([sub.filter], [sub.qos], this._host.nowMs());
     sub.packetId = id > 0 ? id : 0;
   }
 
-  private subscribed(id: number, codes: Uint8Array, off: number): void {
-    for (let i = 0; i < this.subs.length; i++) {
-      const sub = this.subs[i];
+  private _subscribed(id: number, codes: Uint8Array, off: number): void {
+    for (let i = 0; i < this._subs.length; i++) {
+      const sub = this._subs[i];
       if (sub.packetId !== id) continue;
       sub.packetId = 0;
-      if (codes[off] === SUBACK_FAILURE) this.events.onSubscribeFailed?.(sub.filter);
+      if (codes[off] === SUBACK_FAILURE) this._events.onSubscribeFailed?.(sub.filter);
       else sub.known = true;
     }
   }
 
   // ---- receiving: queued in the socket callback, handled from a deferred task ----
 
-  private queue(bytes: Uint8Array, offset: number, length: number): void {
-    const rx = this.rx;
-    if (this.rxEnd + length > rx.length) {
+  private _queue(bytes: Uint8Array, offset: number, length: number): void {
+    const rx = this._rx;
+    if (this._rxEnd + length > rx.length) {
       // Move what is left to the front.
-      rx.copyWithin(0, this.rxStart, this.rxEnd);
-      this.rxEnd -= this.rxStart;
-      this.rxStart = 0;
-      if (this.rxEnd + length > rx.length) {
-        this.drop(RX_OVERFLOW);
+      rx.copyWithin(0, this._rxStart, this._rxEnd);
+      this._rxEnd -= this._rxStart;
+      this._rxStart = 0;
+      if (this._rxEnd + length > rx.length) {
+        this._drop(RX_OVERFLOW);
         return;
       }
     }
-    for (let i = 0; i < length; i++) rx[this.rxEnd + i] = bytes[offset + i];
-    this.rxEnd += length;
-    if (!this.draining) {
-      this.draining = true;
-      this.host.defer(this.drainFn);
+    for (let i = 0; i < length; i++) rx[this._rxEnd + i] = bytes[offset + i];
+    this._rxEnd += length;
+    if (!this._draining) {
+      this._draining = true;
+      this._host.defer(this._drainFn);
     }
   }
 
-  private drain(): void {
-    this.draining = false;
-    const start = this.rxStart;
-    const end = this.rxEnd;
-    if (start === end || this.state !== LINKED) return;
-    this.rxStart = end; // taken now: a handler may close the link (which clears the queue)
-    this.session.receive(this.rx, start, end - start, this.host.nowMs());
-    this.armSession();
+  private _drain(): void {
+    this._draining = false;
+    const start = this._rxStart;
+    const end = this._rxEnd;
+    if (start === end || this._state !== LINKED) return;
+    this._rxStart = end; // taken now: a handler may close the link (which clears the queue)
+    this.session.receive(this._rx, start, end - start, this._host.nowMs());
+    this._armSession();
   }
 
   /** Every handler whose filter matches (fragments too: Message tells a piece from a whole). */
-  private dispatch(): void {
+  private _dispatch(): void {
     const m = this.session.message;
-    for (let i = 0; i < this.subs.length; i++) {
-      const sub = this.subs[i];
+    for (let i = 0; i < this._subs.length; i++) {
+      const sub = this._subs[i];
       if (matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) sub.handler(this.message);
     }
   }
@@ -365,38 +365,38 @@ export class Client {
    * Keeps a timer for the session's next deadline. Activity only moves keepalive deadlines later, so
    * a timer already due no later is kept (it then ticks early and re-arms): no timer per message.
    */
-  private armSession(): void {
-    if (this.state !== LINKED) return;
-    const now = this.host.nowMs();
+  private _armSession(): void {
+    if (this._state !== LINKED) return;
+    const now = this._host.nowMs();
     const d = this.session.nextDeadline(now);
-    if (d >= 0 && this.timerKind === 1 && ((this.timerDue - now) | 0) <= d) return;
-    this.setTimer(d < 0 ? 0 : 1, d);
+    if (d >= 0 && this._timerKind === 1 && ((this._timerDue - now) | 0) <= d) return;
+    this._setTimer(d < 0 ? 0 : 1, d);
   }
 
-  private setTimer(kind: number, ms: number): void {
-    if (this.timer !== null) this.host.clearTimer(this.timer);
-    this.timer = null;
-    this.timerKind = 0;
+  private _setTimer(kind: number, ms: number): void {
+    if (this._timer !== null) this._host.clearTimer(this._timer);
+    this._timer = null;
+    this._timerKind = 0;
     if (ms < 0 || !kind) return;
-    this.timerKind = kind;
-    this.timerDue = this.host.nowMs() + ms;
-    this.timer = this.host.setTimer(this.timerFn, ms);
+    this._timerKind = kind;
+    this._timerDue = this._host.nowMs() + ms;
+    this._timer = this._host.setTimer(this._timerFn, ms);
   }
 
-  private onTimer(): void {
-    const kind = this.timerKind;
-    this.timer = null;
-    this.timerKind = 0;
+  private _onTimer(): void {
+    const kind = this._timerKind;
+    this._timer = null;
+    this._timerKind = 0;
     if (kind === 2) {
-      if (this.state === WAITING) this.open();
+      if (this._state === WAITING) this._open();
     } else if (kind === 3) {
-      if (this.state === OPENING) {
-        this.closeLink();
-        this.drop(CONNECTION_LOST);
+      if (this._state === OPENING) {
+        this._closeLink();
+        this._drop(CONNECTION_LOST);
       }
-    } else if (kind === 1 && this.state === LINKED) {
-      this.session.tick(this.host.nowMs());
-      this.armSession();
+    } else if (kind === 1 && this._state === LINKED) {
+      this.session.tick(this._host.nowMs());
+      this._armSession();
     }
   }
 }

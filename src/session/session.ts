@@ -95,84 +95,84 @@ export class Session {
   /** Connection state: 0 offline, 1 connecting, 2 online. */
   state = OFFLINE;
 
-  private readonly ev: SessionEvents;
-  private readonly tx: Uint8Array;
+  private readonly _ev: SessionEvents;
+  private readonly _tx: Uint8Array;
   // Outbox: a byte ring of encoded PUBLISH packets, and a ring of slots in FIFO order.
-  private readonly ob: Uint8Array;
-  private readonly slotStart: Uint32Array;
-  private readonly slotLen: Uint32Array;
-  private readonly slotId: Uint16Array;
-  private readonly slotState: Uint8Array;
-  private head = 0; // oldest slot
-  private count = 0; // slots in use
-  private inflight = 0; // slots SENT
-  private readonly ids: InflightIds;
-  private readonly window: number;
+  private readonly _ob: Uint8Array;
+  private readonly _slotStart: Uint32Array;
+  private readonly _slotLen: Uint32Array;
+  private readonly _slotId: Uint16Array;
+  private readonly _slotState: Uint8Array;
+  private _head = 0; // oldest slot
+  private _count = 0; // slots in use
+  private _inflight = 0; // slots SENT
+  private readonly _ids: InflightIds;
+  private readonly _window: number;
   // Incoming QoS 2 ids between PUBREC and PUBREL: delivered once however often they are resent.
-  private readonly rx2: Uint16Array;
+  private readonly _rx2: Uint16Array;
   // SUBSCRIBEs awaiting SUBACK: id → requested QoS; UNSUBSCRIBEs awaiting UNSUBACK. Their ids are
   // held in `ids` too, so no two open exchanges share an id. (Allocation here is fine: rare.)
-  private readonly pendingSubs = new Map<number, number[]>();
-  private readonly pendingUnsubs = new Set<number>();
-  private maxGranted = -1;
-  private everConnected = false;
+  private readonly _pendingSubs = new Map<number, number[]>();
+  private readonly _pendingUnsubs = new Set<number>();
+  private _maxGranted = -1;
+  private _everConnected = false;
 
-  private keepAliveMs: number;
-  private pingTimeoutMs: number;
-  private connackTimeoutMs: number;
-  private lastSent = 0;
-  private lastRecv = 0;
-  private connectAt = 0;
-  private pingAt = 0;
-  private pinging = false;
+  private _keepAliveMs: number;
+  private _pingTimeoutMs: number;
+  private _connackTimeoutMs: number;
+  private _lastSent = 0;
+  private _lastRecv = 0;
+  private _connectAt = 0;
+  private _pingAt = 0;
+  private _pinging = false;
 
   constructor(options: SessionOptions, events: SessionEvents) {
     this.options = options;
-    this.ev = events;
+    this._ev = events;
     this.message = new Decoder(options.rxBufferSize ?? 1024, options.maxMessageSize);
-    this.tx = new Uint8Array(options.txBufferSize ?? 1024);
-    this.ob = new Uint8Array(options.outboxBytes ?? 4096);
+    this._tx = new Uint8Array(options.txBufferSize ?? 1024);
+    this._ob = new Uint8Array(options.outboxBytes ?? 4096);
     const slots = options.outboxMessages ?? 32;
-    this.slotStart = new Uint32Array(slots);
-    this.slotLen = new Uint32Array(slots);
-    this.slotId = new Uint16Array(slots);
-    this.slotState = new Uint8Array(slots);
-    this.ids = new InflightIds(slots + MAX_PENDING_ACKS);
-    this.window = Math.min(options.inflightWindow ?? 8, slots);
-    this.rx2 = new Uint16Array(options.qos2Window ?? 16);
-    this.keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
-    this.pingTimeoutMs = options.pingTimeoutMs ?? this.keepAliveMs / 2;
-    this.connackTimeoutMs = options.connackTimeoutMs ?? 10000;
+    this._slotStart = new Uint32Array(slots);
+    this._slotLen = new Uint32Array(slots);
+    this._slotId = new Uint16Array(slots);
+    this._slotState = new Uint8Array(slots);
+    this._ids = new InflightIds(slots + MAX_PENDING_ACKS);
+    this._window = Math.min(options.inflightWindow ?? 8, slots);
+    this._rx2 = new Uint16Array(options.qos2Window ?? 16);
+    this._keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
+    this._pingTimeoutMs = options.pingTimeoutMs ?? this._keepAliveMs / 2;
+    this._connackTimeoutMs = options.connackTimeoutMs ?? 10000;
     // Refuse bad options now, not at the first connection: CONNECT is sized (and checked) here.
     writeConnect(new Uint8Array(0), 0, options);
   }
 
   /** QoS 1 messages in the outbox (queued, in flight, or acknowledged out of order). */
   get queued(): number {
-    return this.count;
+    return this._count;
   }
 
   /** The link is up: sends CONNECT. Returns 0 or a status (the CONNECT did not fit or was refused by the link). */
   start(nowMs: number): number {
     this.message.reset();
-    const end = writeConnect(this.tx, 0, this.options);
+    const end = writeConnect(this._tx, 0, this.options);
     if (end < 0) return end;
     this.state = CONNECTING;
-    this.connectAt = this.lastRecv = nowMs;
-    this.pinging = false;
-    return this.out(this.tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+    this._connectAt = this._lastRecv = nowMs;
+    this._pinging = false;
+    return this._out(this._tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
   }
 
   /** The link is gone. Messages in flight will be sent again first after the next CONNACK. */
   linkLost(): void {
     this.state = OFFLINE;
-    this.inflight = 0;
-    this.pendingSubs.forEach((_, id) => this.ids.release(id));
-    this.pendingUnsubs.forEach((id) => this.ids.release(id));
-    this.pendingSubs.clear();
-    this.pendingUnsubs.clear();
-    for (let k = 0, i = this.head; k < this.count; k++, i = this.next(i)) {
-      if (this.slotState[i] === SENT) this.slotState[i] = RESEND;
+    this._inflight = 0;
+    this._pendingSubs.forEach((_, id) => this._ids.release(id));
+    this._pendingUnsubs.forEach((id) => this._ids.release(id));
+    this._pendingSubs.clear();
+    this._pendingUnsubs.clear();
+    for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
+      if (this._slotState[i] === SENT) this._slotState[i] = RESEND;
     }
   }
 
@@ -187,35 +187,35 @@ export class Session {
       offset += dec.consumed;
       length -= dec.consumed;
       if (ev === NEED_MORE) break;
-      if (ev < 0) return this.fail(ev);
-      this.lastRecv = nowMs;
-      const s = this.handle(ev, nowMs);
-      if (s < 0) return this.fail(s);
+      if (ev < 0) return this._fail(ev);
+      this._lastRecv = nowMs;
+      const s = this._handle(ev, nowMs);
+      if (s < 0) return this._fail(s);
     }
     return 0;
   }
 
   /** Time passes: keepalive and timeouts. Returns 0, or the status that ended the connection. */
   tick(nowMs: number): number {
-    if (this.state === CONNECTING && elapsed(nowMs, this.connectAt) >= this.connackTimeoutMs) return this.fail(CONNACK_TIMEOUT);
-    if (this.state !== ONLINE || !this.keepAliveMs) return 0;
-    if (this.pinging) return elapsed(nowMs, this.pingAt) >= this.pingTimeoutMs ? this.fail(KEEPALIVE_TIMEOUT) : 0;
+    if (this.state === CONNECTING && elapsed(nowMs, this._connectAt) >= this._connackTimeoutMs) return this._fail(CONNACK_TIMEOUT);
+    if (this.state !== ONLINE || !this._keepAliveMs) return 0;
+    if (this._pinging) return elapsed(nowMs, this._pingAt) >= this._pingTimeoutMs ? this._fail(KEEPALIVE_TIMEOUT) : 0;
     // [MQTT-3.1.2-23]: a packet within each keepalive period; also ping when the broker has been
     // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5).
-    if (elapsed(nowMs, this.lastSent) >= this.keepAliveMs || elapsed(nowMs, this.lastRecv) >= this.keepAliveMs) {
-      if (!this.out(this.tx, 0, writePingreq(this.tx, 0), nowMs)) return this.fail(LINK_BLOCKED);
-      this.pinging = true;
-      this.pingAt = nowMs;
+    if (elapsed(nowMs, this._lastSent) >= this._keepAliveMs || elapsed(nowMs, this._lastRecv) >= this._keepAliveMs) {
+      if (!this._out(this._tx, 0, writePingreq(this._tx, 0), nowMs)) return this._fail(LINK_BLOCKED);
+      this._pinging = true;
+      this._pingAt = nowMs;
     }
     return 0;
   }
 
   /** Ms until tick() has something to do, or -1 for never (offline, or keepalive off). */
   nextDeadline(nowMs: number): number {
-    if (this.state === CONNECTING) return Math.max(0, this.connackTimeoutMs - elapsed(nowMs, this.connectAt));
-    if (this.state !== ONLINE || !this.keepAliveMs) return -1;
-    if (this.pinging) return Math.max(0, this.pingTimeoutMs - elapsed(nowMs, this.pingAt));
-    return Math.max(0, this.keepAliveMs - Math.max(elapsed(nowMs, this.lastSent), elapsed(nowMs, this.lastRecv)));
+    if (this.state === CONNECTING) return Math.max(0, this._connackTimeoutMs - elapsed(nowMs, this._connectAt));
+    if (this.state !== ONLINE || !this._keepAliveMs) return -1;
+    if (this._pinging) return Math.max(0, this._pingTimeoutMs - elapsed(nowMs, this._pingAt));
+    return Math.max(0, this._keepAliveMs - Math.max(elapsed(nowMs, this._lastSent), elapsed(nowMs, this._lastRecv)));
   }
 
   /**
@@ -227,24 +227,24 @@ export class Session {
   publish(topic: Data, payload: Data | null, qos: number, retain: boolean, nowMs: number): number {
     if (qos === 0) {
       if (this.state !== ONLINE) return NOT_CONNECTED;
-      const end = writePublish(this.tx, 0, topic, payload, 0, retain, false, 0);
+      const end = writePublish(this._tx, 0, topic, payload, 0, retain, false, 0);
       if (end < 0) return end;
-      return this.out(this.tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+      return this._out(this._tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
     }
     if (qos !== 1) throw new RangeError('publish QoS must be 0 or 1');
     const n = sizeOfPublish(topic, payload, 1);
-    const slots = this.slotId.length;
-    if (this.count === slots) return OUTBOX_FULL;
-    const start = this.alloc(n);
+    const slots = this._slotId.length;
+    if (this._count === slots) return OUTBOX_FULL;
+    const start = this._alloc(n);
     if (start < 0) return start;
-    const id = this.ids.acquire(); // never 0: the table has a slot for every message and open exchange
-    const i = (this.head + this.count) % slots;
-    writePublish(this.ob, start, topic, payload, 1, retain, false, id);
-    this.slotStart[i] = start;
-    this.slotLen[i] = n;
-    this.slotId[i] = id;
-    this.slotState[i] = QUEUED;
-    this.count++;
+    const id = this._ids.acquire(); // never 0: the table has a slot for every message and open exchange
+    const i = (this._head + this._count) % slots;
+    writePublish(this._ob, start, topic, payload, 1, retain, false, id);
+    this._slotStart[i] = start;
+    this._slotLen[i] = n;
+    this._slotId[i] = id;
+    this._slotState[i] = QUEUED;
+    this._count++;
     if (this.state === ONLINE) this.pump(nowMs);
     return id;
   }
@@ -252,12 +252,12 @@ export class Session {
   /** Sends queued QoS 1 messages, resends first, in order, as the window allows. Call after onWritable. */
   pump(nowMs: number): void {
     if (this.state !== ONLINE) return;
-    for (let k = 0, i = this.head; k < this.count && this.inflight < this.window; k++, i = this.next(i)) {
-      const st = this.slotState[i];
+    for (let k = 0, i = this._head; k < this._count && this._inflight < this._window; k++, i = this._next(i)) {
+      const st = this._slotState[i];
       if (st !== QUEUED && st !== RESEND) continue;
-      if (!this.out(this.ob, this.slotStart[i], this.slotLen[i], nowMs)) return;
-      this.slotState[i] = SENT;
-      this.inflight++;
+      if (!this._out(this._ob, this._slotStart[i], this._slotLen[i], nowMs)) return;
+      this._slotState[i] = SENT;
+      this._inflight++;
     }
   }
 
@@ -266,72 +266,72 @@ export class Session {
    * (the link is full, or 8 (un)subscribes are already open), NO_MEMORY. Throws for a bad filter or QoS.
    */
   subscribe(filters: ArrayLike<string>, qos: ArrayLike<number>, nowMs: number): number {
-    const id = this.openExchange();
+    const id = this._openExchange();
     if (id <= 0) return id;
-    const end = writeSubscribe(this.tx, 0, id, filters, qos);
-    if (end < 0 || !this.out(this.tx, 0, end, nowMs)) {
-      this.ids.release(id);
+    const end = writeSubscribe(this._tx, 0, id, filters, qos);
+    if (end < 0 || !this._out(this._tx, 0, end, nowMs)) {
+      this._ids.release(id);
       return end < 0 ? end : WOULD_BLOCK;
     }
-    this.pendingSubs.set(id, Array.from(qos));
+    this._pendingSubs.set(id, Array.from(qos));
     return id;
   }
 
   /** UNSUBSCRIBE. Returns the packet id (UNSUBACK comes to onUnsubscribed) or a status as subscribe. */
   unsubscribe(filters: ArrayLike<string>, nowMs: number): number {
-    const id = this.openExchange();
+    const id = this._openExchange();
     if (id <= 0) return id;
-    const end = writeUnsubscribe(this.tx, 0, id, filters);
-    if (end < 0 || !this.out(this.tx, 0, end, nowMs)) {
-      this.ids.release(id);
+    const end = writeUnsubscribe(this._tx, 0, id, filters);
+    if (end < 0 || !this._out(this._tx, 0, end, nowMs)) {
+      this._ids.release(id);
       return end < 0 ? end : WOULD_BLOCK;
     }
-    this.pendingUnsubs.add(id);
+    this._pendingUnsubs.add(id);
     return id;
   }
 
   /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
   disconnect(nowMs: number): void {
-    if (this.state === ONLINE) this.out(this.tx, 0, writeDisconnect(this.tx, 0), nowMs);
+    if (this.state === ONLINE) this._out(this._tx, 0, writeDisconnect(this._tx, 0), nowMs);
     this.linkLost();
   }
 
   // ---- internals ----
 
-  private out(bytes: Uint8Array, offset: number, length: number, nowMs: number): boolean {
-    if (!this.ev.send(bytes, offset, length)) return false;
-    this.lastSent = nowMs;
+  private _out(bytes: Uint8Array, offset: number, length: number, nowMs: number): boolean {
+    if (!this._ev.send(bytes, offset, length)) return false;
+    this._lastSent = nowMs;
     return true;
   }
 
-  private fail(status: number): number {
+  private _fail(status: number): number {
     if (this.state !== OFFLINE) {
       this.linkLost();
-      this.ev.onClose(status);
+      this._ev.onClose(status);
     }
     return status;
   }
 
-  private next(i: number): number {
-    return i + 1 === this.slotId.length ? 0 : i + 1;
+  private _next(i: number): number {
+    return i + 1 === this._slotId.length ? 0 : i + 1;
   }
 
   /** A packet id for a SUBSCRIBE/UNSUBSCRIBE, or NOT_CONNECTED / WOULD_BLOCK. */
-  private openExchange(): number {
+  private _openExchange(): number {
     if (this.state !== ONLINE) return NOT_CONNECTED;
-    if (this.pendingSubs.size + this.pendingUnsubs.size >= MAX_PENDING_ACKS) return WOULD_BLOCK;
-    return this.ids.acquire() || WOULD_BLOCK;
+    if (this._pendingSubs.size + this._pendingUnsubs.size >= MAX_PENDING_ACKS) return WOULD_BLOCK;
+    return this._ids.acquire() || WOULD_BLOCK;
   }
 
   /** Room for n bytes in the outbox ring: its start, or OUTBOX_FULL. */
-  private alloc(n: number): number {
-    const cap = this.ob.length;
-    if (!this.count) return n <= cap ? 0 : OUTBOX_FULL;
-    const slots = this.slotId.length;
-    const first = this.slotStart[this.head];
-    const last = (this.head + this.count - 1) % slots;
-    const end = this.slotStart[last] + this.slotLen[last];
-    if (this.slotStart[last] >= first) {
+  private _alloc(n: number): number {
+    const cap = this._ob.length;
+    if (!this._count) return n <= cap ? 0 : OUTBOX_FULL;
+    const slots = this._slotId.length;
+    const first = this._slotStart[this._head];
+    const last = (this._head + this._count - 1) % slots;
+    const end = this._slotStart[last] + this._slotLen[last];
+    if (this._slotStart[last] >= first) {
       // Not wrapped: room after the newest, else at the start before the oldest.
       if (end + n <= cap) return end;
       return n <= first ? 0 : OUTBOX_FULL;
@@ -340,15 +340,15 @@ export class Session {
   }
 
   /** Frees acknowledged slots at the head, reclaiming their bytes. */
-  private reclaim(): void {
-    while (this.count && this.slotState[this.head] === ACKED) {
-      this.slotState[this.head] = FREE;
-      this.head = this.next(this.head);
-      this.count--;
+  private _reclaim(): void {
+    while (this._count && this._slotState[this._head] === ACKED) {
+      this._slotState[this._head] = FREE;
+      this._head = this._next(this._head);
+      this._count--;
     }
   }
 
-  private handle(ev: number, nowMs: number): number {
+  private _handle(ev: number, nowMs: number): number {
     const dec = this.message;
     const type = dec.type;
     if (type === PUBLISH) {
@@ -359,93 +359,93 @@ export class Session {
         // Exactly once: deliver on the first PUBLISH of this id; a resend before PUBREL is only acked.
         let free = -1;
         let seen = false;
-        for (let i = 0; i < this.rx2.length; i++) {
-          if (this.rx2[i] === id) seen = true;
-          else if (!this.rx2[i] && free < 0) free = i;
+        for (let i = 0; i < this._rx2.length; i++) {
+          if (this._rx2[i] === id) seen = true;
+          else if (!this._rx2[i] && free < 0) free = i;
         }
         if (!seen) {
           if (free < 0) return QOS2_TABLE_FULL;
-          this.ev.onMessage(ev);
-          if (last) this.rx2[free] = id;
+          this._ev.onMessage(ev);
+          if (last) this._rx2[free] = id;
         }
-        return last ? this.ack(PUBREC, id, nowMs) : 0;
+        return last ? this._ack(PUBREC, id, nowMs) : 0;
       }
-      this.ev.onMessage(ev);
+      this._ev.onMessage(ev);
       // QoS 1: acknowledged after delivery, once the last piece is delivered [MQTT-4.3.2-2], also on
       // a topic never subscribed to (case 26) and for a redelivery (case 25).
-      return qos && last ? this.ack(PUBACK, id, nowMs) : 0;
+      return qos && last ? this._ack(PUBACK, id, nowMs) : 0;
     }
     if (ev === EV_FRAGMENT) return 0; // (only PUBLISH is streamed)
     const id = dec.packetId;
-    if (type === CONNACK) return this.connack(nowMs);
+    if (type === CONNACK) return this._connack(nowMs);
     if (type === PUBACK) {
       // An unsolicited PUBACK is ignored (case 31).
-      for (let k = 0, i = this.head; k < this.count; k++, i = this.next(i)) {
-        if (this.slotId[i] === id && this.slotState[i] === SENT) {
-          this.slotState[i] = ACKED;
-          this.inflight--;
-          this.ids.release(id);
-          this.reclaim();
-          this.ev.onPublished(id);
+      for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
+        if (this._slotId[i] === id && this._slotState[i] === SENT) {
+          this._slotState[i] = ACKED;
+          this._inflight--;
+          this._ids.release(id);
+          this._reclaim();
+          this._ev.onPublished(id);
           this.pump(nowMs);
           break;
         }
       }
       return 0;
     }
-    if (type === PUBREC) return this.ack(PUBREL, id, nowMs); // we send no QoS 2; answering is harmless (case 32)
+    if (type === PUBREC) return this._ack(PUBREL, id, nowMs); // we send no QoS 2; answering is harmless (case 32)
     if (type === PUBREL) {
-      for (let i = 0; i < this.rx2.length; i++) if (this.rx2[i] === id) this.rx2[i] = 0;
-      return this.ack(PUBCOMP, id, nowMs);
+      for (let i = 0; i < this._rx2.length; i++) if (this._rx2[i] === id) this._rx2[i] = 0;
+      return this._ack(PUBCOMP, id, nowMs);
     }
     if (type === SUBACK) {
-      const want = this.pendingSubs.get(id);
+      const want = this._pendingSubs.get(id);
       if (!want) return 0; // unsolicited
       const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, want); // cases 35, 36
       if (s) return s;
-      this.pendingSubs.delete(id);
-      this.ids.release(id);
+      this._pendingSubs.delete(id);
+      this._ids.release(id);
       for (let i = 0; i < dec.payloadLength; i++) {
         const c = dec.data[dec.payloadOffset + i];
-        if (c !== SUBACK_FAILURE && c > this.maxGranted) this.maxGranted = c;
+        if (c !== SUBACK_FAILURE && c > this._maxGranted) this._maxGranted = c;
       }
       // A broker that granted at most QoS 1 must not send QoS 2 (case 27).
-      dec.maxQos = this.maxGranted < 0 ? 2 : this.maxGranted < 1 ? 1 : this.maxGranted;
-      this.ev.onSubscribed(id, dec.data, dec.payloadOffset, dec.payloadLength);
+      dec.maxQos = this._maxGranted < 0 ? 2 : this._maxGranted < 1 ? 1 : this._maxGranted;
+      this._ev.onSubscribed(id, dec.data, dec.payloadOffset, dec.payloadLength);
       return 0;
     }
     if (type === UNSUBACK) {
-      if (this.pendingUnsubs.delete(id)) {
-        this.ids.release(id);
-        this.ev.onUnsubscribed(id);
+      if (this._pendingUnsubs.delete(id)) {
+        this._ids.release(id);
+        this._ev.onUnsubscribed(id);
       }
     }
-    else if (type === PINGRESP) this.pinging = false;
+    else if (type === PINGRESP) this._pinging = false;
     return 0; // PUBCOMP: we send no QoS 2
   }
 
-  private connack(nowMs: number): number {
+  private _connack(nowMs: number): number {
     const rc = this.message.returnCode;
     if (rc) return -40 - rc; // REFUSED_*: the broker closes the link [MQTT-3.2.2-5]
     const present = this.message.sessionPresent;
-    const kept = present || this.options.clean !== false || !this.everConnected;
+    const kept = present || this.options.clean !== false || !this._everConnected;
     this.state = ONLINE;
-    this.everConnected = true;
-    this.lastRecv = nowMs;
+    this._everConnected = true;
+    this._lastRecv = nowMs;
     // Messages sent before: again first, in order, same id [MQTT-4.4.0-1]; DUP only if the broker
     // kept the session — otherwise they are new to it [MQTT-3.3.1-1].
-    for (let k = 0, i = this.head; k < this.count; k++, i = this.next(i)) {
-      if (this.slotState[i] !== RESEND) continue;
-      const at = this.slotStart[i];
-      this.ob[at] = present ? this.ob[at] | 8 : this.ob[at] & ~8;
+    for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
+      if (this._slotState[i] !== RESEND) continue;
+      const at = this._slotStart[i];
+      this._ob[at] = present ? this._ob[at] | 8 : this._ob[at] & ~8;
     }
-    if (!present) this.rx2.fill(0);
+    if (!present) this._rx2.fill(0);
     this.pump(nowMs);
-    this.ev.onConnected(present, kept);
+    this._ev.onConnected(present, kept);
     return 0;
   }
 
-  private ack(type: number, id: number, nowMs: number): number {
-    return this.out(this.tx, 0, writeAck(this.tx, 0, type, id), nowMs) ? 0 : LINK_BLOCKED;
+  private _ack(type: number, id: number, nowMs: number): number {
+    return this._out(this._tx, 0, writeAck(this._tx, 0, type, id), nowMs) ? 0 : LINK_BLOCKED;
   }
 }
