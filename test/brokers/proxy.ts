@@ -51,9 +51,11 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
       down.push(b);
       client.write(b);
     });
-    // One side ending or failing ends the other, as a plain TCP relay would.
-    client.once('close', () => broker.destroy());
-    broker.once('close', () => client.destroy());
+    // One side ending or failing ends the other, as a plain TCP relay would — except in a black
+    // hole, which eats FIN and RST too: a half-open link tells nobody (else the broker's own
+    // keepalive expiry would close our side and race the client's keepalive).
+    client.once('close', () => dropping || broker.destroy());
+    broker.once('close', () => dropping || client.destroy());
   });
   server.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
