@@ -1,10 +1,13 @@
 // The embedded broker of `npm start`: Aedes (a Node MQTT broker) in this process, on a free
 // 127.0.0.1 port, so that the demo needs nothing installed or running.
 import { createServer, type Socket } from 'node:net';
+import type { Aedes, AedesOptions } from 'aedes';
 
 export interface EmbeddedBroker {
   host: string;
   port: number;
+  /** The Aedes instance, for its hooks (`on('publish')`, `authenticate`, …): tests use them. */
+  broker: Aedes;
   /** TCP connections open now. */
   readonly connections: number;
   /** Waits (at most `ms`) for every client to close its connection. */
@@ -13,10 +16,10 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedBroker(): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(options: AedesOptions = {}): Promise<EmbeddedBroker> {
   // Loaded only when wanted: `--broker` runs do not pay for it.
   const { Aedes } = await import('aedes');
-  const broker = await Aedes.createBroker();
+  const broker = await Aedes.createBroker(options);
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -34,6 +37,7 @@ export async function startEmbeddedBroker(): Promise<EmbeddedBroker> {
   return {
     host: '127.0.0.1',
     port,
+    broker,
     get connections() {
       return sockets.size;
     },
