@@ -10,6 +10,11 @@ describe('Moddable manifests', () => {
     if (!existsSync(root + 'dist/xs/index.js')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });
     const app = JSON.parse(readFileSync(root + 'manifest.json', 'utf8'));
     expect(app.include).toContain('./manifest_include.json');
+    // The app's own modules (its main, built by build:xs, part of npm run build) exist too.
+    if (!existsSync(root + 'dist/xs/main.js')) execFileSync(process.execPath, [root + 'hosts/moddable/build.mjs'], { stdio: 'ignore' });
+    const appModules = Object.values(app.modules ?? {}).flat() as string[];
+    expect(appModules.length).toBeGreaterThan(0);
+    for (const m of appModules) if (m.startsWith('./')) expect(existsSync(root + m + '.js'), m).toBe(true);
     const lib = JSON.parse(readFileSync(root + 'manifest_include.json', 'utf8'));
     const modules = Object.values(lib.modules) as string[];
     expect(modules.length).toBeGreaterThan(0);

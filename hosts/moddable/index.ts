@@ -1,0 +1,335 @@
+// The Moddable host: ECMA-419 sockets (embedded:io/socket/tcp, embedded:io/socket/tcp/tls), the UDP
+// DNS resolver (embedded:network/dns/resolver/udp), Moddable's timers and tick. It adapts the IO
+// class pattern (onReadable(count) / onWritable(count) / onError(), read/write past nothing) to the
+// Host contract of src/host.ts, whose promises the client relies on:
+// - events never fire inside open(), write() or close() (the client is not re-entrant there);
+// - exactly one onClose ends every link, whether it opened or not, and nothing follows it;
+// - write() sends (the socket copies into its send buffer) and either takes all the bytes or none;
+// - TLS never falls back to plain TCP.
+// Nothing here allocates at module load: a typed array made then would be frozen under preload.
+import TCP from 'embedded:io/socket/tcp';
+import TLSSocket from 'embedded:io/socket/tcp/tls';
+import UDP from 'embedded:io/socket/udp';
+import Resolver from 'embedded:network/dns/resolver/udp';
+import Time from 'time';
+import Timer from 'timer';
+import type { Host, Link, LinkEvents, Target, TlsOptions } from '../../src/index.js';
+
+export interface ModdableHostOptions {
+  /** DNS servers for names that are not dotted IPv4 addresses (default 1.1.1.1, 8.8.8.8). */
+  dnsServers?: string[];
+  /** Bytes of each link's receive buffer: onData gets at most this many at a time (default 1024). */
+  rxBytes?: number;
+}
+
+/** Bytes a TLS record adds to what it carries, at most (header, MAC or tag, CBC padding). */
+const TLS_RECORD_OVERHEAD = 64;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Whether `host` is a dotted IPv4 address (the TCP socket takes nothing else). */
+export function isIPv4(host: string): boolean {
+  return IPV4.test(host);
+}
+
+/** The DER bytes of the first PEM block in `pem` (Moddable's TLS takes DER), or the bytes as given. */
+export function pemToDer(pem: string | Uint8Array): Uint8Array {
+  if (typeof pem !== 'string') return pem;
+  const body = pem.replace(/-----[^-]+-----/g, '').replace(/[^A-Za-z0-9+/]/g, '');
+  const out = new Uint8Array((body.length * 3) >> 2);
+  let bits = 0;
+  let acc = 0;
+  let n = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    // A-Z 0-25, a-z 26-51, 0-9 52-61, + 62, / 63
+    const v = c >= 97 ? c - 71 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : c === 43 ? 62 : 63;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+/** The `secure` options of Moddable's TLS socket (ssl/session): DER certificates, SNI from `host`. */
+function secureOptions(t: TlsOptions): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  if (t.ca !== undefined) s.certificate = pemToDer(t.ca).slice().buffer; // the trusted CA (else the built-in store)
+  if (t.cert !== undefined) s.clientCertificates = [pemToDer(t.cert).slice().buffer];
+  if (t.key !== undefined) s.clientKey = pemToDer(t.key).slice().buffer;
+  return s;
+}
+
+/** A socket as this link uses it: the TCP and TLS classes differ in their typings. */
+interface Socket {
+  close(): unknown;
+}
+
+class ModdableLink implements Link {
+  private readonly _events: LinkEvents;
+  private readonly _tls: boolean;
+  private _socket: TCP | TLSSocket | null = null;
+  private _resolver: Resolver | null = null;
+  private _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
+  private _rxBytes: number;
+  private _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
+  private _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
+  private _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
+  private _pendingStart = 0;
+  private _pendingEnd = 0;
+  private _wantWritable = false; // a write was refused: onWritable when the socket takes more
+  private _opened = false;
+  private _ended = false; // onClose emitted or scheduled: no event may follow
+  private _busy = false; // inside open/write/close: an error then is reported later
+
+  constructor(target: Target, events: LinkEvents, dnsServers: string[], rxBytes: number) {
+    this._events = events;
+    this._tls = !!target.tls;
+    this._rxBytes = rxBytes;
+    this._busy = true;
+    try {
+      if (isIPv4(target.host)) this._connect(target, target.host);
+      else this._resolve(target, dnsServers);
+    } catch (e) {
+      this._fail(reason(e, 'open failed'));
+    }
+    this._busy = false;
+  }
+
+  private _resolve(target: Target, servers: string[]): void {
+    const resolver = new Resolver({ servers, socket: { io: UDP } });
+    this._resolver = resolver;
+    resolver.resolve({
+      host: target.host,
+      onResolved: (_host: string, address: unknown) => {
+        this._closeResolver();
+        if (this._ended) return null;
+        try {
+          this._connect(target, String(address));
+        } catch (e) {
+          this._fail(reason(e, 'connect failed'));
+        }
+        return null;
+      },
+      onError: () => {
+        this._closeResolver();
+        this._fail('dns: cannot resolve ' + target.host);
+        return null;
+      },
+    });
+  }
+
+  private _closeResolver(): void {
+    const r = this._resolver;
+    this._resolver = null;
+    // The resolver closes its UDP socket itself once no request is left; close() is harmless after.
+    if (r) Timer.set(() => r.close(), 0);
+  }
+
+  private _connect(target: Target, address: string): void {
+    const link = this;
+    const onReadable = function (count: number) {
+      link._onReadable(count);
+    };
+    const onWritable = function (count: number) {
+      link._onWritable(count);
+    };
+    const onError = function () {
+      link._fail(link._opened ? 'closed by peer' : 'refused');
+    };
+    const t = target.tls;
+    if (t) {
+      // Moddable's TLS socket (examples/io/tcp/tlssocket) runs its handshake over the TCP class given
+      // as `TCP.io`; `host` is the TLS server name (SNI, and the name the certificate must carry).
+      const options = {
+        address,
+        host: t.servername ?? target.host,
+        port: target.port,
+        nodelay: true,
+        secure: secureOptions(t),
+        TCP: { io: TCP },
+        onReadable,
+        onWritable,
+        onError,
+      };
+      this._socket = new TLSSocket(options);
+    } else {
+      this._socket = new TCP({ address, port: target.port, nodelay: true, onReadable, onWritable, onError });
+    }
+  }
+
+  private _onWritable(count: number): void {
+    if (this._ended) return;
+    this._writable = count;
+    if (count > this._capacity) this._capacity = count;
+    if (!this._opened) {
+      // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
+      this._opened = true;
+      this._rx = new Uint8Array(this._rxBytes);
+      this._events.onOpen();
+      return;
+    }
+    if (this._pending && !this._flushPending()) return;
+    if (this._wantWritable && !this._ended) {
+      this._wantWritable = false;
+      this._events.onWritable();
+    }
+  }
+
+  private _onReadable(count: number): void {
+    const rx = this._rx;
+    const socket = this._socket;
+    if (this._ended || !rx || !socket) return;
+    while (count > 0 && !this._ended) {
+      const n = count < rx.length ? count : rx.length;
+      count -= n;
+      if (this._tls) {
+        // The TLS socket hands out decrypted bytes as a new ArrayBuffer (it cannot read into one).
+        const ab = (socket as TLSSocket).read(n);
+        if (!ab) return;
+        const bytes = new Uint8Array(ab);
+        this._events.onData(bytes, 0, bytes.length);
+      } else {
+        // read(buffer) fills exactly buffer.byteLength bytes, at most what is readable: the whole
+        // buffer when it fits, else a view of its first n bytes (a view, never a copy).
+        (socket as TCP).read(n === rx.length ? rx : rx.subarray(0, n));
+        this._events.onData(rx, 0, n);
+      }
+    }
+  }
+
+  write(bytes: Uint8Array, offset: number, length: number): boolean {
+    if (this._ended || !this._opened || !this._socket) return false;
+    if (length <= 0) return true;
+    if (this._pending || (length > this._writable && length <= this._capacity)) {
+      // Full now; it fits once the socket has sent what it holds (ECMA-419 write throws past the count).
+      this._wantWritable = true;
+      return false;
+    }
+    this._busy = true;
+    try {
+      if (length <= this._writable) this._send(bytes, offset, length);
+      else {
+        // Larger than the socket's whole send buffer: send what fits, keep the rest (copied) for
+        // onWritable. A link with nothing in flight takes a write of any size (src/host.ts).
+        const now = this._writable;
+        const rest = length - now;
+        const p = new Uint8Array(rest);
+        p.set(bytes.subarray(offset + now, offset + length));
+        this._pending = p;
+        this._pendingStart = 0;
+        this._pendingEnd = rest;
+        if (now > 0) this._send(bytes, offset, now);
+      }
+    } catch (e) {
+      this._fail(reason(e, 'write failed'));
+    }
+    this._busy = false;
+    return true;
+  }
+
+  /** Sends the kept tail as far as the socket takes it; true when all is sent. */
+  private _flushPending(): boolean {
+    const p = this._pending!;
+    this._busy = true;
+    try {
+      const n = Math.min(this._writable, this._pendingEnd - this._pendingStart);
+      if (n > 0) this._send(p, this._pendingStart, n);
+      this._pendingStart += n;
+    } catch (e) {
+      this._fail(reason(e, 'write failed'));
+    }
+    this._busy = false;
+    if (this._pendingStart < this._pendingEnd) return false;
+    this._pending = null; // the buffer goes: such writes are rare (larger than the send buffer)
+    return true;
+  }
+
+  private _send(bytes: Uint8Array, offset: number, length: number): void {
+    const socket = this._socket!;
+    if (this._tls) {
+      // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
+      // that to its TCP socket at once. It returns its own estimate of what it takes next, but that
+      // is only refreshed on the TCP socket's onWritable: count the record's overhead ourselves too.
+      const copy = new Uint8Array(length);
+      copy.set(bytes.subarray(offset, offset + length));
+      const next = (socket as TLSSocket).write(copy.buffer);
+      const left = this._writable - length - TLS_RECORD_OVERHEAD;
+      this._writable = Math.max(0, Math.min(next, left));
+    } else {
+      // The socket copies into its send buffer before write() returns. The whole array when it is
+      // the range, else a view of it (no byte copy).
+      (socket as TCP).write(offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length));
+      this._writable -= length;
+    }
+  }
+
+  close(): void {
+    if (this._ended) return;
+    this._busy = true;
+    this._fail('closed');
+    this._busy = false;
+  }
+
+  /** Ends the link: the socket (or the DNS lookup) is closed, and onClose follows exactly once, never inside open/write/close. */
+  private _fail(why: string): void {
+    if (this._ended) return;
+    this._ended = true;
+    this._pending = null;
+    const socket: Socket | null = this._socket;
+    this._socket = null;
+    this._rx = null;
+    this._closeResolver();
+    try {
+      socket?.close(); // TCP: what was written still goes out before the FIN (lwIP's tcp_close)
+    } catch {
+      // already closed by the peer
+    }
+    const events = this._events;
+    if (this._busy || why === 'closed') Timer.set(() => events.onClose(why), 0);
+    else events.onClose(why); // from a socket callback: already outside open/write/close
+  }
+}
+
+function reason(e: unknown, fallback: string): string {
+  return e instanceof Error && e.message ? e.message : fallback;
+}
+
+export class ModdableHost implements Host {
+  private readonly _dns: string[];
+  private readonly _rxBytes: number;
+
+  constructor(options: ModdableHostOptions = {}) {
+    this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];
+    this._rxBytes = options.rxBytes ?? 1024;
+  }
+
+  /** Time.ticks: a monotonic millisecond tick; kept to 32 bits (the client's arithmetic is wrap-safe). */
+  nowMs(): number {
+    return Time.ticks >>> 0;
+  }
+
+  setTimer(fn: () => void, ms: number): unknown {
+    return Timer.set(fn, ms > 0 ? Math.ceil(ms) : 0);
+  }
+
+  clearTimer(handle: unknown): void {
+    Timer.clear(handle as Timer);
+  }
+
+  /** A 0 ms timer: it runs from the event loop, after the current socket callback returns. */
+  defer(fn: () => void): void {
+    Timer.set(fn, 0);
+  }
+
+  random(): number {
+    return Math.random();
+  }
+
+  open(target: Target, events: LinkEvents): Link {
+    return new ModdableLink(target, events, this._dns, this._rxBytes);
+  }
+}

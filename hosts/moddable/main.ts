@@ -1,0 +1,88 @@
+// A sensor-telemetry device app: xs-mqtt's Client on the Moddable host. Settings come from the
+// manifest's "config" (module mc/config), each overridable on the mcconfig command line:
+//   mcconfig -d -m -p esp32 ssid=<wifi> password=<wifi password> broker=<host> port=1883 clientId=<id>
+// ("password" is Wi-Fi's; the broker's credentials are mqttUser / mqttPassword.)
+// Wi-Fi is up before this module runs: manifest_net.json's setup/network connects with ssid/password
+// first on a device; the simulator uses the computer's network.
+//
+// Topics (<id> is clientId):
+//   devices/<id>/status       "online" on connect, "offline" as the will; both retained, QoS 1
+//   devices/<id>/telemetry    a reading every `interval` ms, QoS 0 (dropped while offline: the next one follows)
+//   devices/<id>/alerts       on crossing `threshold` upwards, QoS 1 (kept across reconnects until PUBACK)
+//   devices/<id>/cmd/#        subscribed; cmd/interval (a number of ms, 1000..3600000) changes the interval
+import config from 'mc/config';
+import Timer from 'timer';
+import { Client, statusName } from '../../src/index.js';
+import type { Message } from '../../src/index.js';
+import { ModdableHost } from './index.js';
+
+const id: string = String(config.clientId ?? 'xs-mqtt-sensor');
+const base = 'devices/' + id;
+const threshold = Number(config.threshold ?? 30);
+let interval = Number(config.interval ?? 5000);
+
+const tls = config.tls === true || config.tls === 'true' || config.tls === '1' || config.tls === 1;
+const client = new Client(
+  new ModdableHost(),
+  {
+    host: String(config.broker ?? 'test.mosquitto.org'),
+    port: Number(config.port ?? (tls ? 8883 : 1883)),
+    tls: tls ? { servername: config.servername ? String(config.servername) : undefined } : undefined,
+    clientId: id,
+    clean: true,
+    keepAliveSec: 30,
+    username: config.mqttUser ? String(config.mqttUser) : undefined,
+    password: config.mqttPassword ? String(config.mqttPassword) : undefined,
+    will: { topic: base + '/status', payload: 'offline', qos: 1, retain: true },
+    offlineQos0: 'drop',
+    // Small buffers: an ESP8266 has about 40 KB for the whole app.
+    rxBufferSize: 512,
+    txBufferSize: 512,
+    outboxBytes: 2048,
+    rxQueueBytes: 2048,
+  },
+  {
+    onConnect(sessionPresent) {
+      trace(`mqtt: online (session present: ${sessionPresent})\n`);
+      client.publish(base + '/status', 'online', 1, true);
+    },
+    onDisconnect(status, retryMs) {
+      trace(`mqtt: offline, ${statusName(status)}${retryMs < 0 ? ', stopped' : `, retry in ${retryMs} ms`}\n`);
+    },
+    onSubscribeFailed(filter) {
+      trace(`mqtt: subscription refused: ${filter}\n`);
+    },
+  },
+);
+
+client.subscribe(base + '/cmd/#', 1, (m: Message) => {
+  const topic = m.topic;
+  trace(`mqtt: ${topic} ${m.text}\n`);
+  if (topic === base + '/cmd/interval') {
+    const ms = Number(m.text);
+    if (ms >= 1000 && ms <= 3600000) {
+      interval = ms;
+      Timer.schedule(timer, interval, interval);
+    }
+  }
+});
+
+// The simulated sensor: a temperature random walk around 22 °C, bounded to [10, 40].
+let value = 22;
+let above = false;
+function read(): number {
+  value += (Math.random() - 0.5) * 1.5;
+  if (value < 10) value = 10;
+  if (value > 40) value = 40;
+  return Math.round(value * 10) / 10;
+}
+
+const timer = Timer.repeat(() => {
+  const t = read();
+  if (client.online) client.publish(base + '/telemetry', `{"t":${t}}`, 0);
+  // Alerts go even while offline: QoS 1 waits in the outbox for the next connection.
+  if (t >= threshold && !above) client.publish(base + '/alerts', `{"t":${t},"threshold":${threshold}}`, 1);
+  above = t >= threshold;
+}, interval);
+
+client.start();
