@@ -35,7 +35,10 @@ export interface ClientOptions extends SessionOptions, Target {
    * 'drop' returns QOS0_DROPPED and counts it in `dropped` (the message is gone by policy).
    */
   offlineQos0?: 'refuse' | 'drop';
-  /** Bytes received and not yet handled, at most (default 16 KiB): more closes with RX_OVERFLOW. */
+  /**
+   * Bytes received and not yet handled, at most (default 64 KiB, Node's largest read): more closes
+   * with RX_OVERFLOW. On a device, size it to what the host reads in one callback (a TCP window).
+   */
   rxQueueBytes?: number;
 }
 
@@ -138,7 +141,10 @@ export class Client {
   private readonly _host: Host;
   private readonly _o: ClientOptions;
   private readonly _events: ClientEvents;
-  private readonly _subs: Subscription[] = [];
+  // Replaced, never changed in place: a handler may (un)subscribe while dispatch walks the list.
+  private _subs: Subscription[] = [];
+  // Filters unsubscribed while the broker may still hold them: sent when possible.
+  private _owedUnsubs: string[] = [];
   private _link: Link | null = null;
   private _linkSerial = 0; // events of an older link are ignored
   private _state = IDLE;
@@ -159,14 +165,14 @@ export class Client {
     this._host = host;
     this._o = options;
     this._events = events;
-    this._rx = new Uint8Array(options.rxQueueBytes ?? 16384);
+    this._rx = new Uint8Array(options.rxQueueBytes ?? 65536);
     this.session = new Session(options, {
       send: (b, o, l) => (this._link ? this._link.write(b, o, l) : false),
       onConnected: (present, kept) => this._connected(present, kept),
       onMessage: () => this._dispatch(),
       onPublished: (id) => this._events.onPublished?.(id),
       onSubscribed: (id, codes, off) => this._subscribed(id, codes, off),
-      onUnsubscribed: () => {},
+      onUnsubscribed: () => this._flushSubs(),
       onClose: (status) => this._drop(status),
     });
     this.message = new Message(this.session);
@@ -217,14 +223,16 @@ export class Client {
     const bytes = new Uint8Array(n);
     utf8(filter, STR_FILTER, bytes, 0);
     const sub: Subscription = { filter, bytes, qos, handler, known: false, packetId: 0 };
-    this._subs.push(sub);
-    if (this.online) this._sendSubscribe(sub);
+    this._subs = this._subs.concat([sub]);
+    this._owedUnsubs = this._owedUnsubs.filter((f) => f !== filter);
+    this._flushSubs();
   }
 
   /** Removes the handlers of `filter` and unsubscribes from it. */
   unsubscribe(filter: string): void {
-    for (let i = this._subs.length - 1; i >= 0; i--) if (this._subs[i].filter === filter) this._subs.splice(i, 1);
-    if (this.online) this.session.unsubscribe([filter], this._host.nowMs());
+    this._subs = this._subs.filter((sub) => sub.filter !== filter);
+    if (this._owedUnsubs.indexOf(filter) < 0) this._owedUnsubs = this._owedUnsubs.concat([filter]);
+    this._flushSubs();
   }
 
   // ---- connection ----
@@ -247,12 +255,18 @@ export class Client {
         this._queue(bytes, offset, length);
       },
       onWritable: () => {
-        if (serial === this._linkSerial) this.session.pump(this._host.nowMs());
+        if (serial !== this._linkSerial) return;
+        this.session.pump(this._host.nowMs());
+        this._flushSubs();
       },
       onClose: () => {
         if (serial !== this._linkSerial) return;
         this._link = null;
-        this._drop(CONNECTION_LOST);
+        // Bytes already queued (a CONNACK refusal, the last messages) are handled first: the drain
+        // they scheduled runs before this deferred drop.
+        this._host.defer(() => {
+          if (serial === this._linkSerial) this._drop(CONNECTION_LOST);
+        });
       },
     });
   }
@@ -293,29 +307,47 @@ export class Client {
   private _connected(present: boolean, kept: boolean): void {
     this.connects++;
     this._onlineAt = this._host.nowMs();
-    // Subscriptions the broker does not have: all, unless it kept the session.
-    for (let i = 0; i < this._subs.length; i++) {
-      const sub = this._subs[i];
-      if (!present) sub.known = false;
-      sub.packetId = 0;
-      if (!sub.known) this._sendSubscribe(sub);
+    const subs = this._subs;
+    for (let i = 0; i < subs.length; i++) {
+      if (!present) subs[i].known = false; // the broker has none of them
+      subs[i].packetId = 0;
     }
+    if (!present) this._owedUnsubs = []; // nor anything to unsubscribe from
+    this._flushSubs();
     this._events.onConnect?.(present, kept);
   }
 
-  private _sendSubscribe(sub: Subscription): void {
-    const id = this.session.subscribe([sub.filter], [sub.qos], this._host.nowMs());
-    sub.packetId = id > 0 ? id : 0;
+  /**
+   * Sends what is owed: SUBSCRIBEs the broker lacks, UNSUBSCRIBEs it has not had. Retried on
+   * writable and after each SUBACK/UNSUBACK, as a full link or 8 open exchanges refuse some.
+   */
+  private _flushSubs(): void {
+    if (!this.online) return;
+    const now = this._host.nowMs();
+    const subs = this._subs;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i];
+      if (sub.known || sub.packetId) continue;
+      const id = this.session.subscribe([sub.filter], [sub.qos], now);
+      if (id <= 0) return;
+      sub.packetId = id;
+    }
+    while (this._owedUnsubs.length) {
+      if (this.session.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
+      this._owedUnsubs = this._owedUnsubs.slice(1);
+    }
   }
 
   private _subscribed(id: number, codes: Uint8Array, off: number): void {
-    for (let i = 0; i < this._subs.length; i++) {
-      const sub = this._subs[i];
+    const subs = this._subs;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i];
       if (sub.packetId !== id) continue;
       sub.packetId = 0;
+      sub.known = true; // a refusal (0x80) is reported, not retried
       if (codes[off] === SUBACK_FAILURE) this._events.onSubscribeFailed?.(sub.filter);
-      else sub.known = true;
     }
+    this._flushSubs();
   }
 
   // ---- receiving: queued in the socket callback, handled from a deferred task ----
@@ -353,8 +385,9 @@ export class Client {
   /** Every handler whose filter matches (fragments too: Message tells a piece from a whole). */
   private _dispatch(): void {
     const m = this.session.message;
-    for (let i = 0; i < this._subs.length; i++) {
-      const sub = this._subs[i];
+    const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i];
       if (matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) sub.handler(this.message);
     }
   }

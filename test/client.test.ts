@@ -192,6 +192,70 @@ describe('client on the simulator', () => {
     expect(events).toContainEqual(['published', 1]);
   });
 
+  it('more subscriptions than open exchanges allowed (8): all are sent as SUBACKs free slots', () => {
+    const { clock, broker, client } = setup();
+    for (let i = 0; i < 12; i++) client.subscribe('t/' + i, 1, () => {});
+    client.start();
+    clock.advance(1000);
+    expect(broker.of(C.SUBSCRIBE).flatMap((p) => p.filters)).toEqual(Array.from({ length: 12 }, (_, i) => 't/' + i));
+  });
+
+  it('a handler that unsubscribes during dispatch does not make the next handler miss the message', () => {
+    const { clock, broker, client } = setup();
+    const calls: string[] = [];
+    client.subscribe('a/#', 0, () => {
+      calls.push('h1');
+      client.unsubscribe('a/#');
+    });
+    client.subscribe('a/b', 0, () => calls.push('h2'));
+    client.start();
+    clock.advance(100);
+    broker.publish('a/b', 'x', 0);
+    clock.advance(100);
+    expect(calls).toEqual(['h1', 'h2']);
+    expect(broker.of(C.UNSUBSCRIBE).flatMap((p) => p.filters)).toEqual(['a/#']);
+  });
+
+  it('an unsubscribe made offline reaches the broker after a reconnect that kept the session', () => {
+    const { clock, broker, client } = setup({ clean: false });
+    broker.connack = () => [broker.peers.length > 1 ? 1 : 0, 0];
+    client.subscribe('s/#', 1, () => {});
+    client.start();
+    clock.advance(100);
+    broker.peer.close();
+    clock.advance(10);
+    expect(client.online).toBe(false);
+    client.unsubscribe('s/#');
+    clock.advance(70_000);
+    expect(client.online).toBe(true);
+    expect(broker.of(C.UNSUBSCRIBE).flatMap((p) => p.filters)).toEqual(['s/#']);
+  });
+
+  it('bytes that arrive with the close (a CONNACK 5 and then FIN in one turn) are handled before the drop', () => {
+    // A host that delivers data and close back to back, as a socket error path may.
+    const deferred: Array<() => void> = [];
+    let ev: C.LinkEvents | null = null;
+    const host: C.Host = {
+      nowMs: () => 0,
+      setTimer: () => 1,
+      clearTimer: () => {},
+      defer: (fn) => void deferred.push(fn),
+      random: () => 0.5,
+      open: (_t, e) => {
+        ev = e;
+        return { write: () => true, close: () => {} };
+      },
+    };
+    const events: string[] = [];
+    const client = new C.Client(host, { host: 'x', port: 1, clientId: 'c' }, { onDisconnect: (st, retry) => events.push(C.statusName(st) + ' ' + retry) });
+    client.start();
+    ev!.onOpen();
+    ev!.onData(Uint8Array.from([0x20, 2, 0, 5]), 0, 4);
+    ev!.onClose('closed by peer');
+    while (deferred.length) deferred.shift()!();
+    expect(events).toEqual(['REFUSED_NOT_AUTHORIZED -1']);
+  });
+
   it('connect timeout: a link that never opens is given up after openTimeoutMs, then retried', () => {
     const { clock, network, client, events, broker } = setup({ openTimeoutMs: 3000, reconnectMinMs: 1000, reconnectMaxMs: 1000 });
     network.faults = { blackhole: true }; // the SYN vanishes: no open, no close

@@ -293,6 +293,23 @@ describe('session transcripts', () => {
 
   transcript('PUBREC for us: answered with PUBREL (case 32)', base, [...connected, ['in', '50 02 0003'], ['out', '62 02 0003']]);
 
+  transcript('acknowledgements the full link will not take are held, in order, and sent when it drains', base, [
+    ...connected,
+    ['check', (t) => void (t.blocked = true)],
+    ['in', PUB('c/1', 'a', 1, 1) + PUB('c/2', 'b', 1, 2) + PUB('q/3', 'c', 2, 3)],
+    ['check', (t) => expect([t.messages.length, t.closed]).toEqual([3, []])],
+    ['check', (t) => void (t.blocked = false)],
+    ['check', (t) => t.s.pump(t.now)],
+    ['out', PUBACK(1) + PUBACK(2) + ack(5, 3)],
+  ]);
+
+  transcript('20 QoS 2 messages in flight at once (Mosquitto\'s default) are all taken', base, [
+    ...connected,
+    ['in', Array.from({ length: 20 }, (_, i) => PUB('q2/' + i, 'v', 2, i + 1)).join('')],
+    ['out', Array.from({ length: 20 }, (_, i) => ack(5, i + 1)).join('')],
+    ['check', (t) => expect(t.messages.length).toBe(20)],
+  ]);
+
   transcript('fault 16: a PUBLISH straight after CONNACK, before the SUBACK, is delivered and acked', base, [
     ['start'],
     ['out', C_BASE],

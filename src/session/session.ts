@@ -43,7 +43,7 @@ export interface SessionOptions extends ConnectOptions {
   outboxMessages?: number;
   /** QoS 1 messages sent and not yet acknowledged at most (default 8). */
   inflightWindow?: number;
-  /** Incoming QoS 2 exchanges open at once at most (default 16). */
+  /** Incoming QoS 2 exchanges open at once at most (default 32; Mosquitto sends up to 20 by default). */
   qos2Window?: number;
   /** CONNACK must come within this (default 10 s). */
   connackTimeoutMs?: number;
@@ -82,6 +82,8 @@ const RESEND = 4; // sent on an earlier connection: send again first, DUP if the
 
 /** SUBSCRIBE/UNSUBSCRIBE exchanges open at once, at most. */
 const MAX_PENDING_ACKS = 8;
+/** Acknowledgements held while the link is full; past that the connection is closed (the broker resends). */
+const OWED_ACKS = 16;
 
 /** Elapsed ms from `then` to `now` on a tick that may wrap at 2^32 (fault 12). */
 function elapsed(now: number, then: number): number {
@@ -115,6 +117,11 @@ export class Session {
   private readonly _pendingSubs = new Map<number, number[]>();
   private readonly _pendingUnsubs = new Set<number>();
   private _maxGranted = -1;
+  // Acknowledgements the link would not take yet, in order: flushed first by pump().
+  private readonly _owedType = new Uint8Array(OWED_ACKS);
+  private readonly _owedId = new Uint16Array(OWED_ACKS);
+  private _owedHead = 0;
+  private _owedCount = 0;
   private _everConnected = false;
 
   private _keepAliveMs: number;
@@ -139,7 +146,7 @@ export class Session {
     this._slotState = new Uint8Array(slots);
     this._ids = new InflightIds(slots + MAX_PENDING_ACKS);
     this._window = Math.min(options.inflightWindow ?? 8, slots);
-    this._rx2 = new Uint16Array(options.qos2Window ?? 16);
+    this._rx2 = new Uint16Array(options.qos2Window ?? 32); // above Mosquitto's default 20 in flight
     this._keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
     this._pingTimeoutMs = options.pingTimeoutMs ?? this._keepAliveMs / 2;
     this._connackTimeoutMs = options.connackTimeoutMs ?? 10000;
@@ -167,6 +174,7 @@ export class Session {
   linkLost(): void {
     this.state = OFFLINE;
     this._inflight = 0;
+    this._owedCount = 0; // acks for a dead connection: the broker resends what they were for
     this._pendingSubs.forEach((_, id) => this._ids.release(id));
     this._pendingUnsubs.forEach((id) => this._ids.release(id));
     this._pendingSubs.clear();
@@ -252,6 +260,12 @@ export class Session {
   /** Sends queued QoS 1 messages, resends first, in order, as the window allows. Call after onWritable. */
   pump(nowMs: number): void {
     if (this.state !== ONLINE) return;
+    while (this._owedCount) {
+      const i = this._owedHead;
+      if (!this._out(this._tx, 0, writeAck(this._tx, 0, this._owedType[i], this._owedId[i]), nowMs)) return;
+      this._owedHead = (i + 1) % OWED_ACKS;
+      this._owedCount--;
+    }
     for (let k = 0, i = this._head; k < this._count && this._inflight < this._window; k++, i = this._next(i)) {
       const st = this._slotState[i];
       if (st !== QUEUED && st !== RESEND) continue;
@@ -440,12 +454,20 @@ export class Session {
       this._ob[at] = present ? this._ob[at] | 8 : this._ob[at] & ~8;
     }
     if (!present) this._rx2.fill(0);
-    this.pump(nowMs);
+    // The owner first (it resubscribes), then the resends: their order among PUBLISHes is what
+    // [MQTT-4.6.0-1] asks, and a publish() made in onConnected queues behind them in the outbox.
     this._ev.onConnected(present, kept);
+    if (this.state === ONLINE) this.pump(nowMs);
     return 0;
   }
 
+  /** Sends an acknowledgement, or holds it (in order) while the link is full. */
   private _ack(type: number, id: number, nowMs: number): number {
-    return this._out(this._tx, 0, writeAck(this._tx, 0, type, id), nowMs) ? 0 : LINK_BLOCKED;
+    if (!this._owedCount && this._out(this._tx, 0, writeAck(this._tx, 0, type, id), nowMs)) return 0;
+    if (this._owedCount === OWED_ACKS) return LINK_BLOCKED;
+    const i = (this._owedHead + this._owedCount++) % OWED_ACKS;
+    this._owedType[i] = type;
+    this._owedId[i] = id;
+    return 0;
   }
 }
