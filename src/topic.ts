@@ -17,6 +17,17 @@ export function validateTopic(topic: string): void {
 }
 
 /**
+ * A topic name's UTF-8 bytes, validated (TypeError as validateTopic). Make them once and publish
+ * with them: under XS every property read of a primitive string (`length`, `charCodeAt`) boxes it,
+ * so a publish given a string topic allocates there, and one given bytes does not.
+ */
+export function topicBytes(topic: string): Uint8Array {
+  const b = new Uint8Array(utf8(topic, STR_TOPIC));
+  utf8(topic, STR_TOPIC, b, 0);
+  return b;
+}
+
+/**
  * Does topic name t[ts, te) match topic filter f[fs, fe)? Both are UTF-8 bytes, already valid.
  * '+' matches one whole level (an empty one too), '#' the rest including the parent level
  * ("a/#" matches "a") [MQTT-4.7.1-2]; a topic starting with '$' is not matched by a filter that

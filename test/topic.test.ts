@@ -1,7 +1,7 @@
 // Topic filter matching on bytes [MQTT-4.7], with the spec's own examples, checked against a
 // straightforward string reference implementation on random topics.
 import { describe, expect, it } from 'vitest';
-import { matchTopic, validateFilter, validateTopic } from '../src/index.js';
+import { Decoder, EV_PACKET, matchTopic, topicBytes, validateFilter, validateTopic, writePublish } from '../src/index.js';
 import { rng } from './helpers.js';
 
 const enc = new TextEncoder();
@@ -99,5 +99,24 @@ describe('validateFilter / validateTopic', () => {
   });
   it.each(['', 'a/+', '#', 'a\u0000', '\uDC00'])('topic %j is refused', (t) => {
     expect(() => validateTopic(t)).toThrow(TypeError);
+  });
+});
+
+describe('topicBytes', () => {
+  it('gives the UTF-8 of a topic, which publishes exactly as the string does', () => {
+    const b = topicBytes('devices/é/😀/t');
+    expect(Array.from(b)).toEqual(Array.from(new TextEncoder().encode('devices/é/😀/t')));
+    const a = new Uint8Array(64);
+    const c = new Uint8Array(64);
+    const n = writePublish(a, 0, 'devices/é/😀/t', 'x', 1, false, false, 5);
+    expect(writePublish(c, 0, b, 'x', 1, false, false, 5)).toBe(n);
+    expect(c).toEqual(a);
+    const d = new Decoder(64);
+    d.awaitingConnack = false;
+    expect(d.push(c, 0, n)).toBe(EV_PACKET);
+  });
+
+  it('refuses what is not a topic name, as validateTopic does', () => {
+    for (const bad of ['', 'a/+', 'a/#', 'a\u0000b', 'x\ud800']) expect(() => topicBytes(bad), JSON.stringify(bad)).toThrow(TypeError);
   });
 });

@@ -1,7 +1,8 @@
 // The steady-state workloads both allocation proofs measure: test/alloc/codec-alloc.ts on V8 and
 // tools/xs/entries/alloc.ts in XS. Engine-neutral (no Node or XS imports), so the two proofs run
 // the very same code. Buffers are made once, here; each call returns a number to keep the work live.
-import { Decoder, EV_PACKET, PUBACK, writeAck, writePingreq, writePublish } from '../../src/index.js';
+import { Decoder, EV_PACKET, PUBACK, matchTopic, writeAck, writePingreq, writePublish } from '../../src/index.js';
+import { Session } from '../../src/session/session.js';
 
 const tx = new Uint8Array(4096);
 export const payload = new Uint8Array(64).fill(7);
@@ -43,4 +44,75 @@ export function decodeSteady(): number {
     off += n;
   }
   return sink;
+}
+
+// The steady state of a connected session: publishing QoS 0 and QoS 1 (with the broker's PUBACKs),
+// and receiving QoS 0 and QoS 1 messages dispatched by wildcard match (with our PUBACKs).
+const filter = new TextEncoder().encode('devices/+/cmd/#');
+let sessionSent = 0;
+let dispatched = 0;
+const session: Session = new Session(
+  { clientId: 'alloc', keepAliveSec: 60, inflightWindow: 8, outboxMessages: 32 },
+  {
+    send: (_b, _o, l) => ((sessionSent += l), true),
+    onConnected: () => {},
+    onMessage: () => {
+      const m = session.message;
+      if (matchTopic(filter, 0, filter.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) dispatched += m.payloadLength;
+    },
+    onPublished: () => {},
+    onSubscribed: () => {},
+    onUnsubscribed: () => {},
+    onClose: (s) => {
+      throw new Error('closed: ' + s);
+    },
+  },
+);
+let now = 0;
+session.start(now);
+session.receive(new Uint8Array([0x20, 2, 0, 0]), 0, 4, now);
+
+const sPayload = new Uint8Array(32).fill(1);
+const alertPayload = new TextEncoder().encode('{"t":41.2}');
+const telemetryTopic = new TextEncoder().encode('devices/d1/telemetry');
+const alertsTopic = new TextEncoder().encode('devices/d1/alerts');
+const sRx = new Uint8Array(256);
+let sRxEnd = writePublish(sRx, 0, 'devices/d1/cmd/interval', 'set 10', 0, false, false, 0);
+const q1At = sRxEnd;
+sRxEnd = writePublish(sRx, sRxEnd, 'devices/d1/cmd/reboot', sPayload, 1, false, false, 1);
+const brokerAck = new Uint8Array(4);
+
+/**
+ * Publishes a QoS 0 and a QoS 1 message and takes the broker's PUBACK. `strings`: topics (and the
+ * alert) as strings, as an app on V8 writes them; otherwise as bytes, as the README advises on XS.
+ */
+export function sessionPublish(strings: boolean): number {
+  now = (now + 1) >>> 0;
+  session.publish(strings ? 'devices/d1/telemetry' : telemetryTopic, sPayload, 0, false, now);
+  const id = strings ? session.publish('devices/d1/alerts', '{"t":41.2}', 1, false, now) : session.publish(alertsTopic, alertPayload, 1, false, now);
+  writeAck(brokerAck, 0, PUBACK, id);
+  session.receive(brokerAck, 0, 4, now); // the broker acknowledges it
+  session.tick(now);
+  return id;
+}
+
+/** Receives a QoS 0 and a QoS 1 message (its id varies with i), dispatches them, acknowledges the QoS 1. */
+export function sessionReceive(i: number): number {
+  now = (now + 1) >>> 0;
+  const rid = (i % 65535) + 1;
+  sRx[q1At + 2 + 2 + 21] = rid >> 8;
+  sRx[q1At + 2 + 2 + 21 + 1] = rid & 255;
+  session.receive(sRx, 0, sRxEnd, now);
+  session.tick(now);
+  return dispatched;
+}
+
+/** The session stayed connected, everything it published was acknowledged, and it sent bytes. */
+export function sessionOk(): boolean {
+  return session.queued === 0 && session.state === 2 && sessionSent > 0;
+}
+
+/** Payload bytes of the messages the session dispatched to the matching filter. */
+export function sessionDispatched(): number {
+  return dispatched;
 }

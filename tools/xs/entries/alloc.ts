@@ -1,9 +1,9 @@
 /// <reference path="../xs-globals.d.ts" />
 // Workloads for the XS heap-slot proof (tools/xs/worker.mjs, test/xs.test.ts): each runs n times
-// what test/alloc/codec-alloc.ts runs under Node. `control` allocates one small Uint8Array per
-// iteration, so the harness must see it.
+// what test/alloc/codec-alloc.ts and session-alloc.ts run under Node (test/alloc/workloads.ts).
+// `control` allocates one small Uint8Array per iteration, so the harness must see it.
 import { PUBACK, writeAck, writePingreq, writePublish } from '../../../src/index.js';
-import { decodeSteady, encodeSteady, payload } from '../../../test/alloc/workloads.js';
+import { decodeSteady, encodeSteady, payload, sessionDispatched, sessionOk, sessionPublish, sessionReceive } from '../../../test/alloc/workloads.js';
 
 const tx = new Uint8Array(4096);
 const topicBytes = new Uint8Array([0x64, 0x65, 0x76, 0x2f, 0x74]); // "dev/t"
@@ -35,6 +35,17 @@ const workloads: Record<string, (i: number) => void> = {
   decode() {
     sink += decodeSteady();
   },
+  // The connected session: publish QoS 0 + QoS 1 with its PUBACK (topics as bytes, as the README
+  // advises on XS), and receive + dispatch QoS 0 + QoS 1 with our PUBACK.
+  sessionPublish() {
+    sink += sessionPublish(false);
+  },
+  sessionPublishStrings() {
+    sink += sessionPublish(true);
+  },
+  sessionReceive(i) {
+    sink += sessionReceive(i);
+  },
   control(i) {
     keep = new Uint8Array(1);
     sink += i;
@@ -47,4 +58,4 @@ function run(name: string, n: number): number {
   return keep === null ? sink : sink + 1;
 }
 
-(globalThis as any).xsAlloc = { run, names: Object.keys(workloads) };
+(globalThis as any).xsAlloc = { run, names: Object.keys(workloads), sessionOk, sessionDispatched };

@@ -6,10 +6,7 @@
 import * as C from '../../../src/index.js';
 import { decodeCases, encodeCases } from '../../../test/fixtures/packets.js';
 import { decodeChunks, feedings, hex, toHex } from '../../../test/helpers.js';
-
-let pass = 0;
-let fail = 0;
-const failures: string[] = [];
+import { check, result } from './report.js';
 
 /** vitest's toEqual for plain data: undefined properties count as absent. */
 function equal(a: unknown, b: unknown): boolean {
@@ -20,18 +17,6 @@ function equal(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a).filter((k) => (a as any)[k] !== undefined);
   const kb = Object.keys(b).filter((k) => (b as any)[k] !== undefined);
   return ka.length === kb.length && ka.every((k) => equal((a as any)[k], (b as any)[k]));
-}
-
-function check(name: string, fn: () => void): void {
-  try {
-    fn();
-    pass++;
-  } catch (e) {
-    fail++;
-    const msg = `${name}: ${e instanceof Error ? e.message : String(e)}`;
-    failures.push(msg);
-    print('FAIL ' + msg);
-  }
 }
 
 function expectEq(what: string, got: unknown, want: unknown): void {
@@ -91,4 +76,4 @@ for (const c of encodeCases) {
   }
 }
 
-print('XS-RESULT ' + JSON.stringify({ pass, fail, decodeCases: decodeCases.length, encodeCases: encodeCases.length, failures }));
+result({ decodeCases: decodeCases.length, encodeCases: encodeCases.length });

@@ -1,0 +1,483 @@
+// The session transcripts (design.md): ['out', bytes the session must send], ['in', bytes from the
+// broker], ['advance', ms] …, each incoming stream replayed whole, byte by byte and in random splits.
+// Faults are those of ../shared/protocol-cases.md; no QoS 1 message is lost. Engine-neutral: run by
+// test/session.test.ts under vitest on V8 and by tools/xs/entries/transcripts.ts inside XS (xsnap),
+// so the assertions are this file's own `eq`, which throws.
+import * as C from '../../src/index.js';
+import { Session } from '../../src/session/session.js';
+import type { SessionOptions } from '../../src/session/session.js';
+import { feedings, hex, toHex } from '../helpers.js';
+
+/** Throws unless `actual` and `expected` are the same JSON value. */
+export function eq(actual: unknown, expected: unknown, what = 'value'): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+export type Step =
+  | ['start']
+  | ['out', string]
+  | ['in', string]
+  | ['advance', number]
+  | ['publish', string, string, number, number?] // topic, payload, qos, expected result
+  | ['subscribe', string[], number[], number?]
+  | ['lost']
+  | ['closed', number] // the session closed the connection with this status
+  | ['check', (t: Transcript) => void];
+
+export interface Transcript {
+  s: Session;
+  now: number;
+  sent: string[]; // hex of everything sent, in order, not yet matched by an 'out' step
+  closed: number[];
+  messages: Array<{ ev: number; topic: string; payload: string; qos: number; dup: boolean; id: number; at: number; total: number }>;
+  published: number[];
+  connected: Array<[boolean, boolean]>;
+  subacks: Array<[number, number[]]>;
+  blocked: boolean;
+}
+
+export const CONNECT = (o: C.ConnectOptions) => {
+  const b = new Uint8Array(256);
+  return toHex(b, 0, C.writeConnect(b, 0, o));
+};
+export const PUB = (topic: string, payload: string, qos: number, id = 0, dup = false, retain = false) => {
+  const b = new Uint8Array(70000);
+  return toHex(b, 0, C.writePublish(b, 0, topic, payload, qos, retain, dup, id));
+};
+export const ack = (type: number, id: number) => ((type << 4) | (type === 6 ? 2 : 0)).toString(16) + '02' + id.toString(16).padStart(4, '0');
+export const PUBACK = (id: number) => ack(4, id);
+
+export function run(opts: SessionOptions, steps: Step[], chunks: () => () => number, startMs = 1000): Transcript {
+  const t: Transcript = { now: startMs, sent: [], closed: [], messages: [], published: [], connected: [], subacks: [], blocked: false } as unknown as Transcript;
+  t.s = new Session(opts, {
+    send(b, o, l) {
+      if (t.blocked) return false;
+      t.sent.push(toHex(b, o, o + l));
+      return true;
+    },
+    onConnected: (p, k) => t.connected.push([p, k]),
+    onMessage(ev) {
+      const d = t.s.message;
+      t.messages.push({
+        ev,
+        topic: C.decodeUtf8(d.topicData, d.topicOffset, d.topicOffset + d.topicLength),
+        payload: toHex(d.data, d.payloadOffset, d.payloadOffset + d.payloadLength),
+        qos: d.qos,
+        dup: d.dup,
+        id: d.packetId,
+        at: d.fragmentOffset,
+        total: d.messageLength,
+      });
+    },
+    onPublished: (id) => t.published.push(id),
+    onSubscribed: (id, codes, off, n) => t.subacks.push([id, Array.from(codes.subarray(off, off + n))]),
+    onUnsubscribed: () => {},
+    onClose: (st) => t.closed.push(st),
+  });
+  const sizes = chunks();
+  for (const step of steps) {
+    switch (step[0]) {
+      case 'start':
+        eq(t.s.start(t.now), 0, 'start');
+        break;
+      case 'out': {
+        const got = t.sent.join('');
+        t.sent.length = 0;
+        eq(got, toHex(hex(step[1])), 'out');
+        break;
+      }
+      case 'in': {
+        const bytes = hex(step[1]);
+        let pos = 0;
+        while (pos < bytes.length) {
+          const n = Math.min(sizes(), bytes.length - pos);
+          t.s.receive(bytes.slice(pos, pos + n), 0, n, t.now);
+          pos += n;
+        }
+        break;
+      }
+      case 'advance': {
+        // Time passes as a host would drive it: tick at each deadline the session asks for.
+        let left = step[1];
+        for (;;) {
+          const d = t.s.nextDeadline(t.now);
+          if (d < 0 || d > left) break;
+          t.now = (t.now + d) >>> 0;
+          left -= d;
+          t.s.tick(t.now);
+          if (d === 0 && t.s.nextDeadline(t.now) === 0) break;
+        }
+        t.now = (t.now + left) >>> 0;
+        t.s.tick(t.now);
+        break;
+      }
+      case 'publish': {
+        const r = t.s.publish(step[1], step[2], step[3], false, t.now);
+        if (step[4] !== undefined) eq(C.statusName(r), C.statusName(step[4]), 'publish result');
+        break;
+      }
+      case 'subscribe':
+        t.s.subscribe(step[1], step[2], t.now);
+        break;
+      case 'lost':
+        t.s.linkLost();
+        break;
+      case 'closed':
+        eq(t.closed.map(C.statusName), [C.statusName(step[1])], 'closed');
+        t.closed.length = 0;
+        break;
+      case 'check':
+        step[1](t);
+        break;
+    }
+  }
+  eq(t.closed.map(C.statusName), [], 'unexpected close');
+  eq(t.sent, [], 'unmatched output');
+  return t;
+}
+
+export interface TranscriptCase {
+  name: string;
+  opts: SessionOptions;
+  steps: Step[];
+  startMs?: number;
+}
+
+/** Every transcript, in order. */
+export const TRANSCRIPTS: TranscriptCase[] = [];
+function add(name: string, opts: SessionOptions, steps: Step[], startMs?: number): void {
+  TRANSCRIPTS.push({ name, opts, steps, startMs });
+}
+
+/** The ways a transcript's incoming bytes are fed: whole, byte by byte, random splits (seeded by the name). */
+export function feedingsOf(c: TranscriptCase): Array<[string, () => () => number]> {
+  return feedings(c.name.length);
+}
+
+
+export const base: SessionOptions = { clientId: 'dev1', keepAliveSec: 10 };
+export const C_BASE = CONNECT(base);
+export const connected: Step[] = [['start'], ['out', C_BASE], ['in', '20 02 00 00']];
+
+function define(): void {
+  add('connect, then PINGREQ after a keepalive period of silence, PINGRESP', base, [
+    ...connected,
+    ['check', (t) => eq(t.connected, [[false, true]])],
+    ['advance', 9999],
+    ['out', ''],
+    ['advance', 1],
+    ['out', 'c0 00'],
+    ['in', 'd0 00'],
+    ['advance', 10000],
+    ['out', 'c0 00'],
+    ['in', 'd0 00'],
+  ]);
+
+  add('fault 5: a half-open link (no PINGRESP) is declared dead within 1.5 × keepalive', base, [
+    ...connected,
+    ['advance', 10000],
+    ['out', 'c0 00'],
+    ['advance', 4999],
+    ['check', (t) => eq(t.closed, [])],
+    ['advance', 1],
+    ['closed', C.KEEPALIVE_TIMEOUT],
+  ]);
+
+  add('fault 5: a client that only publishes QoS 0 still pings when the broker is silent', base, [
+    ...connected,
+    ['advance', 4000],
+    ['publish', 't', 'a', 0, 0],
+    ['out', PUB('t', 'a', 0)],
+    ['advance', 4000],
+    ['publish', 't', 'b', 0, 0],
+    ['out', PUB('t', 'b', 0)],
+    ['advance', 2000], // 10 s since the broker last spoke, though we sent 2 s ago
+    ['out', 'c0 00'],
+    ['advance', 5000],
+    ['closed', C.KEEPALIVE_TIMEOUT],
+  ]);
+
+  add('fault 12: keepalive across a 32-bit wrap of the tick', base, [...connected, ['advance', 10000], ['out', 'c0 00'], ['in', 'd0 00'], ['advance', 9999], ['out', ''], ['advance', 1], ['out', 'c0 00']], 0xffffffff - 12000);
+
+  add('fault 6: no CONNACK: closed after the connect timeout', { ...base, connackTimeoutMs: 5000 }, [['start'], ['out', C_BASE], ['advance', 4999], ['out', ''], ['advance', 1], ['closed', C.CONNACK_TIMEOUT]]);
+
+  for (const [rc, status] of [
+    [1, C.REFUSED_PROTOCOL_VERSION],
+    [2, C.REFUSED_IDENTIFIER],
+    [3, C.REFUSED_SERVER_UNAVAILABLE],
+    [4, C.REFUSED_BAD_CREDENTIALS],
+    [5, C.REFUSED_NOT_AUTHORIZED],
+  ]) {
+    add(`fault 7: CONNACK ${rc} closes with ${C.statusName(status)}; a queued QoS 1 message stays queued`, base, [
+      ['publish', 'q', 'kept', 1, 1],
+      ['start'],
+      ['out', C_BASE],
+      ['in', `20 02 00 0${rc}`],
+      ['closed', status],
+      ['check', (t) => eq([t.s.queued, t.connected.length, t.published.length], [1, 0, 0])],
+    ]);
+  }
+
+  add('QoS 1 out: sent, PUBACK completes it; an unsolicited PUBACK is ignored (case 31)', base, [
+    ...connected,
+    ['publish', 'a/b', 'x', 1, 1],
+    ['out', PUB('a/b', 'x', 1, 1)],
+    ['in', '40 02 0007'],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ['in', PUBACK(1)],
+    ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
+  ]);
+
+  add('the in-flight window: 5 messages, window 2, each PUBACK lets the next go, in order', { ...base, inflightWindow: 2 }, [
+    ...connected,
+    ...[1, 2, 3, 4, 5].map((i): Step => ['publish', 't', 'm' + i, 1, i]),
+    ['out', PUB('t', 'm1', 1, 1) + PUB('t', 'm2', 1, 2)],
+    ['in', PUBACK(1)],
+    ['out', PUB('t', 'm3', 1, 3)],
+    ['in', PUBACK(2) + PUBACK(3)],
+    ['out', PUB('t', 'm4', 1, 4) + PUB('t', 'm5', 1, 5)],
+    ['in', PUBACK(5) + PUBACK(4)], // out of order: still all complete
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3, 5, 4], 0])],
+  ]);
+
+  add('fault 2: in flight when the link drops; session kept: resent first, same ids, DUP, in order', { ...base, clean: false }, [
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 1, 1],
+    ['publish', 't', 'two', 1, 2],
+    ['out', PUB('t', 'one', 1, 1) + PUB('t', 'two', 1, 2)],
+    ['lost'],
+    ['publish', 't', 'three', 1, 3], // offline: queued behind them
+    ['publish', 't', 'zero', 0, C.NOT_CONNECTED], // fault 13: QoS 0 is not queued
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 01 00'],
+    ['out', PUB('t', 'one', 1, 1, true) + PUB('t', 'two', 1, 2, true) + PUB('t', 'three', 1, 3)],
+    ['check', (t) => eq(t.connected, [[false, true], [true, true]])],
+    ['in', PUBACK(1) + PUBACK(2) + PUBACK(3)],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
+  ]);
+
+  add('fault 4: the broker lost the session: messages sent anew (no DUP), the loss reported', { ...base, clean: false }, [
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 1, 1],
+    ['out', PUB('t', 'one', 1, 1)],
+    ['lost'],
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
+    ['out', PUB('t', 'one', 1, 1)],
+    ['check', (t) => eq(t.connected, [[false, true], [false, false]])],
+    ['in', PUBACK(1)],
+    ['check', (t) => eq(t.published, [1])],
+  ]);
+
+  add('fault 1: a drop in the middle of an incoming packet: nothing delivered or acked; the resend is', base, [
+    ...connected,
+    ['in', PUB('c/1', 'cmd', 1, 9).slice(0, 12)],
+    ['lost'],
+    ['check', (t) => eq(t.messages, [])],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 01 00' + PUB('c/1', 'cmd', 1, 9, true)],
+    ['out', PUBACK(9)],
+    ['check', (t) => eq(t.messages.map((m) => [m.topic, m.dup]), [['c/1', true]])],
+  ]);
+
+  add('QoS 1 in: delivered, then PUBACK; redelivered with DUP: delivered and acked again (cases 25, 26)', base, [
+    ...connected,
+    ['in', PUB('never/subscribed', 'hi', 1, 4)],
+    ['out', PUBACK(4)],
+    ['in', PUB('never/subscribed', 'hi', 1, 4, true)],
+    ['out', PUBACK(4)],
+    ['check', (t) => eq(t.messages.map((m) => [m.topic, m.payload, m.qos, m.id]), [['never/subscribed', '6869', 1, 4], ['never/subscribed', '6869', 1, 4]])],
+  ]);
+
+  add('QoS 2 in: delivered exactly once though the broker resends; PUBREC, PUBREL → PUBCOMP', base, [
+    ...connected,
+    ['in', PUB('q2', 'once', 2, 7)],
+    ['out', ack(5, 7)],
+    ['in', PUB('q2', 'once', 2, 7, true)],
+    ['out', ack(5, 7)],
+    ['in', ack(6, 7)],
+    ['out', ack(7, 7)],
+    ['in', PUB('q2', 'again', 2, 7)], // the id is free again: a new message
+    ['out', ack(5, 7)],
+    ['check', (t) => eq(t.messages.map((m) => m.payload), [toHex(new TextEncoder().encode('once')), toHex(new TextEncoder().encode('again'))])],
+  ]);
+
+  add('PUBREC for us: answered with PUBREL (case 32)', base, [...connected, ['in', '50 02 0003'], ['out', '62 02 0003']]);
+
+  add('acknowledgements the full link will not take are held, in order, and sent when it drains', base, [
+    ...connected,
+    ['check', (t) => void (t.blocked = true)],
+    ['in', PUB('c/1', 'a', 1, 1) + PUB('c/2', 'b', 1, 2) + PUB('q/3', 'c', 2, 3)],
+    ['check', (t) => eq([t.messages.length, t.closed], [3, []])],
+    ['check', (t) => void (t.blocked = false)],
+    ['check', (t) => t.s.pump(t.now)],
+    ['out', PUBACK(1) + PUBACK(2) + ack(5, 3)],
+  ]);
+
+  add('20 QoS 2 messages in flight at once (Mosquitto\'s default) are all taken', base, [
+    ...connected,
+    ['in', Array.from({ length: 20 }, (_, i) => PUB('q2/' + i, 'v', 2, i + 1)).join('')],
+    ['out', Array.from({ length: 20 }, (_, i) => ack(5, i + 1)).join('')],
+    ['check', (t) => eq(t.messages.length, 20)],
+  ]);
+
+  add('fault 16: a PUBLISH straight after CONNACK, before the SUBACK, is delivered and acked', base, [
+    ['start'],
+    ['out', C_BASE],
+    ['subscribe', ['c/#'], [1]],
+    ['in', '20 02 00 00' + PUB('c/x', 'early', 1, 3)],
+    ['out', PUBACK(3)],
+    ['check', (t) => eq(t.messages.length, 1)],
+  ]);
+
+  add('fault 8: SUBACK 0x80 for one filter is reported and the connection stays', base, [
+    ...connected,
+    ['subscribe', ['ok/#', 'denied/#'], [1, 0]],
+    ['out', '82 14 0001 0004 6f6b2f23 01 0008 64656e6965642f23 00'],
+    ['in', '90 04 0001 01 80'],
+    ['check', (t) => eq(t.subacks, [[1, [1, 0x80]]])],
+    ['advance', 10000],
+    ['out', 'c0 00'],
+  ]);
+
+  add('case 27: QoS 2 after a SUBACK granting at most 1 closes the connection', base, [
+    ...connected,
+    ['subscribe', ['a'], [1]],
+    ['out', '82 06 0001 0001 61 01'],
+    ['in', '90 03 0001 01'],
+    ['in', PUB('a', 'x', 2, 1)],
+    ['closed', C.QOS_NOT_GRANTED],
+  ]);
+
+  add('cases 35, 36: a SUBACK that does not match its SUBSCRIBE closes', base, [
+    ...connected,
+    ['subscribe', ['a'], [1]],
+    ['out', '82 06 0001 0001 61 01'],
+    ['in', '90 04 0001 01 01'],
+    ['closed', C.SUBACK_COUNT_MISMATCH],
+  ]);
+
+  add('fault 10: a PUBLISH larger than the receive buffer arrives in pieces, acked once after the last', { ...base, rxBufferSize: 32 }, [
+    ...connected,
+    ['in', PUB('big', 'x'.repeat(200), 1, 2)],
+    ['out', PUBACK(2)],
+    [
+      'check',
+      (t) => {
+        eq(t.messages.every((m) => m.ev === C.EV_FRAGMENT && m.total === 200 && m.topic === 'big'), true);
+        eq(t.messages.map((m) => m.payload).join(''), '78'.repeat(200));
+        eq(t.messages[0].at, 0);
+      },
+    ],
+  ]);
+
+  add('fault 13: a full outbox refuses with a status and never overwrites', { ...base, outboxBytes: 64, outboxMessages: 4 }, [
+    ...connected,
+    ['publish', 't', 'a'.repeat(20), 1, 1],
+    ['publish', 't', 'b'.repeat(20), 1, 2],
+    ['publish', 't', 'c'.repeat(20), 1, C.OUTBOX_FULL],
+    ['out', PUB('t', 'a'.repeat(20), 1, 1) + PUB('t', 'b'.repeat(20), 1, 2)],
+    ['in', PUBACK(1)],
+    ['publish', 't', 'c'.repeat(20), 1, 3], // room again, at the start of the ring
+    ['out', PUB('t', 'c'.repeat(20), 1, 3)],
+    ['in', PUBACK(2) + PUBACK(3)],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
+  ]);
+
+  add('a remote protocol error closes once with its status (case 4 through the session)', base, [...connected, ['in', 'f0 00'], ['closed', C.RESERVED_PACKET_TYPE]]);
+}
+define();
+
+/** Case 39: 1000 QoS 1 PUBLISH in one segment, fed whole, byte by byte and in random splits: all delivered, 1000 PUBACKs in order. Returns the feedings run. */
+export function case39(): number {
+  let stream = '';
+  let acks = '';
+  for (let id = 1; id <= 1000; id++) {
+    stream += PUB('s/' + id, 'v' + id, 1, id);
+    acks += PUBACK(id);
+  }
+  let n = 0;
+  for (const [how, sizes] of feedings(39)) {
+    const t = run(base, [...connected, ['in', stream], ['out', acks]], sizes);
+    eq(t.messages.length, 1000, how);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * 5000 random steps of publishes, drops, reconnects (session kept or not) and acks, then connect and
+ * ack until nothing is left: every accepted QoS 1 message is acknowledged, none lost. Returns how
+ * many messages were accepted.
+ */
+export function randomMix(): number {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const t = run({ ...base, clean: false, outboxMessages: 16, outboxBytes: 1024, inflightWindow: 4 }, [], () => () => 1 << 30);
+  const s = t.s;
+  const sentIds: number[] = [];
+  let accepted = 0;
+  let online = false;
+  const dec = new C.Decoder(2048);
+  dec.awaitingConnack = false;
+  const drain = () => {
+    // Each send is one packet; only the PUBLISHes matter here (CONNECT is not for a client decoder).
+    for (const h of t.sent.splice(0)) {
+      if (h[0] !== '3') continue;
+      const b = hex(h);
+      dec.reset();
+      dec.awaitingConnack = false;
+      eq(dec.push(b, 0, b.length), C.EV_PACKET, 'decoding what was sent');
+      sentIds.push(dec.packetId);
+    }
+  };
+  for (let step = 0; step < 5000; step++) {
+    const r = rnd();
+    if (!online) {
+      if (r < 0.3) {
+        s.start(t.now);
+        s.receive(hex(r < 0.15 ? '20 02 01 00' : '20 02 00 00'), 0, 4, t.now);
+        online = true;
+        dec.reset();
+        dec.awaitingConnack = false;
+      } else if (s.publish('t', 'm' + step, 1, false, t.now) > 0) accepted++;
+    } else if (r < 0.5) {
+      if (s.publish('t', 'm' + step, 1, false, t.now) > 0) accepted++;
+    } else if (r < 0.9) {
+      drain();
+      const pending = sentIds.splice(0, 1 + Math.floor(rnd() * 3));
+      for (const id of pending) s.receive(hex(PUBACK(id)), 0, 4, t.now);
+    } else {
+      s.linkLost();
+      online = false;
+      sentIds.length = 0;
+      t.sent.length = 0;
+    }
+  }
+  // Finally: connect, and ack everything until nothing is left.
+  for (let round = 0; round < 100 && s.queued; round++) {
+    if (!online) {
+      s.start(t.now);
+      s.receive(hex('20 02 01 00'), 0, 4, t.now);
+      online = true;
+      dec.reset();
+      dec.awaitingConnack = false;
+    }
+    drain();
+    for (const id of sentIds.splice(0)) s.receive(hex(PUBACK(id)), 0, 4, t.now);
+  }
+  if (!(accepted > 500)) throw new Error('only ' + accepted + ' messages accepted');
+  eq(s.queued, 0, 'queued at the end');
+  eq(t.published.length, accepted, 'acknowledged of accepted'); // none lost
+  eq(t.closed, [], 'closes');
+  return accepted;
+}
