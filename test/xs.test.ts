@@ -10,6 +10,8 @@ import { buildXsnap } from '../tools/xs/build-xsnap.mjs';
 import { bundleForXs, runXs } from '../tools/xs/run.mjs';
 // @ts-expect-error plain .mjs tools without declarations
 import { startWorker } from '../tools/xs/worker.mjs';
+// @ts-expect-error plain .mjs tools without declarations
+import { footprint } from '../tools/xs/footprint.mjs';
 
 const BUILD_TIMEOUT = 600_000;
 
@@ -118,5 +120,20 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
 
   it.fails('encoding PUBLISH with string topics and payloads allocates nothing (KNOWN: it does in XS)', async () => {
     expect(await slotsPerIteration('publish')).toBe(0);
+  });
+});
+
+describe('XS: footprint (tools/xs/footprint.mjs, the README\'s device figures)', () => {
+  it('measures flash and RAM, and one client with the device app\'s options fits an ESP8266 (≤ 12 KB)', async () => {
+    const f = await footprint();
+    // The buffers are the options' sizes (rx 512, tx 512, outbox 2048, receive queue 2048) and a few
+    // small tables: the walk found them all.
+    expect(f.ram.buffers).toBeGreaterThanOrEqual(512 + 512 + 2048 + 2048);
+    expect(f.ram.buffers).toBeLessThan(512 + 512 + 2048 + 2048 + 1024);
+    expect(f.ram.slots).toBeGreaterThan(50); // the client, session, decoder, message, maps, closures
+    expect(f.ram.total32).toBeLessThanOrEqual(12 * 1024);
+    expect(f.flash.client.slots).toBeGreaterThan(0);
+    expect(f.flash.client.chunks).toBeGreaterThan(0);
+    expect(f.flash.library.device).toBeGreaterThan(f.flash.client.device);
   });
 });
