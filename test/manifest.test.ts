@@ -25,3 +25,21 @@ describe('Moddable manifests', () => {
     expect(xs).not.toMatch(/from\s+['"]node:/);
   });
 });
+
+describe('package exports', () => {
+  it('every export resolves to a built file, and the Node host loads by its package name', () => {
+    if (!existsSync(root + 'dist/node.js') || !existsSync(root + 'dist/types/hosts/hosts/node/index.d.ts')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });
+    const pkg = JSON.parse(readFileSync(root + 'package.json', 'utf8'));
+    const targets: string[] = [];
+    for (const v of Object.values(pkg.exports) as Array<string | Record<string, string>>) targets.push(...(typeof v === 'string' ? [v] : Object.values(v)));
+    expect(targets.length).toBeGreaterThan(8);
+    for (const t of targets) expect(existsSync(root + t), t).toBe(true);
+    expect(pkg.exports['./moddable'].moddable).toBe('./dist/xs/moddable.js');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('xs-mqtt/node'); const l = await import('xs-mqtt'); console.log(typeof m.NodeHost, typeof l.Client)"], { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe('function function');
+    // The Moddable host's XS build has only Moddable's imports: no Node, and no second copy of the library.
+    const host = readFileSync(root + 'dist/xs/moddable.js', 'utf8');
+    expect(host).not.toMatch(/from\s+['"]node:/);
+    expect(host).not.toMatch(/class Session|class Decoder/);
+  });
+});

@@ -21,7 +21,22 @@ for (const [name, entry] of Object.entries(entries)) {
     external: ['embedded:*', 'timer', 'time'],
   });
 }
-execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', '-p', root + 'tsconfig.json', '--emitDeclarationOnly'], {
-  stdio: 'inherit',
+// The hosts: Node's (dist/node.js, the "./node" export) and Moddable's (dist/xs/moddable.js, the
+// "./moddable" export and manifest_include.json's "xs-mqtt/moddable"). They import only types from
+// src/, so neither carries a second copy of the library.
+await build({ ...common, entryPoints: ['hosts/node/index.ts'], outfile: 'dist/node.js', platform: 'node', target: 'node20' });
+await build({
+  ...common,
+  entryPoints: ['hosts/moddable/index.ts'],
+  outfile: 'dist/xs/moddable.js',
+  platform: 'neutral',
+  target: 'es2022',
+  external: ['embedded:*', 'timer', 'time'],
 });
+const tsc = (...args) => execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
+tsc('-p', root + 'tsconfig.json', '--emitDeclarationOnly');
+// Declarations of the hosts, with those of src/ they refer to, under dist/types/hosts/.
+tsc('-p', root + 'tsconfig.moddable.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', root + 'dist/types/hosts');
+tsc(root + 'hosts/node/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', root + 'dist/types/hosts', '--rootDir', root,
+  '--target', 'ES2022', '--module', 'ES2022', '--moduleResolution', 'bundler', '--types', 'node', '--strict', '--skipLibCheck');
 console.log('built dist/');
