@@ -137,3 +137,19 @@ describe('XS: footprint (tools/xs/footprint.mjs, the README\'s device figures)',
     expect(f.flash.library.device).toBeGreaterThan(f.flash.client.device);
   });
 });
+
+describe('XS: npm run bench:xs', () => {
+  it('times every loop in XS and on V8 from one bundle, with heap slots per iteration', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['tools/bench-xs.mjs', '--iterations', '300', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    expect(r.rows.length).toBe(7);
+    for (const row of r.rows) {
+      expect(row.xsPacketsPerSec, row.name).toBeGreaterThan(0);
+      expect(row.v8PacketsPerSec, row.name).toBeGreaterThan(0);
+      // Allocation is exact in XS (slots, not time): the bytes paths take none, string topics do.
+      if (row.name.includes('string topics')) expect(row.xsSlotsPerIteration, row.name).toBeGreaterThan(0);
+      else expect(row.xsSlotsPerIteration, row.name).toBe(0);
+    }
+  });
+});
