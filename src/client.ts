@@ -11,7 +11,6 @@ import {
   REFUSED_IDENTIFIER,
   REFUSED_NOT_AUTHORIZED,
   REFUSED_PROTOCOL_VERSION,
-  RX_OVERFLOW,
   STOPPED,
   SUBACK_FAILURE,
 } from './codec/constants.js';
@@ -36,8 +35,9 @@ export interface ClientOptions extends SessionOptions, Target {
    */
   offlineQos0?: 'refuse' | 'drop';
   /**
-   * Bytes received and not yet handled, at most (default 64 KiB, Node's largest read): more closes
-   * with RX_OVERFLOW. On a device, size it to what the host reads in one callback (a TCP window).
+   * Bytes received and not yet handled, at most (default 64 KiB, Node's largest read). When handlers
+   * fall that far behind, the link is told to hold the rest (onData takes less, resume() later):
+   * the host stops reading and TCP's window makes the broker wait. Nothing is dropped.
    */
   rxQueueBytes?: number;
 }
@@ -158,6 +158,7 @@ export class Client {
   private _rxStart = 0;
   private _rxEnd = 0;
   private _draining = false;
+  private _held = false; // the link holds bytes the queue had no room for: resume() after a drain
   private readonly _drainFn = () => this._drain();
   private readonly _timerFn = () => this._onTimer();
 
@@ -246,14 +247,12 @@ export class Client {
         if (serial !== this._linkSerial) return;
         this._state = LINKED;
         this._rxStart = this._rxEnd = 0;
+        this._held = false;
         const s = this.session.start(this._host.nowMs());
         if (s < 0) this._drop(s);
         else this._armSession();
       },
-      onData: (bytes, offset, length) => {
-        if (serial !== this._linkSerial) return;
-        this._queue(bytes, offset, length);
-      },
+      onData: (bytes, offset, length) => (serial === this._linkSerial ? this._queue(bytes, offset, length) : length),
       onWritable: () => {
         if (serial !== this._linkSerial) return;
         this.session.pump(this._host.nowMs());
@@ -352,24 +351,25 @@ export class Client {
 
   // ---- receiving: queued in the socket callback, handled from a deferred task ----
 
-  private _queue(bytes: Uint8Array, offset: number, length: number): void {
+  /** Copies what fits of incoming bytes into the queue, for _drain; returns how many (flow control). */
+  private _queue(bytes: Uint8Array, offset: number, length: number): number {
     const rx = this._rx;
-    if (this._rxEnd + length > rx.length) {
+    if (this._rxEnd + length > rx.length && this._rxStart > 0) {
       // Move what is left to the front.
       rx.copyWithin(0, this._rxStart, this._rxEnd);
       this._rxEnd -= this._rxStart;
       this._rxStart = 0;
-      if (this._rxEnd + length > rx.length) {
-        this._drop(RX_OVERFLOW);
-        return;
-      }
     }
-    for (let i = 0; i < length; i++) rx[this._rxEnd + i] = bytes[offset + i];
-    this._rxEnd += length;
+    let n = rx.length - this._rxEnd;
+    if (n >= length) n = length;
+    else this._held = true; // the link keeps the rest until _drain makes room
+    for (let i = 0; i < n; i++) rx[this._rxEnd + i] = bytes[offset + i];
+    this._rxEnd += n;
     if (!this._draining) {
       this._draining = true;
       this._host.defer(this._drainFn);
     }
+    return n;
   }
 
   private _drain(): void {
@@ -380,6 +380,10 @@ export class Client {
     this._rxStart = end; // taken now: a handler may close the link (which clears the queue)
     this.session.receive(this._rx, start, end - start, this._host.nowMs());
     this._armSession();
+    if (this._held && this._link) {
+      this._held = false;
+      this._link.resume();
+    }
   }
 
   /** Every handler whose filter matches (fragments too: Message tells a piece from a whole). */

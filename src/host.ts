@@ -24,8 +24,13 @@ export interface TlsOptions {
 export interface LinkEvents {
   /** The link is up (TCP and TLS handshakes done). */
   onOpen(): void;
-  /** Bytes arrived: bytes[offset, offset + length), valid only during the call. */
-  onData(bytes: Uint8Array, offset: number, length: number): void;
+  /**
+   * Bytes arrived: bytes[offset, offset + length), valid only during the call. Returns how many it
+   * took, from the front. Fewer than `length` is flow control: the link keeps the rest and delivers
+   * nothing more (and reads no more from the network, so TCP's window closes on the sender) until
+   * resume().
+   */
+  onData(bytes: Uint8Array, offset: number, length: number): number;
   /** The link can take more bytes after a write returned false. */
   onWritable(): void;
   /**
@@ -43,6 +48,11 @@ export interface Link {
    * A link with nothing in flight takes a write of any size.
    */
   write(bytes: Uint8Array, offset: number, length: number): boolean;
+  /**
+   * The receiver has room again after an onData took less than it was given: the link delivers what
+   * it kept, then reads on. Deliveries come later, never inside this call.
+   */
+  resume(): void;
   /**
    * Closes the link gracefully: bytes already written are sent first (the DISCONNECT before it
    * reaches the broker). onClose follows, later, never inside this call.

@@ -82,6 +82,25 @@ describe('client against Mosquitto (plain)', () => {
     ]);
   });
 
+  it('flow control: a 1 KB receive queue takes 30 × 20 KB messages (QoS 1) in a burst, all delivered, never disconnected', async () => {
+    const sub = connect(broker.port, { rxQueueBytes: 1024, rxBufferSize: 256 });
+    let bytes = 0;
+    let whole = 0;
+    sub.client.subscribe('xs/flow', 1, (m: Message) => {
+      bytes += m.payloadLength;
+      if (m.fragmentOffset + m.payloadLength === m.messageLength) whole++;
+    });
+    await ready(sub);
+    const pub = connect(broker.port, { outboxBytes: 1 << 20, outboxMessages: 64 });
+    await ready(pub);
+    const big = new Uint8Array(20000).fill(0x61);
+    for (let i = 0; i < 30; i++) expect(pub.client.publish('xs/flow', big, 1)).toBeGreaterThan(0);
+    await waitFor('30 messages', () => whole === 30, 15_000);
+    expect(bytes).toBe(30 * 20000);
+    expect(sub.closes).toEqual([]);
+    expect(sub.connects.length).toBe(1);
+  });
+
   it('connects by host name (DNS: localhost)', async () => {
     const p = connect(broker.port, { host: 'localhost' }, 'xs/dns', 1);
     await ready(p);

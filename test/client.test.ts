@@ -41,7 +41,7 @@ describe('client on the simulator', () => {
         onData: (b, o, l) => {
           inSocketCallback = true;
           try {
-            ev.onData(b, o, l);
+            return ev.onData(b, o, l);
           } finally {
             inSocketCallback = false;
           }
@@ -243,7 +243,7 @@ describe('client on the simulator', () => {
       random: () => 0.5,
       open: (_t, e) => {
         ev = e;
-        return { write: () => true, close: () => {} };
+        return { write: () => true, resume: () => {}, close: () => {} };
       },
     };
     const events: string[] = [];

@@ -76,11 +76,13 @@ class Conn {
     this.inCall = 'open';
     this.link = host.open(target, {
       onOpen: () => this.event('open', () => this.opens++),
-      onData: (bytes, offset, length) =>
+      onData: (bytes, offset, length) => {
         this.event('data', () => {
           this.bytesIn += length;
           this.decode(bytes, offset, length);
-        }),
+        });
+        return length;
+      },
       onWritable: () => this.event('writable', () => this.writables++),
       onClose: (reason) =>
         this.event(`close(${reason})`, () => {

@@ -15,7 +15,7 @@ function recorder(clock: VirtualClock) {
   let inside = false; // set around open/write/close: an event then would break the Host contract
   const events: LinkEvents = {
     onOpen: () => note('open'),
-    onData: (b, o, l) => note('data ' + toHex(b, o, o + l)),
+    onData: (b, o, l) => (note('data ' + toHex(b, o, o + l)), l),
     onWritable: () => note('writable'),
     onClose: (reason) => note('close ' + reason),
   };
@@ -324,6 +324,7 @@ describe('SimNetwork + SimHost: links', () => {
     (rec.events as { onData: LinkEvents['onData'] }).onData = (b, o, l) => {
       if (l === 200) peer.write(new Uint8Array(100).fill(0xee)); // would compact the pipe over b
       seen.push(toHex(b, o, o + l));
+      return l;
     };
     peer.write(a);
     peer.write(new Uint8Array(50).fill(0x55));
@@ -511,6 +512,7 @@ describe('faults', () => {
     (rec.events as { onData: LinkEvents['onData'] }).onData = (b, o, l) => {
       log.push(`${l}:${toHex(b, o, o + l)}`);
       host.defer(() => log.push('handler'));
+      return l;
     };
     peer.write(hex('30 03 00 01 61'));
     peer.write(hex('c0'));

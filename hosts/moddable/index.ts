@@ -63,6 +63,16 @@ function secureOptions(t: TlsOptions): Record<string, unknown> {
   return s;
 }
 
+/** Bytes of the staging buffer that writes of part of an array go through (a power of two). */
+const TX_STAGE = 256;
+
+/** Views of a's first 1, 2, 4, … bytes (a itself last; its length is a power of two). */
+function viewsOf(a: Uint8Array): Uint8Array[] {
+  const v: Uint8Array[] = [];
+  for (let k = 1; k <= a.length; k <<= 1) v.push(k === a.length ? a : a.subarray(0, k));
+  return v;
+}
+
 /** A socket as this link uses it: the TCP and TLS classes differ in their typings. */
 interface Socket {
   close(): unknown;
@@ -74,7 +84,13 @@ class ModdableLink implements Link {
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
   private _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
+  private _views: Uint8Array[] = []; // _views[k]: rx's first 2^k bytes, so a read of 2^k bytes makes no view
+  private _txViews: Uint8Array[] = []; // the same over a staging buffer for writes (plain TCP)
   private _rxBytes: number;
+  private _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
+  private _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
+  private _keptEnd = 0;
+  private _resumeFn = () => this._resumed();
   private _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
   private _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
   private _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
@@ -168,7 +184,11 @@ class ModdableLink implements Link {
     if (!this._opened) {
       // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
       this._opened = true;
-      this._rx = new Uint8Array(this._rxBytes);
+      // A power of two, and a view of each smaller one: reads then allocate nothing.
+      const rx = new Uint8Array(1 << (31 - Math.clz32(this._rxBytes > 1 ? this._rxBytes : 1)));
+      this._rx = rx;
+      this._views = viewsOf(rx);
+      if (!this._tls) this._txViews = viewsOf(new Uint8Array(TX_STAGE));
       this._events.onOpen();
       return;
     }
@@ -179,26 +199,57 @@ class ModdableLink implements Link {
     }
   }
 
+  /** `count`: everything the socket holds unread (Moddable's lwIP socket reports the total). */
   private _onReadable(count: number): void {
+    this._unread = count;
+    if (this._keptEnd === this._keptStart) this._pull();
+  }
+
+  /**
+   * Reads and delivers until the socket is empty or the client takes less than it is given (then
+   * the rest stays in rx, and the socket unread, until resume()). A plain TCP read of n bytes
+   * needs a buffer of exactly n (lwIP's read throws past what is unread): reads go in powers of two,
+   * each into its own view of rx, made when the link opened.
+   */
+  private _pull(): void {
     const rx = this._rx;
     const socket = this._socket;
-    if (this._ended || !rx || !socket) return;
-    while (count > 0 && !this._ended) {
-      const n = count < rx.length ? count : rx.length;
-      count -= n;
+    while (rx && socket && this._unread > 0 && !this._ended) {
+      const k = 31 - Math.clz32(this._unread < rx.length ? this._unread : rx.length);
+      let n = 1 << k;
       if (this._tls) {
         // The TLS socket hands out decrypted bytes as a new ArrayBuffer (it cannot read into one).
         const ab = (socket as TLSSocket).read(n);
         if (!ab) return;
         const bytes = new Uint8Array(ab);
-        this._events.onData(bytes, 0, bytes.length);
-      } else {
-        // read(buffer) fills exactly buffer.byteLength bytes, at most what is readable: the whole
-        // buffer when it fits, else a view of its first n bytes (a view, never a copy).
-        (socket as TCP).read(n === rx.length ? rx : rx.subarray(0, n));
-        this._events.onData(rx, 0, n);
+        n = bytes.length;
+        rx.set(bytes);
+      } else (socket as TCP).read(this._views[k]);
+      this._unread -= n;
+      const taken = this._events.onData(rx, 0, n);
+      if (taken < n) {
+        this._keptStart = taken;
+        this._keptEnd = n;
+        return;
       }
     }
+  }
+
+  resume(): void {
+    if (this._keptEnd > this._keptStart && !this._ended) Timer.set(this._resumeFn, 0);
+  }
+
+  private _resumed(): void {
+    const rx = this._rx;
+    if (this._ended || !rx || this._keptEnd === this._keptStart) return;
+    const n = this._keptEnd - this._keptStart;
+    const taken = this._events.onData(rx, this._keptStart, n);
+    if (taken < n) {
+      this._keptStart += taken;
+      return;
+    }
+    this._keptStart = this._keptEnd = 0;
+    this._pull();
   }
 
   write(bytes: Uint8Array, offset: number, length: number): boolean {
@@ -260,9 +311,23 @@ class ModdableLink implements Link {
       const left = this._writable - length - TLS_RECORD_OVERHEAD;
       this._writable = Math.max(0, Math.min(next, left));
     } else {
-      // The socket copies into its send buffer before write() returns. The whole array when it is
-      // the range, else a view of it (no byte copy).
-      (socket as TCP).write(offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length));
+      // The socket copies into its send buffer before write() returns (lwIP's TCP_WRITE_FLAG_COPY),
+      // and takes exactly the bytes of the buffer it is given. The whole array when it is the range;
+      // else the range goes in powers of two through the first 2^k bytes of a staging buffer, whose
+      // views were made when the link opened: no view per packet.
+      if (offset === 0 && length === bytes.length) (socket as TCP).write(bytes);
+      else {
+        const views = this._txViews;
+        const stage = views[views.length - 1];
+        for (let left = length; left > 0; ) {
+          const k = 31 - Math.clz32(left < stage.length ? left : stage.length);
+          const n = 1 << k;
+          for (let i = 0; i < n; i++) stage[i] = bytes[offset + i];
+          (socket as TCP).write(views[k]);
+          offset += n;
+          left -= n;
+        }
+      }
       this._writable -= length;
     }
   }
@@ -298,13 +363,24 @@ function reason(e: unknown, fallback: string): string {
   return e instanceof Error && e.message ? e.message : fallback;
 }
 
+/** How long the deferred-task timer waits between runs when nothing is deferred (it is rescheduled to 0 as soon as something is). */
+const IDLE_MS = 0x3fffffff;
+
 export class ModdableHost implements Host {
   private readonly _dns: string[];
   private readonly _rxBytes: number;
+  // Deferred tasks: a ring run by one timer, made once and rescheduled, so defer() allocates nothing.
+  private readonly _tasks: Array<(() => void) | null> = [];
+  private _taskHead = 0;
+  private _taskCount = 0;
+  private _taskTimer: Timer | null = null;
+  private _taskDue = false;
+  private readonly _runTasks = () => this._run();
 
   constructor(options: ModdableHostOptions = {}) {
     this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];
     this._rxBytes = options.rxBytes ?? 1024;
+    for (let i = 0; i < 16; i++) this._tasks.push(null);
   }
 
   /** Time.ticks: a monotonic millisecond tick; kept to 32 bits (the client's arithmetic is wrap-safe). */
@@ -320,9 +396,39 @@ export class ModdableHost implements Host {
     Timer.clear(handle as Timer);
   }
 
-  /** A 0 ms timer: it runs from the event loop, after the current socket callback returns. */
+  /** Runs `fn` from the event loop, after the current socket callback returns. */
   defer(fn: () => void): void {
-    Timer.set(fn, 0);
+    const tasks = this._tasks;
+    if (this._taskCount === tasks.length) {
+      Timer.set(fn, 0); // more at once than the ring holds: a timer of its own (rare)
+      return;
+    }
+    tasks[(this._taskHead + this._taskCount++) % tasks.length] = fn;
+    if (this._taskDue) return;
+    this._taskDue = true;
+    if (this._taskTimer) Timer.schedule(this._taskTimer, 0, IDLE_MS);
+    else this._taskTimer = Timer.set(this._runTasks, 0, IDLE_MS);
+  }
+
+  /** The tasks deferred before this run; those they defer run on the next. */
+  private _run(): void {
+    this._taskDue = false;
+    const tasks = this._tasks;
+    try {
+      for (let n = this._taskCount; n > 0; n--) {
+        const fn = tasks[this._taskHead]!;
+        tasks[this._taskHead] = null;
+        this._taskHead = (this._taskHead + 1) % tasks.length;
+        this._taskCount--;
+        fn();
+      }
+    } finally {
+      // Left over: deferred during this run, or after a task threw. They run next time round.
+      if (this._taskCount && !this._taskDue) {
+        this._taskDue = true;
+        Timer.schedule(this._taskTimer!, 0, IDLE_MS);
+      }
+    }
   }
 
   random(): number {

@@ -57,6 +57,8 @@ class NodeLink implements Link {
   private ended = false; // onClose was emitted or scheduled: no event may follow
   private wantWritable = false; // a write was refused: onWritable on the next 'drain'
   private reason = ''; // the first error seen, reported by onClose
+  private kept: Buffer | null = null; // bytes the client had no room for (flow control)
+  private resuming = false;
 
   constructor(target: Target, events: LinkEvents) {
     this.events = events;
@@ -81,9 +83,7 @@ class NodeLink implements Link {
       this.opened = true;
       this.events.onOpen();
     });
-    socket.on('data', (b: Buffer) => {
-      if (!this.ended) this.events.onData(b, 0, b.length); // a Buffer is a Uint8Array
-    });
+    socket.on('data', (b: Buffer) => this.deliver(b));
     socket.on('drain', () => {
       if (this.ended || !this.wantWritable) return;
       this.wantWritable = false;
@@ -96,6 +96,28 @@ class NodeLink implements Link {
     });
     socket.on('close', () => {
       this.finish(this.reason || (this.opened ? 'closed by peer' : 'closed before open'));
+    });
+  }
+
+  /** Hands `b` to the client; what it does not take is kept, and the socket paused, until resume(). */
+  private deliver(b: Buffer): void {
+    if (this.ended) return;
+    const n = this.events.onData(b, 0, b.length); // a Buffer is a Uint8Array
+    if (n >= b.length || this.ended) return;
+    this.kept = b.subarray(n);
+    this.socket?.pause(); // no more 'data': the kernel buffer fills and TCP's window closes
+  }
+
+  resume(): void {
+    if (!this.kept || this.resuming) return;
+    this.resuming = true;
+    setImmediate(() => {
+      this.resuming = false;
+      const b = this.kept;
+      this.kept = null;
+      if (!b || this.ended) return;
+      this.deliver(b);
+      if (!this.kept) this.socket?.resume();
     });
   }
 

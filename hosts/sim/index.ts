@@ -305,6 +305,17 @@ export class SimLink {
   private wantWritable = false;
   private serverDone = false;
   private received = new Uint8Array(64);
+  private kept: Uint8Array | null = null; // delivered to the client, not taken (flow control): held until resume()
+  private resumeDue = false;
+  private readonly emitKept = (): void => {
+    this.resumeDue = false;
+    const b = this.kept;
+    this.kept = null;
+    if (!b || this.st !== 'open') return;
+    const n = this.events.onData(b, 0, b.length);
+    if (n < b.length) this.kept = b.slice(n);
+    else this.pump(this.toClient, true);
+  };
   private receivedLength = 0;
   // A kick is scheduled for each write at its due time; a drip continues delivery while more is due.
   private readonly kickToServer = (): void => {
@@ -338,6 +349,7 @@ export class SimLink {
   ) {
     this.client = {
       write: (bytes, offset, length) => this.writeFromClient(bytes, offset, length),
+      resume: () => this.resumeFromClient(),
       close: () => this.closeFromClient(),
     };
     if (faults.delayMs !== undefined) this.delayMs(faults.delayMs);
@@ -557,7 +569,7 @@ export class SimLink {
    * the receiver defers runs between pieces and a dribbled write is not overtaken by a later kick.
    */
   private pump(pipe: Pipe, toClient: boolean): void {
-    if (pipe.empty || this.blackholed || pipe.dues[pipe.head] > this.clock.timeMs) return;
+    if (pipe.empty || this.blackholed || pipe.dues[pipe.head] > this.clock.timeMs || (toClient && this.kept)) return;
     const len = pipe.lens[pipe.head];
     if (len === FIN) {
       pipe.consume(0);
@@ -574,8 +586,10 @@ export class SimLink {
     pipe.consume(n); // before the receiver runs: it may write or close in its callback
     pipe.busy = true;
     try {
-      if (toClient) this.events.onData(buf, at, n);
-      else this.deliverToPeer(buf, at, n);
+      if (toClient) {
+        const taken = this.events.onData(buf, at, n);
+        if (taken < n) this.kept = buf.slice(at + taken, at + n); // held: nothing more until resume()
+      } else this.deliverToPeer(buf, at, n);
     } finally {
       pipe.busy = false;
       pipe.settle();
@@ -592,6 +606,12 @@ export class SimLink {
       pipe.dripping = true;
       this.clock.defer(toClient ? this.dripToClient : this.dripToServer);
     }
+  }
+
+  private resumeFromClient(): void {
+    if (!this.kept || this.resumeDue) return;
+    this.resumeDue = true;
+    this.clock.defer(this.emitKept);
   }
 
   private deliverToPeer(buf: Uint8Array, at: number, n: number): void {

@@ -84,7 +84,6 @@ export const NOT_CONNECTED = -61; // a QoS 0 publish, a subscribe or unsubscribe
 export const OUTBOX_FULL = -62; // no room for another QoS 1 message (fault 13: never overwrites)
 export const QOS2_TABLE_FULL = -63; // too many incoming QoS 2 exchanges open at once: closed, the broker resends
 export const STOPPED = -64; // the client was stopped (by the application, or after a final refusal)
-export const RX_OVERFLOW = -65; // received bytes outran the handlers and the client's receive queue was full
 export const QOS0_DROPPED = -66; // a QoS 0 publish while offline, dropped as the client was told to (offlineQos0: 'drop')
 
 // Decoder events (positive results of Decoder.push).

@@ -42,7 +42,6 @@ const NAMES: Record<number, string> = {
   [C.OUTBOX_FULL]: 'OUTBOX_FULL',
   [C.QOS2_TABLE_FULL]: 'QOS2_TABLE_FULL',
   [C.STOPPED]: 'STOPPED',
-  [C.RX_OVERFLOW]: 'RX_OVERFLOW',
   [C.QOS0_DROPPED]: 'QOS0_DROPPED',
 };
 
