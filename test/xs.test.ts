@@ -12,6 +12,8 @@ import { bundleForXs, runXs } from '../tools/xs/run.mjs';
 import { startWorker } from '../tools/xs/worker.mjs';
 // @ts-expect-error plain .mjs tools without declarations
 import { footprint } from '../tools/xs/footprint.mjs';
+// @ts-expect-error plain .mjs tools without declarations
+import { bundleWithStandIns } from '../tools/xs/device.mjs';
 
 const BUILD_TIMEOUT = 600_000;
 
@@ -112,6 +114,23 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
   it('a connected session receiving and dispatching QoS 0 + QoS 1 (with our PUBACK) allocates nothing over 1,000 receives', async () => {
     expect(await slotsPerIteration('sessionReceive')).toBe(0);
     await worker.evaluate('if (!xsAlloc.sessionOk() || !(xsAlloc.sessionDispatched() > 0)) throw new Error("nothing dispatched")');
+  });
+
+  it('the whole device path allocates nothing: Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out)', async () => {
+    const bundle = await bundleWithStandIns('tools/xs/entries/device-alloc.ts', 'tools/.cache/xs/device-alloc.js', { 'embedded:io/socket/tcp': 'tcp-memory.ts' });
+    const device = await startWorker();
+    try {
+      await device.evaluate(readFileSync(bundle, 'utf8'));
+      const count = async (n: number) => (await device.evaluate(`gc(); xsDeviceAlloc.run(${n})`)).currentHeapCount as number;
+      await count(1000);
+      const before = await count(1000);
+      const twice = await count(2000);
+      const after = await count(1000);
+      expect((twice - (before + after) / 2) / 1000).toBe(0);
+      await device.evaluate('if (!xsDeviceAlloc.ok()) throw new Error("the device path did not run: offline, nothing published or dispatched")');
+    } finally {
+      await device.close();
+    }
   });
 
   it.fails('a session publishing with string topics allocates nothing (KNOWN: XS boxes the strings)', async () => {

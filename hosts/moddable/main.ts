@@ -61,6 +61,11 @@ const client = new Client(
 );
 
 client.subscribe(base + '/cmd/#', 1, (m: Message) => {
+  // A command larger than the receive buffer (512 B) arrives in pieces: only its size is noted.
+  if (m.payloadLength !== m.messageLength) {
+    if (m.fragmentOffset + m.payloadLength === m.messageLength) trace(`mqtt: ${m.topic}: ${m.messageLength} bytes, in pieces\n`);
+    return;
+  }
   const topic = m.topic;
   trace(`mqtt: ${topic} ${m.text}\n`);
   if (topic === intervalTopic) {

@@ -82,8 +82,13 @@ async function slotsToLoad(script) {
 async function evaluateNumber(worker, expr) {
   const before = worker.stdout.length;
   await worker.evaluate(`print('#N ' + (${expr}))`);
-  const m = /#N (\S+)/.exec(worker.stdout.slice(before));
-  return m ? Number(m[1]) : NaN;
+  // print() goes to the worker's stdout, a pipe of its own: the line may come after the reply.
+  for (let i = 0; i < 200; i++) {
+    const m = /#N (\S+)\n/.exec(worker.stdout.slice(before));
+    if (m) return Number(m[1]);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error('no answer from xsnap-worker for ' + expr);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -7,7 +7,11 @@
 import { spawn } from 'node:child_process';
 import { buildXsnap } from './build-xsnap.mjs';
 
-export async function startWorker() {
+/**
+ * Starts xsnap-worker. `onCommand(bytes: Buffer): Buffer | undefined` answers the script's
+ * issueCommand(ArrayBuffer) calls (synchronous in XS: the worker waits for the answer).
+ */
+export async function startWorker({ onCommand } = {}) {
   const { worker } = await buildXsnap();
   const child = spawn(worker, [], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
   const toXs = child.stdio[3];
@@ -28,6 +32,18 @@ export async function startWorker() {
       if (buf.length < colon + 1 + len + 1) return;
       const msg = buf.subarray(colon + 1, colon + 1 + len);
       buf = buf.subarray(colon + 2 + len);
+      if (msg[0] === 0x3f) {
+        // '?': a command from issueCommand(); the answer is '/' and its bytes.
+        let answer = Buffer.alloc(0);
+        try {
+          answer = onCommand?.(msg.subarray(1)) ?? answer;
+        } catch (e) {
+          stderr += `onCommand: ${e}\n`;
+        }
+        const body = Buffer.concat([Buffer.from('/'), answer]);
+        toXs.write(Buffer.concat([Buffer.from(`${body.length}:`), body, Buffer.from(',')]));
+        continue;
+      }
       waiting.shift()?.ok(msg);
     }
   });

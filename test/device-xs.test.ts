@@ -1,0 +1,114 @@
+// The device app under the real XS engine against a real Mosquitto: hosts/moddable/main.ts, with the
+// Moddable host, the client, the session and the codec, bundled as for a board and run in
+// xsnap-worker (tools/xs/device.mjs), where `embedded:io/socket/tcp` is a real TCP connection made
+// by Node, following Moddable's lwIP socket (tools/xs/device/tcp.ts). An independent client
+// (MQTT.js) watches and commands it through the broker.
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain .mjs tools without declarations
+import { startDevice } from '../tools/xs/device.mjs';
+// @ts-expect-error plain .mjs tools without declarations
+import { buildXsnap } from '../tools/xs/build-xsnap.mjs';
+import { startMosquitto } from './brokers/mosquitto.js';
+import type { Broker } from './brokers/mosquitto.js';
+
+let broker: Broker;
+beforeAll(async () => {
+  await buildXsnap();
+  broker = await startMosquitto();
+}, 600_000);
+afterAll(async () => {
+  await broker?.stop();
+});
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 8000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Seen {
+  topic: string;
+  text: string;
+  qos: number;
+  retain: boolean;
+  at: number;
+}
+
+async function watcher(filter: string): Promise<{ client: mqtt.MqttClient; seen: Seen[] }> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'watch-' + Math.random().toString(16).slice(2), reconnectPeriod: 0 });
+  const seen: Seen[] = [];
+  client.on('message', (topic, payload, packet) => seen.push({ topic, text: payload.toString(), qos: packet.qos, retain: packet.retain, at: Date.now() }));
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { client, seen };
+}
+
+describe('the device app in XS (xsnap) against Mosquitto', () => {
+  it('comes online, publishes telemetry and an alert, obeys a command, and recovers a cut link (will, reconnect)', async () => {
+    const id = 'xs-dev-' + process.pid;
+    const w = await watcher(`devices/${id}/#`);
+    const device = await startDevice({ config: { broker: '127.0.0.1', port: broker.port, clientId: id, interval: 200, threshold: 10 } });
+    try {
+      const of = (leaf: string) => w.seen.filter((m) => m.topic === `devices/${id}/${leaf}`);
+      await waitFor('online', () => of('status').some((m) => m.text === 'online'));
+      await waitFor('3 readings', () => of('telemetry').length >= 3);
+      for (const m of of('telemetry')) {
+        expect(m.text).toMatch(/^\{"t":[1-4]\d\.\d\}$/); // the fixed-size reading buffer
+        expect(m.qos).toBe(0);
+      }
+      // The first reading is at or above 10 °C (readings stay in [10, 40]): one alert, QoS 1.
+      await waitFor('the alert', () => of('alerts').length === 1);
+      expect(of('alerts')[0].qos).toBe(1);
+      expect(JSON.parse(of('alerts')[0].text).threshold).toBe(10);
+
+      // The retained status, as a newcomer sees it.
+      const late = await watcher(`devices/${id}/status`);
+      await waitFor('the retained status', () => late.seen.length > 0);
+      expect(late.seen[0]).toMatchObject({ text: 'online', retain: true });
+      await late.client.endAsync();
+
+      // A command slows it down from 200 ms to 1500 ms.
+      await w.client.publishAsync(`devices/${id}/cmd/interval`, '1500', { qos: 1 });
+      await waitFor('the command traced', () => device.lines().some((l: string) => l.includes('cmd/interval 1500')));
+      const from = Date.now();
+      await new Promise((r) => setTimeout(r, 3200));
+      const slow = of('telemetry').filter((m) => m.at > from).length;
+      expect(slow).toBeGreaterThanOrEqual(1);
+      expect(slow).toBeLessThanOrEqual(3); // at 200 ms it would have been 16
+
+      // The link is cut under it (no DISCONNECT): the broker publishes the will, the app reconnects.
+      const onlineBefore = of('status').filter((m) => m.text === 'online').length;
+      device.cut();
+      await waitFor('the will', () => of('status').some((m) => m.text === 'offline'));
+      await waitFor('online again', () => of('status').filter((m) => m.text === 'online').length > onlineBefore, 10_000);
+      expect(device.lines().some((l: string) => l.includes('offline, CONNECTION_LOST, retry in'))).toBe(true);
+      expect(device.errors).toEqual([]);
+    } finally {
+      await device.stop();
+      await w.client.endAsync();
+    }
+  }, 60_000);
+
+  it('takes a burst larger than its receive queue (2 KB): retained messages and a 6 KB command, without dropping the link', async () => {
+    const id = 'xs-burst-' + process.pid;
+    const w = await watcher(`devices/${id}/status`);
+    const device = await startDevice({ config: { broker: '127.0.0.1', port: broker.port, clientId: id, interval: 100000, threshold: 99 } });
+    try {
+      await waitFor('online', () => w.seen.some((m) => m.text === 'online'));
+      // 6 KB in one go, larger than the app's receive queue (2 KB) and receive buffer (512 B).
+      const big = 'x'.repeat(6000);
+      for (let i = 0; i < 3; i++) await w.client.publishAsync(`devices/${id}/cmd/blob`, big, { qos: 1 });
+      const whole = () => device.lines().filter((l: string) => l.includes('cmd/blob: 6000 bytes, in pieces')).length;
+      await waitFor('three commands traced', () => whole() >= 3, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(whole()).toBe(3); // each once: acknowledged, not redelivered
+      expect(device.lines().filter((l: string) => l.includes('offline'))).toEqual([]);
+      expect(device.errors).toEqual([]);
+    } finally {
+      await device.stop();
+      await w.client.endAsync();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,91 @@
+/// <reference path="../xs-globals.d.ts" />
+// The device app's world inside xsnap-worker, for tools/xs/device.mjs: what mcconfig would link in
+// on a board, played by Node over the worker's two channels.
+// - XS → Node: issueCommand(bytes), synchronous. Byte 0 is the operation, byte 1 the socket id, the
+//   rest its data: OPEN (then 4 address bytes and 2 port bytes), WRITE (the bytes), CLOSE.
+// - Node → XS: scripts evaluated in the worker call `xsDevice.connected(id, writable)`,
+//   `xsDevice.data(id, hex)`, `xsDevice.error(id)`, `xsDevice.writable(id, count)` and
+//   `xsDevice.tick(nowMs)`, which run the ECMA-419 callbacks and the due timers as Moddable's run
+//   loop would: one at a time, never inside another.
+declare function issueCommand(bytes: ArrayBuffer): ArrayBuffer;
+
+export const OPEN = 1;
+export const WRITE = 2;
+export const CLOSE = 3;
+
+export interface SocketSim {
+  connected(writable: number): void;
+  data(bytes: Uint8Array): void;
+  error(): void;
+  writable(count: number): void;
+}
+
+export const sockets: Array<SocketSim | null> = [null];
+
+export function command(op: number, id: number, data: Uint8Array | null, offset = 0, length = 0): void {
+  const b = new Uint8Array(2 + length);
+  b[0] = op;
+  b[1] = id;
+  if (data) b.set(data.subarray(offset, offset + length), 2);
+  issueCommand(b.buffer);
+}
+
+// ---- timers: the `timer` module's list, run by tick() ----
+
+export interface SimTimer {
+  fn: (t: SimTimer) => void;
+  due: number;
+  repeat: number; // 0: once
+  live: boolean;
+}
+
+export const timers: SimTimer[] = [];
+export let now = 1000; // Time.ticks
+
+/** Runs every timer due by `now` (the earliest first), until none is due. Allocates nothing. */
+export function runTimers(): void {
+  for (let guard = 0; guard < 10000; guard++) {
+    let next: SimTimer | null = null;
+    for (let i = 0; i < timers.length; i++) {
+      const t = timers[i];
+      if (t.live && t.due <= now && (!next || t.due < next.due)) next = t;
+    }
+    if (!next) return;
+    if (next.repeat > 0) next.due = now + next.repeat;
+    else next.live = false;
+    next.fn(next);
+    for (let i = timers.length - 1; i >= 0; i--) if (!timers[i].live) timers.splice(i, 1);
+  }
+  throw new Error('timers never settle');
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const b = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < b.length; i++) b[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return b;
+}
+
+(globalThis as any).trace = (s: unknown) => print(String(s).replace(/\n$/, ''));
+
+(globalThis as any).xsDevice = {
+  tick(ms: number): void {
+    now = ms;
+    runTimers();
+  },
+  connected(id: number, writable: number): void {
+    sockets[id]?.connected(writable);
+    runTimers();
+  },
+  data(id: number, hex: string): void {
+    sockets[id]?.data(hexBytes(hex));
+    runTimers();
+  },
+  writable(id: number, count: number): void {
+    sockets[id]?.writable(count);
+    runTimers();
+  },
+  error(id: number): void {
+    sockets[id]?.error();
+    runTimers();
+  },
+};
