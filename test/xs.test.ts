@@ -117,7 +117,7 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
   });
 
   it('the whole device path allocates nothing: Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out)', async () => {
-    const bundle = await bundleWithStandIns('tools/xs/entries/device-alloc.ts', 'tools/.cache/xs/device-alloc.js', { 'embedded:io/socket/tcp': 'tcp-memory.ts' });
+    const bundle = await bundleWithStandIns('tools/xs/device/alloc.ts', 'tools/.cache/xs/device-alloc.js', { 'embedded:io/socket/tcp': 'tcp-memory.ts' });
     const device = await startWorker();
     try {
       await device.evaluate(readFileSync(bundle, 'utf8'));

@@ -1,5 +1,5 @@
 // `embedded:io/socket/tcp` in memory, for the allocation proof of the whole device receive and
-// publish path in XS (tools/xs/entries/device-alloc.ts): bytes are fed from a buffer made once and
+// publish path in XS (tools/xs/device/alloc.ts): bytes are fed from a buffer made once and
 // writes are counted, so the only allocations left to see are the library's and the host's. It keeps
 // the lwIP socket's contract (read exactly buffer.byteLength, at most what is unread).
 interface Options {

@@ -8,8 +8,8 @@
 import { Client, PUBACK, topicBytes, writeAck, writePublish } from '../../../src/index.js';
 import type { Message } from '../../../src/index.js';
 import { ModdableHost } from '../../../hosts/moddable/index.js';
-import { runTimers } from '../device/io.js';
-import { connect, feed, wire } from '../device/tcp-memory.js';
+import { runTimers } from './io.js';
+import { connect, feed, wire } from './tcp-memory.js';
 
 let dispatched = 0;
 let published = 0;
@@ -29,7 +29,7 @@ runTimers();
 
 const telemetry = topicBytes('devices/alloc/telemetry');
 const alerts = topicBytes('devices/alloc/alerts');
-const reading = new TextEncoder().encode('{"t":21.4}');
+const reading = topicBytes('{"t":21.4}'); // the payload's UTF-8 (a valid topic name too)
 const ack = new Uint8Array(4);
 const rx = new Uint8Array(256);
 let rxEnd = writePublish(rx, 0, 'devices/alloc/cmd/interval', '5000', 1, false, false, 1);
