@@ -33,6 +33,8 @@ await build({
   target: 'es2022',
   external: ['embedded:*', 'timer', 'time'],
 });
+// The command-line tool (xs-mqtt pub/sub, the package's bin: tools/cli/xs-mqtt.mjs loads this).
+await build({ ...common, entryPoints: ['tools/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', packages: 'external' });
 const tsc = (...args) => execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
 tsc('-p', root + 'tsconfig.json', '--emitDeclarationOnly');
 // Declarations of the hosts, with those of src/ they refer to, under dist/types/hosts/.

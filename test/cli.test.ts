@@ -1,0 +1,407 @@
+// The command-line tools, `xs-mqtt pub` and `xs-mqtt sub`, run as a user runs them: the package's bin
+// (tools/cli/xs-mqtt.mjs) in child processes, against a real Mosquitto on free 127.0.0.1 ports (one
+// open to anyone, with a TLS listener; one with password auth). What is checked is what a user sees:
+// stdout, stderr, exit status, timing, and what the broker logged (SUBACKs, clean DISCONNECTs).
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMosquitto } from './brokers/mosquitto.js';
+import type { Broker } from './brokers/mosquitto.js';
+import { freePort } from './brokers/free-port.js';
+import { startProxy } from './brokers/proxy.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const BIN = root + 'tools/cli/xs-mqtt.mjs';
+const LOCAL = '127.0.0.1';
+const WAIT_MS = 10000; // generous: a loaded 2-core machine
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+  ms: number;
+}
+
+interface Proc {
+  /** stdout and stderr so far. */
+  out(): string;
+  err(): string;
+  /** Resolves when the process has ended; kills it (and rejects) after its time limit. */
+  done: Promise<Run>;
+  kill(sig: NodeJS.Signals): void;
+  /** Writes to its stdin (with keepStdin), and closes it. */
+  write(s: string): void;
+  end(): void;
+}
+
+interface CliOptions {
+  input?: string | Buffer;
+  /** stdin stays open for write() and end(), instead of getting `input` and closing. */
+  keepStdin?: boolean;
+  timeoutMs?: number;
+  bin?: string;
+}
+
+/** Starts the bin with `args`; `input` is written to its stdin (then closed), else stdin is closed at once. */
+function cli(args: string[], opts: CliOptions = {}): Proc {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  child.stdin.on('error', () => {}); // a process that ended before reading all of it
+  if (!opts.keepStdin) child.stdin.end(opts.input ?? '');
+  const timeoutMs = opts.timeoutMs ?? 15000;
+  const done = new Promise<Run>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`xs-mqtt ${args.join(' ')} did not end within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err, ms: performance.now() - t0 });
+    });
+  });
+  return { out: () => out, err: () => err, done, kill: (sig) => child.kill(sig), write: (t) => child.stdin.write(t), end: () => child.stdin.end() };
+}
+
+const run = (args: string[], opts: CliOptions = {}) => cli(args, opts).done;
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+let seq = 0;
+/** A client id unique to this run, for finding the client in the broker's log. */
+function id(name: string): string {
+  return `cli-${name}-${process.pid}-${++seq}`;
+}
+
+/** Waits until Mosquitto has sent client `clientId` its `n`th SUBACK after log offset `from`: it is subscribed. */
+async function subscribed(broker: Broker, clientId: string, from = 0): Promise<void> {
+  await broker.waitForLog(new RegExp(`Sending SUBACK to ${escape(clientId)}\\b`), { from, timeoutMs: WAIT_MS });
+}
+
+/** The broker got a clean DISCONNECT from `clientId` (a will would not be sent, nor a session marked lost). */
+async function disconnectedCleanly(broker: Broker, clientId: string): Promise<void> {
+  await broker.waitForLog(new RegExp(`Received DISCONNECT from ${escape(clientId)}\\b`), { timeoutMs: WAIT_MS });
+}
+
+/** A run that should have succeeded, with its output in the failure message when it did not. */
+function expectOk(r: Run, what: string): void {
+  expect(r.code, `${what} exited ${r.code}:\nstdout: ${r.out}\nstderr: ${r.err}`).toBe(0);
+  expect(r.err).toBe('');
+}
+
+let open: Broker; // anonymous, plain and TLS listeners
+let auth: Broker; // password auth
+let tmp: string;
+let caFile: string;
+let otherCaFile: string;
+
+beforeAll(async () => {
+  [open, auth] = await Promise.all([startMosquitto({ tls: true }), startMosquitto({ auth: { users: { alice: 'secret' } } })]);
+  tmp = mkdtempSync(join(tmpdir(), 'xs-mqtt-cli-'));
+  caFile = join(tmp, 'ca.pem');
+  otherCaFile = join(tmp, 'other-ca.pem');
+  writeFileSync(caFile, open.caPem);
+  writeFileSync(otherCaFile, open.otherCaPem);
+});
+
+afterAll(async () => {
+  await Promise.all([open?.stop(), auth?.stop()]);
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
+  it('sub -C 3 -v prints three messages published by pub at QoS 0 and 1, then exits 0; both disconnect cleanly', async ({ expect }) => {
+    const subId = id('sub');
+    const sub = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'three/#', '-q', '1', '-v', '-C', '3']);
+    await subscribed(open, subId);
+    const pubIds = [id('pub'), id('pub'), id('pub')];
+    // One after the other: each exits only once its message is out (QoS 1: acknowledged).
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-i', pubIds[0], '-t', 'three/a', '-m', 'one']), 'pub q0');
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-i', pubIds[1], '-t', 'three/b', '-m', 'two', '-q', '1']), 'pub q1');
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-i', pubIds[2], '-t', 'three/c/d', '-m', 'three, with spaces', '-q', '1']), 'pub q1');
+    const r = await sub.done;
+    expectOk(r, 'sub');
+    expect(r.out).toBe('three/a one\nthree/b two\nthree/c/d three, with spaces\n');
+    for (const c of [subId, ...pubIds]) await disconnectedCleanly(open, c);
+    // The broker logged each PUBLISH at the QoS asked for.
+    expect(open.log()).toMatch(new RegExp(`Received PUBLISH from ${escape(pubIds[0])} \\(d0, q0, r0, m0, 'three/a'`));
+    expect(open.log()).toMatch(new RegExp(`Received PUBLISH from ${escape(pubIds[1])} \\(d0, q1, r0, m1, 'three/b'`));
+  });
+
+  it('pub -l -q 1 sends each stdin line as a message, none lost, in order; blank lines skipped', async ({ expect }) => {
+    const N = 2000;
+    const lines = Array.from({ length: N }, (_, k) => `line ${k + 1} ${'x'.repeat(k % 50)}`);
+    const input = lines.slice(0, 1000).join('\n') + '\n\n' + lines.slice(1000).join('\n'); // a blank line; no final newline
+    const subId = id('sub-l');
+    const sub = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'lines/t', '-q', '1', '-C', String(N)], { timeoutMs: 20000 });
+    await subscribed(open, subId);
+    const pubId = id('pub-l');
+    const p = await run(['pub', '-h', LOCAL, '-p', String(open.port), '-i', pubId, '-t', 'lines/t', '-l', '-q', '1'], { input, timeoutMs: 20000 });
+    expectOk(p, 'pub -l');
+    const r = await sub.done;
+    expectOk(r, 'sub');
+    expect(r.out.split('\n').slice(0, -1)).toEqual(lines);
+    await disconnectedCleanly(open, pubId);
+    // Exited only after the last PUBACK: the broker acknowledged N messages to it.
+    const acks = open.log().match(new RegExp(`Sending PUBACK to ${escape(pubId)}\\b`, 'g')) ?? [];
+    expect(acks.length).toBe(N);
+  });
+
+  it('a retained message: a plain sub gets it, sub -R skips it and prints only a fresh one', async ({ expect }) => {
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'ret/x', '-m', 'stale', '-r', '-q', '1']), 'pub -r');
+    const plain = await run(['sub', '-h', LOCAL, '-p', String(open.port), '-t', 'ret/x', '-C', '1', '-F', '%t %r %p']);
+    expectOk(plain, 'sub');
+    expect(plain.out).toBe('ret/x 1 stale\n');
+
+    const subId = id('sub-R');
+    const sub = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'ret/x', '-R', '-C', '1', '-F', '%t %r %p']);
+    await subscribed(open, subId);
+    // Sent the retained message (before anything published from now on): -R must skip it, not count it.
+    await open.waitForLog(new RegExp(`Sending PUBLISH to ${escape(subId)} \\(d0, q0, r1, m0, 'ret/x'`), { timeoutMs: WAIT_MS });
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'ret/x', '-m', 'fresh']), 'pub');
+    const r = await sub.done;
+    expectOk(r, 'sub -R');
+    expect(r.out).toBe('ret/x 0 fresh\n');
+  });
+
+  it('sub -W 1 on a quiet topic exits 27 after about a second, saying it timed out', async ({ expect }) => {
+    const subId = id('sub-W');
+    const r = await run(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'quiet/#', '-W', '1']);
+    expect(r.code).toBe(27);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^xs-mqtt sub: timed out after 1 s \(-W\)\n$/);
+    expect(r.ms).toBeGreaterThanOrEqual(1000);
+    expect(r.ms).toBeLessThan(8000); // from the start of the process, on a loaded machine
+    await disconnectedCleanly(open, subId);
+  });
+
+  it('-T filters topics out; -F formats; -N drops the newline; -f, -s and -n give the payload', async ({ expect }) => {
+    const subId = id('sub-F');
+    const sub = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'fmt/#', '-T', 'fmt/skip/#', '-C', '3', '-N', '-F', '[%t|q%q|r%r|%l|%p]\\n']);
+    await subscribed(open, subId);
+    const file = join(tmp, 'payload.bin');
+    const fromFile = 'from a file\nwith two lines';
+    const fromStdin = 'all of\nstdin\n';
+    writeFileSync(file, fromFile);
+    const base = ['pub', '-h', LOCAL, '-p', String(open.port)];
+    expectOk(await run([...base, '-t', 'fmt/skip/me', '-m', 'filtered out']), 'pub');
+    expectOk(await run([...base, '-t', 'fmt/file', '-f', file, '-q', '1']), 'pub -f');
+    expectOk(await run([...base, '-t', 'fmt/stdin', '-s'], { input: fromStdin }), 'pub -s');
+    expectOk(await run([...base, '-t', 'fmt/null', '-n']), 'pub -n');
+    const r = await sub.done;
+    expectOk(r, 'sub');
+    // -N: no newline after the format; the format's own \n ends each.
+    expect(r.out).toBe(`[fmt/file|q0|r0|${fromFile.length}|${fromFile}]\n[fmt/stdin|q0|r0|${fromStdin.length}|${fromStdin}]\n[fmt/null|q0|r0|0|]\n`);
+  });
+
+  it('sub -c keeps a persistent session: a QoS 1 message published while it is away arrives at its next run', async ({ expect }) => {
+    const subId = id('sub-c');
+    const base = ['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-c', '-t', 'persist/t', '-q', '1'];
+    const first = cli([...base, '-C', '1']);
+    await subscribed(open, subId);
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'persist/t', '-m', 'online', '-q', '1']), 'pub');
+    expectOk(await first.done, 'sub -c');
+    expect(first.out()).toBe('online\n');
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'persist/t', '-m', 'while away', '-q', '1']), 'pub');
+    const second = await run([...base, '-C', '1']);
+    expectOk(second, 'sub -c again');
+    expect(second.out).toBe('while away\n');
+  });
+
+  it('--will-*: the broker publishes the will of a sub killed without a DISCONNECT', async ({ expect }) => {
+    const witnessId = id('sub-will-witness');
+    const witness = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', witnessId, '-t', 'will/+', '-v', '-C', '1', '-q', '1']);
+    await subscribed(open, witnessId);
+    const doomedId = id('sub-doomed');
+    const doomed = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', doomedId, '-t', 'will/none', '--will-topic', 'will/doomed', '--will-payload', 'gone', '--will-qos', '1']);
+    await subscribed(open, doomedId);
+    doomed.kill('SIGKILL');
+    const r = await witness.done;
+    expectOk(r, 'witness');
+    expect(r.out).toBe('will/doomed gone\n');
+    expect((await doomed.done).signal).toBe('SIGKILL');
+  });
+
+  it('Ctrl-C (SIGINT) ends sub with a clean DISCONNECT and exit status 0', async ({ expect }) => {
+    const subId = id('sub-int');
+    const sub = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'int/#', '-v']);
+    await subscribed(open, subId);
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'int/a', '-m', 'before']), 'pub');
+    await expect.poll(() => sub.out(), { timeout: WAIT_MS }).toBe('int/a before\n');
+    sub.kill('SIGINT');
+    const r = await sub.done;
+    expectOk(r, 'sub');
+    expect(r.signal).toBe(null);
+    await disconnectedCleanly(open, subId);
+  });
+
+  it('a cut link: sub reconnects and renews its subscription; pub -l -q 1 reconnects and resends, no line lost', async ({ expect }) => {
+    const proxy = await startProxy(open.port);
+    try {
+      // sub through the proxy: it gets the message before the cut and the one after.
+      const subId = id('sub-cut');
+      const sub = cli(['sub', '-h', LOCAL, '-p', String(proxy.port), '-i', subId, '-t', 'cut/s', '-v']);
+      await subscribed(open, subId);
+      expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'cut/s', '-m', 'before']), 'pub');
+      await expect.poll(() => sub.out(), { timeout: WAIT_MS }).toBe('cut/s before\n');
+      let mark = open.log().length;
+      proxy.cutAll();
+      await subscribed(open, subId, mark); // its next connection subscribed again
+      expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'cut/s', '-m', 'after']), 'pub');
+      await expect.poll(() => sub.out(), { timeout: WAIT_MS }).toBe('cut/s before\ncut/s after\n');
+      sub.kill('SIGINT');
+      expectOk(await sub.done, 'sub');
+
+      // pub -l through the proxy, the link cut halfway through stdin; a direct sub counts the lines.
+      const N = 1000;
+      const lines = Array.from({ length: N }, (_, k) => `cut ${k + 1}`);
+      const witnessId = id('sub-witness');
+      const witness = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', witnessId, '-t', 'cut/l', '-q', '1']);
+      await subscribed(open, witnessId);
+      const pubId = id('pub-cut');
+      mark = open.log().length;
+      const pub = cli(['pub', '-h', LOCAL, '-p', String(proxy.port), '-i', pubId, '-t', 'cut/l', '-l', '-q', '1', '--retries', '3'], { keepStdin: true });
+      pub.write(lines.slice(0, N / 2).join('\n') + '\n');
+      await open.waitForLog(new RegExp(`Sending PUBACK to ${escape(pubId)} \\(m\\d+, rc0\\)\\n`), { from: mark, timeoutMs: WAIT_MS });
+      proxy.cutAll();
+      pub.write(lines.slice(N / 2).join('\n') + '\n');
+      pub.end();
+      expectOk(await pub.done, 'pub -l across a cut');
+      const got = () => new Set(witness.out().split('\n').filter(Boolean));
+      await expect.poll(() => got().size, { timeout: WAIT_MS }).toBe(N); // QoS 1: duplicates allowed, no loss
+      expect([...got()].sort()).toEqual([...lines].sort());
+      expect(proxy.accepted()).toBeGreaterThanOrEqual(4); // sub twice, pub twice: it did reconnect
+      witness.kill('SIGINT');
+      expectOk(await witness.done, 'witness');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a wrong password: pub and sub exit 1 at once, naming the refusal; the right one works', async ({ expect }) => {
+    for (const tool of [['pub', '-t', 'a/b', '-m', 'x'], ['sub', '-t', 'a/b']]) {
+      const r = await run([...tool, '-h', LOCAL, '-p', String(auth.port), '-u', 'alice', '-P', 'wrong']);
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      // Mosquitto 2 answers a bad password to an MQTT 3.1.1 client with CONNACK 5.
+      expect(r.err).toMatch(
+        new RegExp(`^xs-mqtt ${tool[0]}: connection refused by mqtt://127\\.0\\.0\\.1:${auth.port}: REFUSED_(NOT_AUTHORIZED \\(CONNACK 5: not authorized\\)|BAD_CREDENTIALS \\(CONNACK 4: bad user name or password\\))\\n$`),
+      );
+      expect(r.ms).toBeLessThan(8000); // no retries: one refused attempt (the message would count them)
+    }
+    expectOk(await run(['pub', '-L', `mqtt://alice:secret@${LOCAL}:${auth.port}/a/b`, '-m', 'x', '-q', '1']), 'pub with the right password');
+  });
+
+  it('an unreachable port: pub and sub exit 1 quickly (no endless retries); --retries N tries N more times', async ({ expect }) => {
+    const port = await freePort(); // nothing listens there
+    for (const tool of [['pub', '-t', 'a', '-m', 'x'], ['sub', '-t', 'a']]) {
+      const r = await run([...tool, '-h', LOCAL, '-p', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(`xs-mqtt ${tool[0]}: cannot connect to mqtt://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+      expect(r.ms).toBeLessThan(8000); // node, esbuild and one refused connect, on a loaded machine
+    }
+    const r = await run(['pub', '-t', 'a', '-m', 'x', '-h', LOCAL, '-p', String(port), '--retries', '2', '-d']);
+    expect(r.code).toBe(1);
+    expect(r.err.match(/opening mqtt:/g)?.length).toBe(3);
+    expect(r.err).toMatch(/ECONNREFUSED .*\(3 attempts\)\n$/);
+  });
+
+  it('TLS: a broker verified with --cafile works (pub -p, sub -L mqtts://); another CA, or none, fails closed', async ({ expect }) => {
+    const subId = id('sub-tls');
+    const sub = cli(['sub', '-L', `mqtts://${LOCAL}:${open.tlsPort}/tls/t`, '--cafile', caFile, '-i', subId, '-C', '1', '-q', '1']);
+    await subscribed(open, subId);
+    expectOk(
+      await run(['pub', '-h', LOCAL, '-p', String(open.tlsPort), '--cafile', caFile, '--tls-servername', 'localhost', '-t', 'tls/t', '-m', 'over TLS', '-q', '1']),
+      'pub over TLS',
+    );
+    const r = await sub.done;
+    expectOk(r, 'sub over TLS');
+    expect(r.out).toBe('over TLS\n');
+
+    const otherId = id('pub-other-ca');
+    const other = await run(['pub', '-h', LOCAL, '-p', String(open.tlsPort), '--cafile', otherCaFile, '-i', otherId, '-t', 'tls/t', '-m', 'no']);
+    expect(other.code).toBe(1);
+    expect(other.err).toMatch(new RegExp(`^xs-mqtt pub: cannot connect to mqtts://127\\.0\\.0\\.1:${open.tlsPort}: .*certificate.*\\n$`, 'i'));
+    const noneId = id('sub-no-ca');
+    const none = await run(['sub', '-h', LOCAL, '-p', String(open.tlsPort), '--tls', '-i', noneId, '-t', 'tls/t']); // Node's CA store: not our CA
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/^xs-mqtt sub: cannot connect to mqtts:.*certificate/i);
+    // Neither got as far as a CONNECT: the broker never saw their client ids.
+    expect(open.log()).not.toContain(otherId);
+    expect(open.log()).not.toContain(noneId);
+  });
+
+  it('usage errors exit 2 with one line on stderr', async ({ expect }) => {
+    const cases: Array<[string[], RegExp]> = [
+      [['pub', '--bogus'], /^xs-mqtt pub: Unknown option '--bogus' \(xs-mqtt pub --help lists the options\)\n$/],
+      [['pub', '-t', 'a', '-m', 'x', '-q', '2'], /^xs-mqtt pub: -q 2: xs-mqtt does not publish at QoS 2 .*use -q 1 .*\n$/],
+      [['pub', '-t', 'a'], /^xs-mqtt pub: no message: give one of -m TEXT, -f FILE, -l, -s or -n /],
+      [['pub', '-t', 'a/#', '-m', 'x'], /^xs-mqtt pub: -t "a\/#": /],
+      [['pub', '-t', 'a', '-m', 'x', '-n'], /^xs-mqtt pub: -m and -n: give only one message source /],
+      [['pub', '-t', 'a', '-m', 'x', '-c'], /^xs-mqtt pub: -c \(a persistent session\) needs a client id/],
+      [['pub', '-t', 'a', '-m', 'x', '-p', '70000'], /^xs-mqtt pub: -p must be an integer from 1 to 65535, not "70000" /],
+      [['pub', '-t', 'a', '-m', 'x', '--cafile', '/nonexistent/ca.pem'], /^xs-mqtt pub: --cafile: cannot read \/nonexistent\/ca\.pem: ENOENT /],
+      [['sub'], /^xs-mqtt sub: no topic filter: give at least one with -t /],
+      [['sub', '-t', 'a/#/b'], /^xs-mqtt sub: -t "a\/#\/b": /],
+      [['sub', '-t', 'a', '-q', '3'], /^xs-mqtt sub: -q must be an integer from 0 to 2, not "3" /],
+      [['sub', '-t', 'a', '-F', '%x'], /^xs-mqtt sub: -F: unknown field %x /],
+      [['sub', '-L', 'http://host/a'], /^xs-mqtt sub: -L: not an mqtt:\/\/ or mqtts:\/\/ URL/],
+      [['frobnicate'], /^xs-mqtt: unknown command "frobnicate": want pub or sub/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => run(args)));
+    runs.forEach((r, k) => {
+      expect(r.code, cases[k][0].join(' ')).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(cases[k][1]);
+      expect(r.err.split('\n').length, r.err).toBe(2); // one line
+    });
+  });
+
+  it('--help lists every option of each command and exits 0', async ({ expect }) => {
+    const [top, pub, sub] = await Promise.all([run(['--help']), run(['pub', '--help']), run(['sub', '--help'])]);
+    for (const r of [top, pub, sub]) expectOk(r, '--help');
+    expect(top.out).toMatch(/^Usage: xs-mqtt pub .*\n {7}xs-mqtt sub /);
+    const shared = ['-h, --host', '-p, --port', '-L, --url', '-i, --id', '-u, --username', '-P, --pw', '-k, --keepalive', '-c, --disable-clean-session',
+      '--retries', '-d, --debug', '--will-topic', '--will-payload', '--will-qos', '--will-retain', '--tls ', '--cafile', '--cert', '--key', '--tls-servername', '--help', 'there is no --insecure'];
+    for (const o of [...shared, '-t, --topic', '-m, --message', '-f, --file', '-n, --null-message', '-l, --stdin-line', '-s, --stdin-file', '-q, --qos 0|1 ', '-r, --retain', '--repeat ', '--repeat-delay']) {
+      expect(pub.out).toContain(o);
+    }
+    for (const o of [...shared, '-t, --topic', '-T, --filter-out', '-q, --qos 0|1|2', '-R, --skip-retained', '-v, --verbose', '-N, --no-newline', '-F, --format', '-C, --count', '-W, --timeout', 'status 27']) {
+      expect(sub.out).toContain(o);
+    }
+  });
+
+  it('the bin of an installed package runs dist/cli.js (no TypeScript beside it), and says what is missing without it', async ({ expect }) => {
+    const pkg = mkdtempSync(join(tmpdir(), 'xs-mqtt-pkg-'));
+    try {
+      mkdirSync(join(pkg, 'tools/cli'), { recursive: true });
+      copyFileSync(BIN, join(pkg, 'tools/cli/xs-mqtt.mjs'));
+      const bin = join(pkg, 'tools/cli/xs-mqtt.mjs');
+      const missing = await run(['--help'], { bin });
+      expect(missing.code).not.toBe(0);
+      expect(missing.err).toContain('build the package (npm run build)');
+      // As the package's build makes it: tools/cli/main.ts bundled for Node, packages external.
+      await build({ absWorkingDir: root, entryPoints: ['tools/cli/main.ts'], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: join(pkg, 'dist/cli.js'), logLevel: 'error' });
+      writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
+      const help = await run(['sub', '--help'], { bin });
+      expectOk(help, 'installed sub --help');
+      expect(help.out).toMatch(/^Usage: xs-mqtt sub /);
+      const pubId = id('pkg');
+      expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-i', pubId, '-t', 'pkg/t', '-m', 'installed', '-q', '1'], { bin }), 'installed pub');
+      await disconnectedCleanly(open, pubId);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+});
