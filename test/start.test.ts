@@ -2,39 +2,16 @@
 // simulated devices and a monitor against the embedded broker, ended by --duration, with a summary
 // that accounts for every message; and against a broker of the test's own (--broker), to which the
 // test sends a device a command.
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { run, type Run } from './spawn.js';
 import { Client } from '../src/index.js';
 import { NodeHost } from '../hosts/node/index.js';
 import { startAedes } from './brokers/aedes.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-  ms: number;
-}
-
 function start(args: string[], timeoutMs = 30000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [root + 'tools/start.mjs', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tools/start.mjs ${args.join(' ')} did not end within ${timeoutMs} ms\n${out}\n${err}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err, ms: performance.now() - t0 });
-    });
-  });
+  return run(process.execPath, [root + 'tools/start.mjs', ...args], { cwd: root, timeoutMs, name: `tools/start.mjs ${args.join(' ')}` });
 }
 
 interface Counts {

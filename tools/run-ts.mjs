@@ -40,3 +40,19 @@ export async function runMain(program, argv = process.argv.slice(2)) {
   process.exitCode = code;
   setTimeout(() => process.exit(code), 2000).unref();
 }
+
+/**
+ * Makes sure this process has gc() (node --expose-gc): if not, runs the script `self` again with
+ * it, with the same arguments, and exits with that run's code. For measurements that collect
+ * garbage between runs.
+ */
+export async function ensureExposeGc(self) {
+  if (typeof globalThis.gc === 'function') return;
+  const { execFileSync } = await import('node:child_process');
+  try {
+    execFileSync(process.execPath, ['--expose-gc', ...process.execArgv, self, ...process.argv.slice(2)], { stdio: 'inherit' });
+    process.exit(0);
+  } catch (e) {
+    process.exit(typeof e.status === 'number' ? e.status : 1);
+  }
+}

@@ -8,7 +8,7 @@ import type { TlsOptions } from '../../src/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { Device } from './device.js';
 import { Monitor } from './monitor.js';
-import { Screen, liveLine, liveTable, secs, summaryTable, totals, type Row } from './view.js';
+import { Screen, liveLine, liveTable, secs, stopOnSignals, summaryTable, totals, type Row } from './view.js';
 
 export const USAGE = `Usage: npm start [-- options]        (or: node tools/start.mjs [options])
 
@@ -171,24 +171,9 @@ export async function main(argv: string[]): Promise<number> {
   const screen = new Screen(process.stdout, process.stdout.isTTY === true);
   const log = (line: string) => screen.log(line);
 
-  // Ctrl-C or SIGTERM ends the run; a second one, a moment later, ends the process at once. (npm
-  // forwards the terminal's SIGINT to us, so one Ctrl-C can arrive twice within milliseconds.)
-  let stopRequested = '';
-  let stopAt = 0;
-  let wake: () => void = () => {};
-  const stopped = new Promise<void>((r) => (wake = r));
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (!stopRequested) {
-      stopRequested = sig;
-      stopAt = performance.now();
-      wake();
-    } else if (performance.now() - stopAt > 1000) {
-      process.stderr.write(`\nstart: ${sig} again: exiting without a summary\n`);
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Ctrl-C or SIGTERM ends the run (a second one, a moment later, ends the process).
+  const signals = stopOnSignals('start', 'without a summary');
+  const stopped = signals.stopped;
 
   let broker: EmbeddedBroker | null = null;
   if (!target) {
@@ -215,8 +200,8 @@ export async function main(argv: string[]): Promise<number> {
   let started = false;
   // The monitor first, so that it hears the devices' first words.
   monitor.client.start();
-  if (!(await until(() => monitor.ready, 10000, () => !!stopRequested))) {
-    if (!stopRequested) {
+  if (!(await until(() => monitor.ready, 10000, () => !!signals.requested()))) {
+    if (!signals.requested()) {
       process.stderr.write(`start: no connection to ${target.label} within 10 s${monitor.lastError ? ` (${monitor.lastError})` : ''}\n`);
       code = 1;
     }
@@ -239,13 +224,13 @@ export async function main(argv: string[]): Promise<number> {
     };
     if (screen.tty) render();
     const live = setInterval(render, screen.tty ? 1000 : 3000);
-    const durationTimer = o.durationS ? setTimeout(wake, o.durationS * 1000) : null;
+    const durationTimer = o.durationS ? setTimeout(signals.stop, o.durationS * 1000) : null;
     await stopped;
     clearInterval(live);
     if (durationTimer) clearTimeout(durationTimer);
     runMs = performance.now() - tStart;
     screen.clear();
-    log(`${stopRequested ? `${stopRequested}: ` : ''}stopping after ${secs(runMs)}: waiting for acknowledgements and telemetry in flight…`);
+    log(`${signals.requested() ? `${signals.requested()}: ` : ''}stopping after ${secs(runMs)}: waiting for acknowledgements and telemetry in flight…`);
 
     // The end: stop reading, say `offline`, and wait (bounded) until every QoS 1 message has its
     // PUBACK and the monitor has everything that was sent.
@@ -269,8 +254,7 @@ export async function main(argv: string[]): Promise<number> {
     await broker.close();
   }
   const stopMs = performance.now() - tStop;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  signals.unhook();
   if (!started) {
     if (broker) log('embedded broker closed');
     return code || 1;

@@ -165,3 +165,36 @@ export class Screen {
     return lines.map((l) => (l.length > width ? l.slice(0, width - 1) + '…' : l) + '\n').join('');
   }
 }
+
+/**
+ * Ctrl-C or SIGTERM asks the run to stop (`requested` names the signal, `stopped` resolves); a
+ * second one, a moment later, ends the process at once; `stop()` ends the run without a signal. (npm forwards the terminal's SIGINT to us,
+ * so one Ctrl-C can arrive twice within milliseconds.) `unhook()` when the run is over.
+ */
+export function stopOnSignals(tool: string, abandoning: string): { requested: () => string; stopped: Promise<void>; stop: () => void; unhook: () => void } {
+  let requested = '';
+  let at = 0;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((r) => (wake = r));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!requested) {
+      requested = sig;
+      at = performance.now();
+      wake();
+    } else if (performance.now() - at > 1000) {
+      process.stderr.write(`\n${tool}: ${sig} again: exiting ${abandoning}\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested: () => requested,
+    stopped,
+    stop: () => wake(), // the end of the run's duration: stops it as a signal would, unnamed
+    unhook: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

@@ -1,0 +1,179 @@
+// The receiving side of `npm run fleet`: monitor clients in the same process as the devices, each
+// subscribed to the exact topics of up to DEVICES_PER_MONITOR devices, at the run's QoS. They read
+// the sequence number and send time out of each payload, so that the fleet can count what arrived,
+// what was lost (holes in a device's sequence, and messages sent but never received) and the latency
+// from the publish() call to the subscriber's handler, on one clock.
+//
+// Several monitors rather than one: one subscriber for all 1000 devices would measure its own
+// connection's queue (one TCP stream, one client's receive path, and a broker's per-client limits
+// such as Mosquitto's max_inflight_messages and max_queued_messages) more than the path from
+// device to consumer.
+//
+// A monitor's session is persistent (clean: false, an id unique to the run), so that a monitor that
+// reconnects mid-run gets what the broker queued meanwhile instead of counting it lost; purge()
+// removes that session from a broker that outlives the run.
+import { Client, statusName } from '../../src/index.js';
+import type { Host, Message } from '../../src/index.js';
+import { HEADER_BYTES, type FleetDevice, type Link } from './device.js';
+import type { Histogram } from './histogram.js';
+
+export const DEVICES_PER_MONITOR = 100;
+
+/** Shared by every monitor of a run. */
+export class Reception {
+  /** Distinct messages received. */
+  received = 0;
+  duplicates = 0;
+  /** Payloads that were not ours: too short, another run's tag, or another device's index. */
+  malformed = 0;
+  /** performance.now() of the last new message. */
+  lastAtMs = 0;
+  constructor(
+    readonly runTag: number,
+    readonly latency: Histogram,
+    /** The same samples, for a window the caller resets (the progress line's last second). */
+    readonly recent: Histogram,
+  ) {}
+}
+
+/** `host`, telling `onReason` why each link ended: the client itself reports only a status (CONNECTION_LOST). */
+function withCloseReasons(host: Host, onReason: (reason: string) => void): Host {
+  return {
+    nowMs: () => host.nowMs(),
+    setTimer: (fn, ms) => host.setTimer(fn, ms),
+    clearTimer: (handle) => host.clearTimer(handle),
+    defer: (fn) => host.defer(fn),
+    random: () => host.random(),
+    open: (target, events) =>
+      host.open(target, {
+        ...events,
+        onClose: (reason) => {
+          if (reason !== 'closed') onReason(reason); // 'closed': we closed it
+          events.onClose(reason);
+        },
+      }),
+  };
+}
+
+export class FleetMonitor {
+  readonly client: Client;
+  readonly clientId: string;
+  /** Every subscription is in place: the monitor's own probe came back through the broker. */
+  ready = false;
+  lastError = '';
+  /** Why the last link ended, as the host said it (a refused connection, a certificate not trusted, …). */
+  lastLinkError = '';
+  /** Connections lost and connection attempts failed. */
+  drops = 0;
+  /** Subscriptions the broker refused (SUBACK 0x80: an ACL, a limit): those devices' messages never arrive. */
+  refusedSubscriptions = 0;
+
+  private readonly probeTopic: string;
+  private readonly host: Host;
+  private readonly link: Link;
+  private readonly rx: Reception;
+  // The payload header is copied here to be read (one buffer per monitor, no allocation per message).
+  private readonly header = new Uint8Array(HEADER_BYTES);
+  private readonly headerView = new DataView(this.header.buffer);
+
+  constructor(host: Host, link: Link, o: { clientId: string; probeTopic: string; qos: number; size: number; devices: FleetDevice[]; reception: Reception }) {
+    this.host = host;
+    this.link = link;
+    this.clientId = o.clientId;
+    this.probeTopic = o.probeTopic;
+    this.rx = o.reception;
+    const longestTopic = o.devices.reduce((n, d) => Math.max(n, d.topic.length * 3), o.probeTopic.length * 3);
+    this.client = new Client(
+      withCloseReasons(host, (reason) => (this.lastLinkError = reason)),
+      {
+        ...this.target(),
+        clientId: o.clientId,
+        clean: false,
+        keepAliveSec: 30,
+        reconnectMinMs: 250,
+        reconnectMaxMs: 2000,
+        // A message split between two reads is gathered in the receive buffer: make it fit whole.
+        rxBufferSize: Math.max(1024, o.size + longestTopic + 16),
+        // What arrives between two runs of the client's deferred handler: Node reads a busy socket
+        // up to 32 times 64 KiB in one event-loop turn, and 1 MiB was seen to overflow (RX_OVERFLOW:
+        // 1.1 MB, over 100 unacknowledged 10 KB QoS 1 messages, in one turn, 5000 msg/s from Mosquitto).
+        // Pages never written are never committed: this costs memory only when used.
+        rxQueueBytes: 4 << 20,
+      },
+      {
+        onDisconnect: (status) => {
+          this.lastError = statusName(status);
+          this.drops++;
+        },
+        onSubscribeFailed: () => {
+          this.refusedSubscriptions++;
+        },
+      },
+    );
+    for (const d of o.devices) this.client.subscribe(d.topic, o.qos, (m) => this.take(d, m));
+    // Last: SUBSCRIBEs go out in order and the broker handles them in order, so when a probe
+    // published after this one comes back, every subscription above is in place.
+    this.client.subscribe(o.probeTopic, 0, () => {
+      this.ready = true;
+    });
+  }
+
+  private target(): Link {
+    const l = this.link;
+    return { host: l.host, port: l.port, tls: l.tls, username: l.username, password: l.password };
+  }
+
+  start(): void {
+    this.client.start();
+  }
+
+  /** Called by the fleet's tick until ready: the probe is QoS 0, and is refused offline. */
+  probe(): void {
+    if (!this.ready && this.client.online) this.client.publish(this.probeTopic, 'ready', 0);
+  }
+
+  private take(d: FleetDevice, m: Message): void {
+    const now = performance.now();
+    const rx = this.rx;
+    // The receive buffer holds a whole message, so it comes in one piece; a piece after the first
+    // (should one come) has no header.
+    if (m.fragmentOffset !== 0) return;
+    if (m.payloadLength < HEADER_BYTES) {
+      rx.malformed++;
+      return;
+    }
+    const h = this.header;
+    const data = m.data;
+    const at = m.payloadOffset;
+    for (let i = 0; i < HEADER_BYTES; i++) h[i] = data[at + i];
+    const v = this.headerView;
+    if (v.getUint32(0, true) !== rx.runTag || v.getUint32(4, true) !== d.index) {
+      rx.malformed++;
+      return;
+    }
+    if (d.received.take(v.getUint32(8, true))) {
+      rx.received++;
+      rx.lastAtMs = now;
+      const ms = now - v.getFloat64(16, true);
+      rx.latency.record(ms);
+      rx.recent.record(ms);
+    } else rx.duplicates++;
+  }
+
+  stop(): void {
+    this.client.stop();
+  }
+
+  /** Connects once more with a clean session, which deletes the persistent one, and disconnects. */
+  async purge(timeoutMs: number): Promise<boolean> {
+    let done: (ok: boolean) => void = () => {};
+    const finished = new Promise<boolean>((r) => (done = r));
+    const c = new Client(this.host, { ...this.target(), clientId: this.clientId, clean: true, keepAliveSec: 30 }, { onConnect: () => done(true) });
+    const timer = setTimeout(() => done(false), timeoutMs);
+    c.start();
+    const ok = await finished;
+    clearTimeout(timer);
+    c.stop();
+    return ok;
+  }
+}
