@@ -27,20 +27,14 @@ import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
+import { ensureExposeGc } from './run-ts.mjs';
 
 const JSON_OUT = process.argv.includes('--json');
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.dirname(path.dirname(SELF));
 
 // gc() is needed for the allocation figures: without --expose-gc, run again with it.
-if (typeof globalThis.gc !== 'function') {
-  try {
-    execFileSync(process.execPath, ['--expose-gc', ...process.execArgv, SELF, ...process.argv.slice(2)], { stdio: 'inherit' });
-    process.exit(0);
-  } catch (e) {
-    process.exit(typeof e.status === 'number' ? e.status : 1);
-  }
-}
+await ensureExposeGc(SELF);
 const gc = globalThis.gc;
 const MQTT_PACKET_VERSION = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('mqtt-packet/package.json'), 'utf8')).version;
 
