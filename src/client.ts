@@ -15,6 +15,7 @@ import {
   STOPPED,
   SUBACK_FAILURE,
 } from './codec/constants.js';
+import type { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
 import { utf8, STR_FILTER } from './codec/utf8.js';
 import type { Host, Link, Target } from './host.js';
@@ -69,59 +70,51 @@ interface Subscription {
  * Zero-allocation access through the raw fields; `topic`, `payload` and `text` allocate.
  */
 export class Message {
-  constructor(private readonly session: Session) {}
   /** The topic's UTF-8 bytes: topicData[topicOffset, topicOffset + topicLength). */
-  get topicData(): Uint8Array {
-    return this.session.message.topicData;
-  }
-  get topicOffset(): number {
-    return this.session.message.topicOffset;
-  }
-  get topicLength(): number {
-    return this.session.message.topicLength;
-  }
+  declare readonly topicData: Uint8Array;
+  declare readonly topicOffset: number;
+  declare readonly topicLength: number;
   /** The payload (or this piece of it): data[payloadOffset, payloadOffset + payloadLength). */
-  get data(): Uint8Array {
-    return this.session.message.data;
-  }
-  get payloadOffset(): number {
-    return this.session.message.payloadOffset;
-  }
-  get payloadLength(): number {
-    return this.session.message.payloadLength;
-  }
-  get qos(): number {
-    return this.session.message.qos;
-  }
-  get retain(): boolean {
-    return this.session.message.retain;
-  }
-  get dup(): boolean {
-    return this.session.message.dup;
-  }
+  declare readonly data: Uint8Array;
+  declare readonly payloadOffset: number;
+  declare readonly payloadLength: number;
+  declare readonly qos: number;
+  declare readonly retain: boolean;
+  declare readonly dup: boolean;
   /** A message larger than the receive buffer comes in pieces: this one starts at `fragmentOffset` of `messageLength`. */
-  get fragmentOffset(): number {
-    return this.session.message.fragmentOffset;
-  }
-  get messageLength(): number {
-    return this.session.message.messageLength;
+  declare readonly fragmentOffset: number;
+  declare readonly messageLength: number;
+  /** @internal The session's decoder: its record is the message. */
+  readonly _m: Decoder;
+  constructor(session: Session) {
+    this._m = session.message;
   }
   /** The topic as a string (allocates). */
   get topic(): string {
-    const m = this.session.message;
+    const m = this._m;
     return decodeUtf8(m.topicData, m.topicOffset, m.topicOffset + m.topicLength);
   }
   /** The payload as a view (allocates the view, not the bytes; valid only during the call). */
   get payload(): Uint8Array {
-    const m = this.session.message;
+    const m = this._m;
     return m.data.subarray(m.payloadOffset, m.payloadOffset + m.payloadLength);
   }
   /** The payload decoded as UTF-8 (allocates). */
   get text(): string {
-    const m = this.session.message;
+    const m = this._m;
     return decodeUtf8(m.data, m.payloadOffset, m.payloadOffset + m.payloadLength);
   }
 }
+
+// The raw fields above read through to the decoder's record. Generated at module load (eleven
+// getters written out cost ~600 B of the size budget); reading one allocates nothing.
+'topicData topicOffset topicLength data payloadOffset payloadLength qos retain dup fragmentOffset messageLength'.split(' ').forEach((k) => {
+  Object.defineProperty(Message.prototype, k, {
+    get(this: Message) {
+      return this._m[k as keyof Decoder];
+    },
+  });
+});
 
 // Client states.
 const IDLE = 0;
