@@ -126,6 +126,7 @@ const STOPPED_STATE = 4;
 export class Client {
   readonly session: Session;
   readonly message: Message;
+  private readonly _s: Session; // = session: a private name minifies to two letters on each of ~20 uses
   /** QoS 0 messages dropped while offline (offlineQos0: 'drop'). */
   dropped = 0;
   /** Connections made (CONNACK accepted). */
@@ -159,7 +160,7 @@ export class Client {
     this._o = options;
     this._events = events;
     this._rx = new Uint8Array(options.rxQueueBytes ?? 65536);
-    this.session = new Session(options, {
+    this.session = this._s = new Session(options, {
       send: (b, o, l) => (this._link ? this._link.write(b, o, l) : false),
       onConnected: (present, kept) => this._connected(present, kept),
       onMessage: () => this._dispatch(),
@@ -168,12 +169,12 @@ export class Client {
       onUnsubscribed: () => this._flushSubs(),
       onClose: (status) => this._drop(status),
     });
-    this.message = new Message(this.session);
+    this.message = new Message(this._s);
   }
 
   /** Whether the session is online (CONNACK accepted). */
   get online(): boolean {
-    return this.session.state === 2;
+    return this._s.state === 2;
   }
 
   /** Starts connecting (and reconnecting until stop()). */
@@ -186,7 +187,7 @@ export class Client {
   stop(): void {
     if (this._state === STOPPED_STATE) return;
     if (this._link) {
-      this.session.disconnect(this._host.nowMs());
+      this._s.disconnect(this._host.nowMs());
       this._closeLink();
     }
     this._state = STOPPED_STATE;
@@ -201,7 +202,7 @@ export class Client {
    */
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
     if (this._state === STOPPED_STATE) return STOPPED;
-    const r = this.session.publish(topic, payload, qos, retain, this._host.nowMs());
+    const r = this._s.publish(topic, payload, qos, retain, this._host.nowMs());
     if (r === NOT_CONNECTED && this._o.offlineQos0 === 'drop') {
       this.dropped++;
       return QOS0_DROPPED;
@@ -239,7 +240,7 @@ export class Client {
         if (serial !== this._linkSerial) return;
         this._state = LINKED;
         this._rxStart = this._rxEnd = 0;
-        const s = this.session.start(this._host.nowMs());
+        const s = this._s.start(this._host.nowMs());
         if (s < 0) this._drop(s);
         else this._armSession();
       },
@@ -249,7 +250,7 @@ export class Client {
       },
       onWritable: () => {
         if (serial !== this._linkSerial) return;
-        this.session.pump(this._host.nowMs());
+        this._s.pump(this._host.nowMs());
         this._flushSubs();
       },
       onClose: () => {
@@ -275,7 +276,7 @@ export class Client {
   private _drop(status: number): void {
     if (this._state === STOPPED_STATE || this._state === WAITING) return;
     this._closeLink();
-    this.session.linkLost();
+    this._s.linkLost();
     this._rxStart = this._rxEnd = 0;
     // CONNACK 1, 2 are configuration errors, 4 and 5 credentials: retrying would not help (fault 7).
     if (status === REFUSED_PROTOCOL_VERSION || status === REFUSED_IDENTIFIER || status === REFUSED_BAD_CREDENTIALS || status === REFUSED_NOT_AUTHORIZED) {
@@ -321,12 +322,12 @@ export class Client {
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
       if (sub.known || sub.packetId) continue;
-      const id = this.session.subscribe([sub.filter], [sub.qos], now);
+      const id = this._s.subscribe([sub.filter], [sub.qos], now);
       if (id <= 0) return;
       sub.packetId = id;
     }
     while (this._owedUnsubs.length) {
-      if (this.session.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
+      if (this._s.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
       this._owedUnsubs = this._owedUnsubs.slice(1);
     }
   }
@@ -371,13 +372,13 @@ export class Client {
     const end = this._rxEnd;
     if (start === end || this._state !== LINKED) return;
     this._rxStart = end; // taken now: a handler may close the link (which clears the queue)
-    this.session.receive(this._rx, start, end - start, this._host.nowMs());
+    this._s.receive(this._rx, start, end - start, this._host.nowMs());
     this._armSession();
   }
 
   /** Every handler whose filter matches (fragments too: Message tells a piece from a whole). */
   private _dispatch(): void {
-    const m = this.session.message;
+    const m = this._s.message;
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
@@ -394,7 +395,7 @@ export class Client {
   private _armSession(): void {
     if (this._state !== LINKED) return;
     const now = this._host.nowMs();
-    const d = this.session.nextDeadline(now);
+    const d = this._s.nextDeadline(now);
     if (d >= 0 && this._timerKind === 1 && ((this._timerDue - now) | 0) <= d) return;
     this._setTimer(d < 0 ? 0 : 1, d);
   }
@@ -421,7 +422,7 @@ export class Client {
         this._drop(CONNECTION_LOST);
       }
     } else if (kind === 1 && this._state === LINKED) {
-      this.session.tick(this._host.nowMs());
+      this._s.tick(this._host.nowMs());
       this._armSession();
     }
   }
