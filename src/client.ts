@@ -56,13 +56,14 @@ export interface ClientEvents {
 
 export type Handler = (message: Message) => void;
 
+// Its fields are private names (mangled by the build, like the client's own).
 interface Subscription {
-  filter: string;
-  bytes: Uint8Array; // the filter's UTF-8, for matching without strings
-  qos: number;
-  handler: Handler;
-  known: boolean; // the broker has it (SUBACK seen in a session it kept)
-  packetId: number; // of the SUBSCRIBE awaiting its SUBACK, or 0
+  _filter: string;
+  _bytes: Uint8Array; // the filter's UTF-8, for matching without strings
+  _qos: number;
+  _handler: Handler;
+  _known: boolean; // the broker has it (SUBACK seen in a session it kept)
+  _packetId: number; // of the SUBSCRIBE awaiting its SUBACK, or 0
 }
 
 /**
@@ -216,7 +217,7 @@ export class Client {
     if (!(qos === 0 || qos === 1 || qos === 2)) throw new RangeError('QoS must be 0, 1 or 2');
     const bytes = new Uint8Array(n);
     utf8(filter, STR_FILTER, bytes, 0);
-    const sub: Subscription = { filter, bytes, qos, handler, known: false, packetId: 0 };
+    const sub: Subscription = { _filter: filter, _bytes: bytes, _qos: qos, _handler: handler, _known: false, _packetId: 0 };
     this._subs = this._subs.concat([sub]);
     this._owedUnsubs = this._owedUnsubs.filter((f) => f !== filter);
     this._flushSubs();
@@ -224,7 +225,7 @@ export class Client {
 
   /** Removes the handlers of `filter` and unsubscribes from it. */
   unsubscribe(filter: string): void {
-    this._subs = this._subs.filter((sub) => sub.filter !== filter);
+    this._subs = this._subs.filter((sub) => sub._filter !== filter);
     if (this._owedUnsubs.indexOf(filter) < 0) this._owedUnsubs = this._owedUnsubs.concat([filter]);
     this._flushSubs();
   }
@@ -303,8 +304,8 @@ export class Client {
     this._onlineAt = this._host.nowMs();
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
-      if (!present) subs[i].known = false; // the broker has none of them
-      subs[i].packetId = 0;
+      if (!present) subs[i]._known = false; // the broker has none of them
+      subs[i]._packetId = 0;
     }
     if (!present) this._owedUnsubs = []; // nor anything to unsubscribe from
     this._flushSubs();
@@ -321,10 +322,10 @@ export class Client {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub.known || sub.packetId) continue;
-      const id = this._s.subscribe([sub.filter], [sub.qos], now);
+      if (sub._known || sub._packetId) continue;
+      const id = this._s.subscribe([sub._filter], [sub._qos], now);
       if (id <= 0) return;
-      sub.packetId = id;
+      sub._packetId = id;
     }
     while (this._owedUnsubs.length) {
       if (this._s.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
@@ -336,10 +337,10 @@ export class Client {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub.packetId !== id) continue;
-      sub.packetId = 0;
-      sub.known = true; // a refusal (0x80) is reported, not retried
-      if (codes[off] === SUBACK_FAILURE) this._events.onSubscribeFailed?.(sub.filter);
+      if (sub._packetId !== id) continue;
+      sub._packetId = 0;
+      sub._known = true; // a refusal (0x80) is reported, not retried
+      if (codes[off] === SUBACK_FAILURE) this._events.onSubscribeFailed?.(sub._filter);
     }
     this._flushSubs();
   }
@@ -382,7 +383,7 @@ export class Client {
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) sub.handler(this.message);
+      if (matchTopic(sub._bytes, 0, sub._bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) sub._handler(this.message);
     }
   }
 
