@@ -17,11 +17,12 @@ import {
 } from './codec/constants.js';
 import type { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
-import { utf8, STR_FILTER } from './codec/utf8.js';
+import { checkQos } from './codec/encode.js';
+import { STR_FILTER } from './codec/utf8.js';
 import type { Host, Link, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionOptions } from './session/session.js';
-import { decodeUtf8, matchTopic } from './topic.js';
+import { decodeUtf8, matchTopic, stringBytes } from './topic.js';
 
 export interface ClientOptions extends SessionOptions, Target {
   /** First reconnect delay bound and its cap, ms (defaults 1000 and 60000). Delays are random in [0, bound). */
@@ -213,11 +214,8 @@ export class Client {
 
   /** Subscribes `handler` to `filter` (wildcards allowed). Sent now if online, else at the next connect. Throws for a bad filter or QoS. */
   subscribe(filter: string, qos: number, handler: Handler): void {
-    const n = utf8(filter, STR_FILTER);
-    if (!(qos === 0 || qos === 1 || qos === 2)) throw new RangeError('QoS must be 0, 1 or 2');
-    const bytes = new Uint8Array(n);
-    utf8(filter, STR_FILTER, bytes, 0);
-    const sub: Subscription = { _filter: filter, _bytes: bytes, _qos: qos, _handler: handler, _known: false, _packetId: 0 };
+    const bytes = stringBytes(filter, STR_FILTER); // the filter is checked first, then the QoS
+    const sub: Subscription = { _filter: filter, _bytes: bytes, _qos: checkQos(qos), _handler: handler, _known: false, _packetId: 0 };
     this._subs = this._subs.concat([sub]);
     this._owedUnsubs = this._owedUnsubs.filter((f) => f !== filter);
     this._flushSubs();

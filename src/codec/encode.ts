@@ -39,7 +39,8 @@ export interface ConnectOptions {
 /** Protocol name "MQTT" and level 4 [MQTT-3.1.2-1/2]. A typed array: set() copies it twice as fast. */
 const PROTOCOL = new Uint8Array([0, 4, 0x4d, 0x51, 0x54, 0x54, 4]);
 
-function checkQos(qos: number): number {
+/** Returns `qos`; throws RangeError unless it is 0, 1 or 2. */
+export function checkQos(qos: number): number {
   if (!(qos === 0 || qos === 1 || qos === 2)) rangeError('QoS must be 0, 1 or 2'); // [MQTT-3.3.1-4]
   return qos;
 }
