@@ -167,7 +167,7 @@ export class Session {
     this.state = CONNECTING;
     this._connectAt = this._lastRecv = nowMs;
     this._pinging = false;
-    return this._out(this._tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+    return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
   }
 
   /** The link is gone. Messages in flight will be sent again first after the next CONNACK. */
@@ -205,25 +205,28 @@ export class Session {
 
   /** Time passes: keepalive and timeouts. Returns 0, or the status that ended the connection. */
   tick(nowMs: number): number {
-    if (this.state === CONNECTING && elapsed(nowMs, this._connectAt) >= this._connackTimeoutMs) return this._fail(CONNACK_TIMEOUT);
-    if (this.state !== ONLINE || !this._keepAliveMs) return 0;
-    if (this._pinging) return elapsed(nowMs, this._pingAt) >= this._pingTimeoutMs ? this._fail(KEEPALIVE_TIMEOUT) : 0;
+    // Due exactly when nextDeadline says 0: one reckoning of the timeouts serves both.
+    if (this.nextDeadline(nowMs)) return 0;
+    if (this.state === CONNECTING) return this._fail(CONNACK_TIMEOUT);
+    if (this._pinging) return this._fail(KEEPALIVE_TIMEOUT);
     // [MQTT-3.1.2-23]: a packet within each keepalive period; also ping when the broker has been
     // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5).
-    if (elapsed(nowMs, this._lastSent) >= this._keepAliveMs || elapsed(nowMs, this._lastRecv) >= this._keepAliveMs) {
-      if (!this._out(this._tx, 0, writePingreq(this._tx, 0), nowMs)) return this._fail(LINK_BLOCKED);
-      this._pinging = true;
-      this._pingAt = nowMs;
-    }
+    if (!this._sendTx(writePingreq(this._tx, 0), nowMs)) return this._fail(LINK_BLOCKED);
+    this._pinging = true;
+    this._pingAt = nowMs;
     return 0;
   }
 
   /** Ms until tick() has something to do, or -1 for never (offline, or keepalive off). */
   nextDeadline(nowMs: number): number {
-    if (this.state === CONNECTING) return Math.max(0, this._connackTimeoutMs - elapsed(nowMs, this._connectAt));
-    if (this.state !== ONLINE || !this._keepAliveMs) return -1;
-    if (this._pinging) return Math.max(0, this._pingTimeoutMs - elapsed(nowMs, this._pingAt));
-    return Math.max(0, this._keepAliveMs - Math.max(elapsed(nowMs, this._lastSent), elapsed(nowMs, this._lastRecv)));
+    const connecting = this.state === CONNECTING;
+    if (!connecting && (this.state !== ONLINE || !this._keepAliveMs)) return -1;
+    const ms = connecting
+      ? this._connackTimeoutMs - elapsed(nowMs, this._connectAt)
+      : this._pinging
+        ? this._pingTimeoutMs - elapsed(nowMs, this._pingAt)
+        : this._keepAliveMs - Math.max(elapsed(nowMs, this._lastSent), elapsed(nowMs, this._lastRecv));
+    return ms > 0 ? ms : 0;
   }
 
   /**
@@ -237,7 +240,7 @@ export class Session {
       if (this.state !== ONLINE) return NOT_CONNECTED;
       const end = writePublish(this._tx, 0, topic, payload, 0, retain, false, 0);
       if (end < 0) return end;
-      return this._out(this._tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+      return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
     }
     if (qos !== 1) throw new RangeError('publish QoS must be 0 or 1');
     const n = sizeOfPublish(topic, payload, 1);
@@ -262,7 +265,7 @@ export class Session {
     if (this.state !== ONLINE) return;
     while (this._owedCount) {
       const i = this._owedHead;
-      if (!this._out(this._tx, 0, writeAck(this._tx, 0, this._owedType[i], this._owedId[i]), nowMs)) return;
+      if (!this._sendTx(writeAck(this._tx, 0, this._owedType[i], this._owedId[i]), nowMs)) return;
       this._owedHead = (i + 1) % OWED_ACKS;
       this._owedCount--;
     }
@@ -283,7 +286,7 @@ export class Session {
     const id = this._openExchange();
     if (id <= 0) return id;
     const end = writeSubscribe(this._tx, 0, id, filters, qos);
-    if (end < 0 || !this._out(this._tx, 0, end, nowMs)) {
+    if (end < 0 || !this._sendTx(end, nowMs)) {
       this._ids.release(id);
       return end < 0 ? end : WOULD_BLOCK;
     }
@@ -296,7 +299,7 @@ export class Session {
     const id = this._openExchange();
     if (id <= 0) return id;
     const end = writeUnsubscribe(this._tx, 0, id, filters);
-    if (end < 0 || !this._out(this._tx, 0, end, nowMs)) {
+    if (end < 0 || !this._sendTx(end, nowMs)) {
       this._ids.release(id);
       return end < 0 ? end : WOULD_BLOCK;
     }
@@ -306,11 +309,16 @@ export class Session {
 
   /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
   disconnect(nowMs: number): void {
-    if (this.state === ONLINE) this._out(this._tx, 0, writeDisconnect(this._tx, 0), nowMs);
+    if (this.state === ONLINE) this._sendTx(writeDisconnect(this._tx, 0), nowMs);
     this.linkLost();
   }
 
   // ---- internals ----
+
+  /** Sends tx[0, end): control packets and QoS 0 are written there. */
+  private _sendTx(end: number, nowMs: number): boolean {
+    return this._out(this._tx, 0, end, nowMs);
+  }
 
   private _out(bytes: Uint8Array, offset: number, length: number, nowMs: number): boolean {
     if (!this._ev.send(bytes, offset, length)) return false;
@@ -463,7 +471,7 @@ export class Session {
 
   /** Sends an acknowledgement, or holds it (in order) while the link is full. */
   private _ack(type: number, id: number, nowMs: number): number {
-    if (!this._owedCount && this._out(this._tx, 0, writeAck(this._tx, 0, type, id), nowMs)) return 0;
+    if (!this._owedCount && this._sendTx(writeAck(this._tx, 0, type, id), nowMs)) return 0;
     if (this._owedCount === OWED_ACKS) return LINK_BLOCKED;
     const i = (this._owedHead + this._owedCount++) % OWED_ACKS;
     this._owedType[i] = type;
