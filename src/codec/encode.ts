@@ -240,7 +240,8 @@ export function writeUnsubscribe(buf: Uint8Array, pos: number, packetId: number,
   return writeFilters(buf, pos, 0xa2, packetId, filters, null); // flags 0010 [MQTT-3.10.1-1]
 }
 
-function writeFilters(buf: Uint8Array, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
+/** Writes SUBSCRIBE (`first` 0x82, with `qos`) or UNSUBSCRIBE (0xa2, `qos` null): as those two. */
+export function writeFilters(buf: Uint8Array, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
   // Sized, then written: (UN)SUBSCRIBE is rare, so code size counts more than time here.
   pos = head(buf, pos, first, filtersBody(null, 0, id, filters, qos));
   return pos < 0 ? pos : filtersBody(buf, pos, id, filters, qos);

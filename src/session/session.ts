@@ -25,7 +25,7 @@ import {
   WOULD_BLOCK,
 } from '../codec/constants.js';
 import { Decoder } from '../codec/decoder.js';
-import { sizeOfPublish, writeAck, writeConnect, writeDisconnect, writePingreq, writePublish, writeSubscribe, writeUnsubscribe } from '../codec/encode.js';
+import { sizeOfPublish, writeAck, writeConnect, writeDisconnect, writeFilters, writePingreq, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
 import { InflightIds } from './inflight.js';
 import { checkSuback } from './suback.js';
@@ -112,10 +112,10 @@ export class Session {
   private readonly _window: number;
   // Incoming QoS 2 ids between PUBREC and PUBREL: delivered once however often they are resent.
   private readonly _rx2: Uint16Array;
-  // SUBSCRIBEs awaiting SUBACK: id → requested QoS; UNSUBSCRIBEs awaiting UNSUBACK. Their ids are
-  // held in `ids` too, so no two open exchanges share an id. (Allocation here is fine: rare.)
-  private readonly _pendingSubs = new Map<number, number[]>();
-  private readonly _pendingUnsubs = new Set<number>();
+  // Open exchanges: SUBSCRIBE id → requested QoS (awaiting SUBACK), UNSUBSCRIBE id → null (awaiting
+  // UNSUBACK). Their ids are held in `ids` too, so no two open exchanges share an id. (Allocation
+  // here is fine: rare.)
+  private readonly _pending = new Map<number, number[] | null>();
   private _maxGranted = -1;
   // Acknowledgements the link would not take yet, in order: flushed first by pump().
   private readonly _owedType = new Uint8Array(OWED_ACKS);
@@ -175,10 +175,8 @@ export class Session {
     this.state = OFFLINE;
     this._inflight = 0;
     this._owedCount = 0; // acks for a dead connection: the broker resends what they were for
-    this._pendingSubs.forEach((_, id) => this._ids.release(id));
-    this._pendingUnsubs.forEach((id) => this._ids.release(id));
-    this._pendingSubs.clear();
-    this._pendingUnsubs.clear();
+    this._pending.forEach((_, id) => this._ids.release(id));
+    this._pending.clear();
     for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
       if (this._slotState[i] === SENT) this._slotState[i] = RESEND;
     }
@@ -283,28 +281,12 @@ export class Session {
    * (the link is full, or 8 (un)subscribes are already open), NO_MEMORY. Throws for a bad filter or QoS.
    */
   subscribe(filters: ArrayLike<string>, qos: ArrayLike<number>, nowMs: number): number {
-    const id = this._openExchange();
-    if (id <= 0) return id;
-    const end = writeSubscribe(this._tx, 0, id, filters, qos);
-    if (end < 0 || !this._sendTx(end, nowMs)) {
-      this._ids.release(id);
-      return end < 0 ? end : WOULD_BLOCK;
-    }
-    this._pendingSubs.set(id, Array.from(qos));
-    return id;
+    return this._exchange(filters, qos, nowMs);
   }
 
   /** UNSUBSCRIBE. Returns the packet id (UNSUBACK comes to onUnsubscribed) or a status as subscribe. */
   unsubscribe(filters: ArrayLike<string>, nowMs: number): number {
-    const id = this._openExchange();
-    if (id <= 0) return id;
-    const end = writeUnsubscribe(this._tx, 0, id, filters);
-    if (end < 0 || !this._sendTx(end, nowMs)) {
-      this._ids.release(id);
-      return end < 0 ? end : WOULD_BLOCK;
-    }
-    this._pendingUnsubs.add(id);
-    return id;
+    return this._exchange(filters, null, nowMs);
   }
 
   /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
@@ -338,11 +320,18 @@ export class Session {
     return i + 1 === this._slotId.length ? 0 : i + 1;
   }
 
-  /** A packet id for a SUBSCRIBE/UNSUBSCRIBE, or NOT_CONNECTED / WOULD_BLOCK. */
-  private _openExchange(): number {
+  /** Sends SUBSCRIBE (`qos` given) or UNSUBSCRIBE (`qos` null): the packet id, or a status. */
+  private _exchange(filters: ArrayLike<string>, qos: ArrayLike<number> | null, nowMs: number): number {
     if (this.state !== ONLINE) return NOT_CONNECTED;
-    if (this._pendingSubs.size + this._pendingUnsubs.size >= MAX_PENDING_ACKS) return WOULD_BLOCK;
-    return this._ids.acquire() || WOULD_BLOCK;
+    const id = this._pending.size < MAX_PENDING_ACKS ? this._ids.acquire() : 0;
+    if (!id) return WOULD_BLOCK;
+    const end = writeFilters(this._tx, 0, qos ? 0x82 : 0xa2, id, filters, qos);
+    if (end < 0 || !this._sendTx(end, nowMs)) {
+      this._ids.release(id);
+      return end < 0 ? end : WOULD_BLOCK;
+    }
+    this._pending.set(id, qos && Array.from(qos));
+    return id;
   }
 
   /** Room for n bytes in the outbox ring: its start, or OUTBOX_FULL. */
@@ -421,11 +410,11 @@ export class Session {
       return this._ack(PUBCOMP, id, nowMs);
     }
     if (type === SUBACK) {
-      const want = this._pendingSubs.get(id);
+      const want = this._pending.get(id);
       if (!want) return 0; // unsolicited
       const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, want); // cases 35, 36
       if (s) return s;
-      this._pendingSubs.delete(id);
+      this._pending.delete(id);
       this._ids.release(id);
       for (let i = 0; i < dec.payloadLength; i++) {
         const c = dec.data[dec.payloadOffset + i];
@@ -437,7 +426,8 @@ export class Session {
       return 0;
     }
     if (type === UNSUBACK) {
-      if (this._pendingUnsubs.delete(id)) {
+      if (this._pending.get(id) === null) {
+        this._pending.delete(id);
         this._ids.release(id);
         this._ev.onUnsubscribed(id);
       }
