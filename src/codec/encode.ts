@@ -45,7 +45,8 @@ export function checkQos(qos: number): number {
   return qos;
 }
 
-function checkPacketId(id: number): number {
+/** Returns `id`; throws RangeError unless it is 1..65535. */
+export function checkPacketId(id: number): number {
   // [MQTT-2.3.1-1]: a non-zero 16-bit id.
   if (!(id >= 1 && id <= 65535 && id === (id | 0))) rangeError('packet id must be 1..65535');
   return id;
