@@ -35,7 +35,7 @@ import {
   TOPIC_TOO_LARGE,
   UNEXPECTED_PACKET,
 } from './constants.js';
-import { checkUtf8 } from './utf8.js';
+import { checkUtf8, rangeError } from './utf8.js';
 
 // States: small integers, compared in one if-chain (smaller than a switch in XS bytecode).
 const S_HEADER = 0; // waiting for a first byte
@@ -120,7 +120,7 @@ export class Decoder {
    * @param maxMessageSize largest PUBLISH accepted (default: the largest MQTT allows).
    */
   constructor(bufferSize: number, maxMessageSize = MAX_REMAINING_LENGTH) {
-    if (!(bufferSize >= 16)) throw new RangeError('receive buffer under 16 bytes');
+    if (!(bufferSize >= 16)) rangeError('receive buffer under 16 bytes');
     this.buffer = new Uint8Array(bufferSize);
     this.maxMessageSize = maxMessageSize;
   }

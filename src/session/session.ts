@@ -27,6 +27,7 @@ import {
 import { Decoder } from '../codec/decoder.js';
 import { sizeOfPublish, writeAck, writeConnect, writeDisconnect, writeFilters, writePingreq, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
+import { rangeError } from '../codec/utf8.js';
 import { InflightIds } from './inflight.js';
 import { checkSuback } from './suback.js';
 
@@ -240,7 +241,7 @@ export class Session {
       if (end < 0) return end;
       return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
     }
-    if (qos !== 1) throw new RangeError('publish QoS must be 0 or 1');
+    if (qos !== 1) rangeError('publish QoS must be 0 or 1');
     const n = sizeOfPublish(topic, payload, 1);
     const slots = this._slotId.length;
     if (this._count === slots) return OUTBOX_FULL;
