@@ -8,7 +8,9 @@
 // - TLS never falls back to plain TCP.
 // Nothing here allocates at module load: a typed array made then would be frozen under preload.
 import TCP from 'embedded:io/socket/tcp';
+import type { Options as TCPOptions } from 'embedded:io/socket/tcp';
 import TLSSocket from 'embedded:io/socket/tcp/tls';
+import type { Options as TLSOptions } from 'embedded:io/socket/tcp/tls';
 import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
 import Time from 'time';
@@ -130,34 +132,24 @@ class ModdableLink implements Link {
   }
 
   private _connect(target: Target, address: string): void {
-    const link = this;
-    const onReadable = function (count: number) {
-      link._onReadable(count);
-    };
-    const onWritable = function (count: number) {
-      link._onWritable(count);
-    };
-    const onError = function () {
-      link._fail(link._opened ? 'closed by peer' : 'refused');
-    };
     const t = target.tls;
+    const options: Record<string, unknown> = {
+      address,
+      port: target.port,
+      nodelay: true,
+      onReadable: (count: number) => this._onReadable(count),
+      onWritable: (count: number) => this._onWritable(count),
+      onError: () => this._fail(this._opened ? 'closed by peer' : 'refused'),
+    };
     if (t) {
       // Moddable's TLS socket (examples/io/tcp/tlssocket) runs its handshake over the TCP class given
       // as `TCP.io`; `host` is the TLS server name (SNI, and the name the certificate must carry).
-      const options = {
-        address,
-        host: t.servername ?? target.host,
-        port: target.port,
-        nodelay: true,
-        secure: secureOptions(t),
-        TCP: { io: TCP },
-        onReadable,
-        onWritable,
-        onError,
-      };
-      this._socket = new TLSSocket(options);
+      options.host = t.servername ?? target.host;
+      options.secure = secureOptions(t);
+      options.TCP = { io: TCP };
+      this._socket = new TLSSocket(options as TLSOptions);
     } else {
-      this._socket = new TCP({ address, port: target.port, nodelay: true, onReadable, onWritable, onError });
+      this._socket = new TCP(options as TCPOptions);
     }
   }
 
