@@ -201,69 +201,60 @@ class ModdableLink implements Link {
       this._wantWritable = true;
       return false;
     }
-    this._busy = true;
-    try {
-      if (length <= this._writable) this._send(bytes, offset, length);
-      else {
-        // Larger than the socket's whole send buffer: send what fits, keep the rest (copied) for
-        // onWritable. A link with nothing in flight takes a write of any size (src/host.ts).
-        const now = this._writable;
-        const rest = length - now;
-        const p = new Uint8Array(rest);
-        p.set(bytes.subarray(offset + now, offset + length));
-        this._pending = p;
-        this._pendingStart = 0;
-        this._pendingEnd = rest;
-        if (now > 0) this._send(bytes, offset, now);
-      }
-    } catch (e) {
-      this._fail(reason(e, 'write failed'));
+    if (length <= this._writable) this._send(bytes, offset, length);
+    else {
+      // Larger than the socket's whole send buffer: send what fits, keep the rest (copied) for
+      // onWritable. A link with nothing in flight takes a write of any size (src/host.ts).
+      const now = this._writable;
+      const rest = length - now;
+      const p = new Uint8Array(rest);
+      p.set(bytes.subarray(offset + now, offset + length));
+      this._pending = p;
+      this._pendingStart = 0;
+      this._pendingEnd = rest;
+      if (now > 0) this._send(bytes, offset, now);
     }
-    this._busy = false;
     return true;
   }
 
   /** Sends the kept tail as far as the socket takes it; true when all is sent. */
   private _flushPending(): boolean {
-    const p = this._pending!;
-    this._busy = true;
-    try {
-      const n = Math.min(this._writable, this._pendingEnd - this._pendingStart);
-      if (n > 0) this._send(p, this._pendingStart, n);
-      this._pendingStart += n;
-    } catch (e) {
-      this._fail(reason(e, 'write failed'));
-    }
-    this._busy = false;
+    const n = Math.min(this._writable, this._pendingEnd - this._pendingStart);
+    if (n > 0) this._send(this._pending!, this._pendingStart, n);
+    this._pendingStart += n;
     if (this._pendingStart < this._pendingEnd) return false;
     this._pending = null; // the buffer goes: such writes are rare (larger than the send buffer)
     return true;
   }
 
+  /** Hands bytes to the socket; a throw there ends the link (onClose follows, deferred). */
   private _send(bytes: Uint8Array, offset: number, length: number): void {
-    const socket = this._socket!;
-    if (this._tls) {
-      // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
-      // that to its TCP socket at once. It returns its own estimate of what it takes next, but that
-      // is only refreshed on the TCP socket's onWritable: count the record's overhead ourselves too.
-      const copy = new Uint8Array(length);
-      copy.set(bytes.subarray(offset, offset + length));
-      const next = (socket as TLSSocket).write(copy.buffer);
-      const left = this._writable - length - TLS_RECORD_OVERHEAD;
-      this._writable = Math.max(0, Math.min(next, left));
-    } else {
-      // The socket copies into its send buffer before write() returns. The whole array when it is
-      // the range, else a view of it (no byte copy).
-      (socket as TCP).write(offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length));
-      this._writable -= length;
+    this._busy = true;
+    try {
+      const socket = this._socket!;
+      if (this._tls) {
+        // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
+        // that to its TCP socket at once. It returns its own estimate of what it takes next, but that
+        // is only refreshed on the TCP socket's onWritable: count the record's overhead ourselves too.
+        const copy = new Uint8Array(length);
+        copy.set(bytes.subarray(offset, offset + length));
+        const next = (socket as TLSSocket).write(copy.buffer);
+        const left = this._writable - length - TLS_RECORD_OVERHEAD;
+        this._writable = Math.max(0, Math.min(next, left));
+      } else {
+        // The socket copies into its send buffer before write() returns. The whole array when it is
+        // the range, else a view of it (no byte copy).
+        (socket as TCP).write(offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length));
+        this._writable -= length;
+      }
+    } catch (e) {
+      this._fail(reason(e, 'write failed'));
     }
+    this._busy = false;
   }
 
   close(): void {
-    if (this._ended) return;
-    this._busy = true;
-    this._fail('closed');
-    this._busy = false;
+    this._fail('closed'); // its onClose is deferred (not inside close)
   }
 
   /** Ends the link: the socket (or the DNS lookup) is closed, and onClose follows exactly once, never inside open/write/close. */
