@@ -71,12 +71,14 @@ interface Socket {
 }
 
 class ModdableLink implements Link {
-  private readonly _events: LinkEvents;
-  private readonly _tls: boolean;
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
+  declare private readonly _events: LinkEvents;
+  declare private readonly _tls: boolean;
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
   private _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
-  private _rxBytes: number;
+  declare private _rxBytes: number;
   private _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
   private _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
   private _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
@@ -282,8 +284,10 @@ function reason(e: unknown, fallback: string): string {
 }
 
 export class ModdableHost implements Host {
-  private readonly _dns: string[];
-  private readonly _rxBytes: number;
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
+  declare private readonly _dns: string[];
+  declare private readonly _rxBytes: number;
 
   constructor(options: ModdableHostOptions = {}) {
     this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];

@@ -102,10 +102,12 @@ export class Decoder {
   /** Highest QoS this client subscribed with; a PUBLISH above it is QOS_NOT_GRANTED (case 27). */
   maxQos = 2;
 
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   /** The fixed receive buffer: partial packets, and the topic of a streamed PUBLISH. */
-  readonly buffer: Uint8Array;
+  declare readonly buffer: Uint8Array;
   /** Largest PUBLISH (remaining length) accepted; a larger one is MESSAGE_TOO_LARGE before its body. */
-  readonly maxMessageSize: number;
+  declare readonly maxMessageSize: number;
 
   private _st = S_HEADER;
   private _err = 0; // the remote status that ended this connection, or 0
