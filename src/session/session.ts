@@ -114,7 +114,7 @@ export class Session {
   declare private readonly _ids: InflightIds;
   declare private readonly _window: number;
   // Incoming QoS 2 ids between PUBREC and PUBREL: delivered once however often they are resent.
-  private readonly _rx2: Uint16Array;
+  declare private readonly _rx2: Uint16Array;
   // Open exchanges: SUBSCRIBE id → requested QoS (awaiting SUBACK), UNSUBSCRIBE id → null (awaiting
   // UNSUBACK). Their ids are held in `ids` too, so no two open exchanges share an id. (Allocation
   // here is fine: rare.)
