@@ -144,7 +144,6 @@ export class Client {
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   declare readonly session: Session;
   declare readonly message: Message;
-  declare private readonly _s: Session; // = session: a private name minifies to two letters on each of ~20 uses
   /** QoS 0 messages dropped while offline (offlineQos0: 'drop'). */
   dropped = 0;
   /** Connections made (CONNACK accepted). */
@@ -178,7 +177,7 @@ export class Client {
     this._o = options;
     this._events = events;
     this._rx = new Uint8Array(options.rxQueueBytes ?? 65536);
-    this.session = this._s = new Session(options, {
+    this.session = new Session(options, {
       send: (b, o, l) => (this._link ? this._link.write(b, o, l) : false),
       onConnected: (present, kept) => this._connected(present, kept),
       onMessage: () => this._dispatch(),
@@ -187,12 +186,12 @@ export class Client {
       onUnsubscribed: () => this._flushSubs(),
       onClose: (status) => this._drop(status),
     });
-    this.message = new Message(this._s);
+    this.message = new Message(this.session);
   }
 
   /** Whether the session is online (CONNACK accepted). */
   get online(): boolean {
-    return this._s.state === 2;
+    return this.session.state === 2;
   }
 
   /** Starts connecting (and reconnecting until stop()). */
@@ -205,7 +204,7 @@ export class Client {
   stop(): void {
     if (this._state === STOPPED_STATE) return;
     if (this._link) {
-      this._s.disconnect(this._host.nowMs());
+      this.session.disconnect(this._host.nowMs());
       this._closeLink();
     }
     this._state = STOPPED_STATE;
@@ -220,7 +219,7 @@ export class Client {
    */
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
     if (this._state === STOPPED_STATE) return STOPPED;
-    const r = this._s.publish(topic, payload, qos, retain, this._host.nowMs());
+    const r = this.session.publish(topic, payload, qos, retain, this._host.nowMs());
     if (r === NOT_CONNECTED && this._o.offlineQos0 === 'drop') {
       this.dropped++;
       return QOS0_DROPPED;
@@ -255,7 +254,7 @@ export class Client {
         if (serial !== this._linkSerial) return;
         this._state = LINKED;
         this._rxStart = this._rxEnd = 0;
-        const s = this._s.start(this._host.nowMs());
+        const s = this.session.start(this._host.nowMs());
         if (s < 0) this._drop(s);
         else this._armSession();
       },
@@ -265,7 +264,7 @@ export class Client {
       },
       onWritable: () => {
         if (serial !== this._linkSerial) return;
-        this._s.pump(this._host.nowMs());
+        this.session.pump(this._host.nowMs());
         this._flushSubs();
       },
       onClose: () => {
@@ -291,7 +290,7 @@ export class Client {
   private _drop(status: number): void {
     if (this._state === STOPPED_STATE || this._state === WAITING) return;
     this._closeLink();
-    this._s.linkLost();
+    this.session.linkLost();
     this._rxStart = this._rxEnd = 0;
     // CONNACK 1, 2 are configuration errors, 4 and 5 credentials: retrying would not help (fault 7).
     if (status === REFUSED_PROTOCOL_VERSION || status === REFUSED_IDENTIFIER || status === REFUSED_BAD_CREDENTIALS || status === REFUSED_NOT_AUTHORIZED) {
@@ -337,12 +336,12 @@ export class Client {
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
       if (sub._known || sub._packetId) continue;
-      const id = this._s.subscribe([sub._filter], [sub._qos], now);
+      const id = this.session.subscribe([sub._filter], [sub._qos], now);
       if (id <= 0) return;
       sub._packetId = id;
     }
     while (this._owedUnsubs.length) {
-      if (this._s.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
+      if (this.session.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
       this._owedUnsubs = this._owedUnsubs.slice(1);
     }
   }
@@ -387,13 +386,13 @@ export class Client {
     const end = this._rxEnd;
     if (start === end || this._state !== LINKED) return;
     this._rxStart = end; // taken now: a handler may close the link (which clears the queue)
-    this._s.receive(this._rx, start, end - start, this._host.nowMs());
+    this.session.receive(this._rx, start, end - start, this._host.nowMs());
     this._armSession();
   }
 
   /** Every handler whose filter matches (fragments too: Message tells a piece from a whole). */
   private _dispatch(): void {
-    const m = this._s.message;
+    const m = this.session.message;
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
@@ -410,7 +409,7 @@ export class Client {
   private _armSession(): void {
     if (this._state !== LINKED) return;
     const now = this._host.nowMs();
-    const d = this._s.nextDeadline(now);
+    const d = this.session.nextDeadline(now);
     if (d >= 0 && this._timerKind === 1 && ((this._timerDue - now) | 0) <= d) return;
     this._setTimer(d < 0 ? 0 : 1, d);
   }
@@ -437,7 +436,7 @@ export class Client {
         this._drop(CONNECTION_LOST);
       }
     } else if (kind === 1 && this._state === LINKED) {
-      this._s.tick(this._host.nowMs());
+      this.session.tick(this._host.nowMs());
       this._armSession();
     }
   }
