@@ -57,14 +57,15 @@ export interface ClientEvents {
 
 export type Handler = (message: Message) => void;
 
-// Its fields are private names (mangled by the build, like the client's own).
+// Its fields keep plain names: under XS, names the engine already holds (filter, qos, packetId…)
+// cost no flash, where mangled ones each add a symbol.
 interface Subscription {
-  _filter: string;
-  _bytes: Uint8Array; // the filter's UTF-8, for matching without strings
-  _qos: number;
-  _handler: Handler;
-  _known: boolean; // the broker has it (SUBACK seen in a session it kept)
-  _packetId: number; // of the SUBSCRIBE awaiting its SUBACK, or 0
+  filter: string;
+  bytes: Uint8Array; // the filter's UTF-8, for matching without strings
+  qos: number;
+  handler: Handler;
+  known: boolean; // the broker has it (SUBACK seen in a session it kept)
+  packetId: number; // of the SUBSCRIBE awaiting its SUBACK, or 0
 }
 
 /**
@@ -230,7 +231,7 @@ export class Client {
   /** Subscribes `handler` to `filter` (wildcards allowed). Sent now if online, else at the next connect. Throws for a bad filter or QoS. */
   subscribe(filter: string, qos: number, handler: Handler): void {
     const bytes = stringBytes(filter, STR_FILTER); // the filter is checked first, then the QoS
-    const sub: Subscription = { _filter: filter, _bytes: bytes, _qos: checkQos(qos), _handler: handler, _known: false, _packetId: 0 };
+    const sub: Subscription = { filter, bytes, qos: checkQos(qos), handler, known: false, packetId: 0 };
     this._subs = this._subs.concat([sub]);
     this._owedUnsubs = this._owedUnsubs.filter((f) => f !== filter);
     this._flushSubs();
@@ -238,7 +239,7 @@ export class Client {
 
   /** Removes the handlers of `filter` and unsubscribes from it. */
   unsubscribe(filter: string): void {
-    this._subs = this._subs.filter((sub) => sub._filter !== filter);
+    this._subs = this._subs.filter((sub) => sub.filter !== filter);
     if (this._owedUnsubs.indexOf(filter) < 0) this._owedUnsubs = this._owedUnsubs.concat([filter]);
     this._flushSubs();
   }
@@ -317,8 +318,8 @@ export class Client {
     this._onlineAt = this._host.nowMs();
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
-      if (!present) subs[i]._known = false; // the broker has none of them
-      subs[i]._packetId = 0;
+      if (!present) subs[i].known = false; // the broker has none of them
+      subs[i].packetId = 0;
     }
     if (!present) this._owedUnsubs = []; // nor anything to unsubscribe from
     this._flushSubs();
@@ -335,10 +336,10 @@ export class Client {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub._known || sub._packetId) continue;
-      const id = this.session.subscribe([sub._filter], [sub._qos], now);
+      if (sub.known || sub.packetId) continue;
+      const id = this.session.subscribe([sub.filter], [sub.qos], now);
       if (id <= 0) return;
-      sub._packetId = id;
+      sub.packetId = id;
     }
     while (this._owedUnsubs.length) {
       if (this.session.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
@@ -350,10 +351,10 @@ export class Client {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub._packetId !== id) continue;
-      sub._packetId = 0;
-      sub._known = true; // a refusal (0x80) is reported, not retried
-      if (codes[off] === SUBACK_FAILURE) this._events.onSubscribeFailed?.(sub._filter);
+      if (sub.packetId !== id) continue;
+      sub.packetId = 0;
+      sub.known = true; // a refusal (0x80) is reported, not retried
+      if (codes[off] === SUBACK_FAILURE) this._events.onSubscribeFailed?.(sub.filter);
     }
     this._flushSubs();
   }
@@ -396,7 +397,7 @@ export class Client {
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (matchTopic(sub._bytes, 0, sub._bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) sub._handler(this.message);
+      if (matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) sub.handler(this.message);
     }
   }
 
