@@ -18,11 +18,11 @@ import {
 import type { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
 import { checkQos } from './codec/encode.js';
-import { STR_FILTER } from './codec/utf8.js';
+import { utf8, STR_FILTER } from './codec/utf8.js';
 import type { Host, Link, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionOptions } from './session/session.js';
-import { decodeUtf8, matchTopic, stringBytes } from './topic.js';
+import { decodeUtf8, matchTopic } from './topic.js';
 
 export interface ClientOptions extends SessionOptions, Target {
   /** First reconnect delay bound and its cap, ms (defaults 1000 and 60000). Delays are random in [0, bound). */
@@ -230,7 +230,8 @@ export class Client {
 
   /** Subscribes `handler` to `filter` (wildcards allowed). Sent now if online, else at the next connect. Throws for a bad filter or QoS. */
   subscribe(filter: string, qos: number, handler: Handler): void {
-    const bytes = stringBytes(filter, STR_FILTER); // the filter is checked first, then the QoS
+    const bytes = new Uint8Array(utf8(filter, STR_FILTER)); // the filter is checked first, then the QoS
+    utf8(filter, STR_FILTER, bytes, 0);
     const sub: Subscription = { filter, bytes, qos: checkQos(qos), handler, known: false, packetId: 0 };
     this._subs = this._subs.concat([sub]);
     this._owedUnsubs = this._owedUnsubs.filter((f) => f !== filter);

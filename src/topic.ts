@@ -22,13 +22,8 @@ export function validateTopic(topic: string): void {
  * so a publish given a string topic allocates there, and one given bytes does not.
  */
 export function topicBytes(topic: string): Uint8Array {
-  return stringBytes(topic, STR_TOPIC);
-}
-
-/** The UTF-8 bytes of `s`, checked as `kind` (STR_TOPIC, STR_FILTER: TypeError as utf8). Allocates. */
-export function stringBytes(s: string, kind: number): Uint8Array {
-  const b = new Uint8Array(utf8(s, kind));
-  utf8(s, kind, b, 0);
+  const b = new Uint8Array(utf8(topic, STR_TOPIC));
+  utf8(topic, STR_TOPIC, b, 0);
   return b;
 }
 
