@@ -15,9 +15,10 @@ export const parts = {
     // Issue #2 asked for 4096 B minified. The codec with every check of protocol-cases 1–40,
     // payload streaming and UTF-8 validation measured ~5.8 KB; this budget is a ratchet at what it
     // is, so it can only shrink. Raised once, from 6144 to 6400 B (2026-11-22), for the one-pass
-    // PUBLISH encoder: +~350 B of flash for a 3× faster publish (tools/bench-codec.mjs).
+    // PUBLISH encoder: +~350 B of flash for a 3× faster publish (tools/bench-codec.mjs). Lowered to
+    // 6300 B (2026-11-22) when it measured 6243 B (shared throw helpers, `declare`d fields).
     // `target` is printed so the gap to the issue's figure stays visible.
-    budget: { minified: 6400 },
+    budget: { minified: 6300 },
     target: { minified: 4096 },
     source: `export { Decoder, writeConnect, sizeOfConnect, writePublish, sizeOfPublish, writeAck, writeSubscribe,
       writeUnsubscribe, writePingreq, writeDisconnect, utf8, checkUtf8 } from './src/codec/index.ts';`,
@@ -33,9 +34,16 @@ export const parts = {
   },
   // What a device carries: codec + session + client + the Moddable host (ECMA-419 sockets, DNS, timer).
   // Issue #5 asks for 8 KB minified / 3 KB gzip (the target, printed). It measured 22,420 / 8,940 B
-  // when first measured (2026-11-22); the budget is a ratchet just above that, so it can only shrink.
+  // when first measured (2026-11-22), then 20,918 / 8,581 B after a size pass the same day that kept
+  // every behaviour and check; the budget is a ratchet just above that, so it can only shrink. Raised
+  // once, to 22,200 / 9,100 B (the same day), for flow control (no connection lost to a burst) and a
+  // Moddable host that allocates nothing per packet (views made once, one reusable defer timer).
+  // Minified bytes are a proxy: what a device carries is XS byte code and snapshot slots, so check a
+  // size change with tools/xs/footprint.mjs too. Under XS a function, a closure or a new property
+  // name costs flash that minifying hides: generating Message's getters in a loop minified 237 B
+  // shorter and cost 1.3 KB more flash, and was taken back.
   device: {
-    budget: { minified: 22600, gzip: 9000 },
+    budget: { minified: 22200, gzip: 9100 },
     target: { minified: 8192, gzip: 3072 },
     source: `export { Client, Message, topicBytes, statusName } from './src/index.ts'; export { ModdableHost } from './hosts/moddable/index.ts';`,
   },

@@ -8,7 +8,9 @@
 // - TLS never falls back to plain TCP.
 // Nothing here allocates at module load: a typed array made then would be frozen under preload.
 import TCP from 'embedded:io/socket/tcp';
+import type { Options as TCPOptions } from 'embedded:io/socket/tcp';
 import TLSSocket from 'embedded:io/socket/tcp/tls';
+import type { Options as TLSOptions } from 'embedded:io/socket/tcp/tls';
 import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
 import Time from 'time';
@@ -79,14 +81,16 @@ interface Socket {
 }
 
 class ModdableLink implements Link {
-  private readonly _events: LinkEvents;
-  private readonly _tls: boolean;
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
+  declare private readonly _events: LinkEvents;
+  declare private readonly _tls: boolean;
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
   private _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
   private _views: Uint8Array[] = []; // _views[k]: rx's first 2^k bytes, so a read of 2^k bytes makes no view
   private _txViews: Uint8Array[] = []; // the same over a staging buffer for writes (plain TCP)
-  private _rxBytes: number;
+  declare private _rxBytes: number;
   private _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
   private _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
   private _keptEnd = 0;
@@ -146,34 +150,24 @@ class ModdableLink implements Link {
   }
 
   private _connect(target: Target, address: string): void {
-    const link = this;
-    const onReadable = function (count: number) {
-      link._onReadable(count);
-    };
-    const onWritable = function (count: number) {
-      link._onWritable(count);
-    };
-    const onError = function () {
-      link._fail(link._opened ? 'closed by peer' : 'refused');
-    };
     const t = target.tls;
+    const options: Record<string, unknown> = {
+      address,
+      port: target.port,
+      nodelay: true,
+      onReadable: (count: number) => this._onReadable(count),
+      onWritable: (count: number) => this._onWritable(count),
+      onError: () => this._fail(this._opened ? 'closed by peer' : 'refused'),
+    };
     if (t) {
       // Moddable's TLS socket (examples/io/tcp/tlssocket) runs its handshake over the TCP class given
       // as `TCP.io`; `host` is the TLS server name (SNI, and the name the certificate must carry).
-      const options = {
-        address,
-        host: t.servername ?? target.host,
-        port: target.port,
-        nodelay: true,
-        secure: secureOptions(t),
-        TCP: { io: TCP },
-        onReadable,
-        onWritable,
-        onError,
-      };
-      this._socket = new TLSSocket(options);
+      options.host = t.servername ?? target.host;
+      options.secure = secureOptions(t);
+      options.TCP = { io: TCP };
+      this._socket = new TLSSocket(options as TLSOptions);
     } else {
-      this._socket = new TCP({ address, port: target.port, nodelay: true, onReadable, onWritable, onError });
+      this._socket = new TCP(options as TCPOptions);
     }
   }
 
@@ -260,83 +254,74 @@ class ModdableLink implements Link {
       this._wantWritable = true;
       return false;
     }
-    this._busy = true;
-    try {
-      if (length <= this._writable) this._send(bytes, offset, length);
-      else {
-        // Larger than the socket's whole send buffer: send what fits, keep the rest (copied) for
-        // onWritable. A link with nothing in flight takes a write of any size (src/host.ts).
-        const now = this._writable;
-        const rest = length - now;
-        const p = new Uint8Array(rest);
-        p.set(bytes.subarray(offset + now, offset + length));
-        this._pending = p;
-        this._pendingStart = 0;
-        this._pendingEnd = rest;
-        if (now > 0) this._send(bytes, offset, now);
-      }
-    } catch (e) {
-      this._fail(reason(e, 'write failed'));
+    if (length <= this._writable) this._send(bytes, offset, length);
+    else {
+      // Larger than the socket's whole send buffer: send what fits, keep the rest (copied) for
+      // onWritable. A link with nothing in flight takes a write of any size (src/host.ts).
+      const now = this._writable;
+      const rest = length - now;
+      const p = new Uint8Array(rest);
+      p.set(bytes.subarray(offset + now, offset + length));
+      this._pending = p;
+      this._pendingStart = 0;
+      this._pendingEnd = rest;
+      if (now > 0) this._send(bytes, offset, now);
     }
-    this._busy = false;
     return true;
   }
 
   /** Sends the kept tail as far as the socket takes it; true when all is sent. */
   private _flushPending(): boolean {
-    const p = this._pending!;
-    this._busy = true;
-    try {
-      const n = Math.min(this._writable, this._pendingEnd - this._pendingStart);
-      if (n > 0) this._send(p, this._pendingStart, n);
-      this._pendingStart += n;
-    } catch (e) {
-      this._fail(reason(e, 'write failed'));
-    }
-    this._busy = false;
+    const n = Math.min(this._writable, this._pendingEnd - this._pendingStart);
+    if (n > 0) this._send(this._pending!, this._pendingStart, n);
+    this._pendingStart += n;
     if (this._pendingStart < this._pendingEnd) return false;
     this._pending = null; // the buffer goes: such writes are rare (larger than the send buffer)
     return true;
   }
 
+  /** Hands bytes to the socket; a throw there ends the link (onClose follows, deferred). */
   private _send(bytes: Uint8Array, offset: number, length: number): void {
-    const socket = this._socket!;
-    if (this._tls) {
-      // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
-      // that to its TCP socket at once. It returns its own estimate of what it takes next, but that
-      // is only refreshed on the TCP socket's onWritable: count the record's overhead ourselves too.
-      const copy = new Uint8Array(length);
-      copy.set(bytes.subarray(offset, offset + length));
-      const next = (socket as TLSSocket).write(copy.buffer);
-      const left = this._writable - length - TLS_RECORD_OVERHEAD;
-      this._writable = Math.max(0, Math.min(next, left));
-    } else {
-      // The socket copies into its send buffer before write() returns (lwIP's TCP_WRITE_FLAG_COPY),
-      // and takes exactly the bytes of the buffer it is given. The whole array when it is the range;
-      // else the range goes in powers of two through the first 2^k bytes of a staging buffer, whose
-      // views were made when the link opened: no view per packet.
-      if (offset === 0 && length === bytes.length) (socket as TCP).write(bytes);
-      else {
-        const views = this._txViews;
-        const stage = views[views.length - 1];
-        for (let left = length; left > 0; ) {
-          const k = 31 - Math.clz32(left < stage.length ? left : stage.length);
-          const n = 1 << k;
-          for (let i = 0; i < n; i++) stage[i] = bytes[offset + i];
-          (socket as TCP).write(views[k]);
-          offset += n;
-          left -= n;
+    this._busy = true;
+    try {
+      const socket = this._socket!;
+      if (this._tls) {
+        // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
+        // that to its TCP socket at once. It returns its own estimate of what it takes next, but that
+        // is only refreshed on the TCP socket's onWritable: count the record's overhead ourselves too.
+        const copy = new Uint8Array(length);
+        copy.set(bytes.subarray(offset, offset + length));
+        const next = (socket as TLSSocket).write(copy.buffer);
+        const left = this._writable - length - TLS_RECORD_OVERHEAD;
+        this._writable = Math.max(0, Math.min(next, left));
+      } else {
+        // The socket copies into its send buffer before write() returns (lwIP's TCP_WRITE_FLAG_COPY),
+        // and takes exactly the bytes of the buffer it is given. The whole array when it is the range;
+        // else the range goes in powers of two through the first 2^k bytes of a staging buffer, whose
+        // views were made when the link opened: no view per packet.
+        if (offset === 0 && length === bytes.length) (socket as TCP).write(bytes);
+        else {
+          const views = this._txViews;
+          const stage = views[views.length - 1];
+          for (let left = length; left > 0; ) {
+            const k = 31 - Math.clz32(left < stage.length ? left : stage.length);
+            const n = 1 << k;
+            for (let i = 0; i < n; i++) stage[i] = bytes[offset + i];
+            (socket as TCP).write(views[k]);
+            offset += n;
+            left -= n;
+          }
         }
+        this._writable -= length;
       }
-      this._writable -= length;
+    } catch (e) {
+      this._fail(reason(e, 'write failed'));
     }
+    this._busy = false;
   }
 
   close(): void {
-    if (this._ended) return;
-    this._busy = true;
-    this._fail('closed');
-    this._busy = false;
+    this._fail('closed'); // its onClose is deferred (not inside close)
   }
 
   /** Ends the link: the socket (or the DNS lookup) is closed, and onClose follows exactly once, never inside open/write/close. */
@@ -367,8 +352,10 @@ function reason(e: unknown, fallback: string): string {
 const IDLE_MS = 0x3fffffff;
 
 export class ModdableHost implements Host {
-  private readonly _dns: string[];
-  private readonly _rxBytes: number;
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
+  declare private readonly _dns: string[];
+  declare private readonly _rxBytes: number;
   // Deferred tasks: a ring run by one timer, made once and rescheduled, so defer() allocates nothing.
   private readonly _tasks: Array<(() => void) | null> = [];
   private _taskHead = 0;

@@ -35,7 +35,7 @@ import {
   TOPIC_TOO_LARGE,
   UNEXPECTED_PACKET,
 } from './constants.js';
-import { checkUtf8 } from './utf8.js';
+import { checkUtf8, rangeError } from './utf8.js';
 
 // States: small integers, compared in one if-chain (smaller than a switch in XS bytecode).
 const S_HEADER = 0; // waiting for a first byte
@@ -102,10 +102,12 @@ export class Decoder {
   /** Highest QoS this client subscribed with; a PUBLISH above it is QOS_NOT_GRANTED (case 27). */
   maxQos = 2;
 
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   /** The fixed receive buffer: partial packets, and the topic of a streamed PUBLISH. */
-  readonly buffer: Uint8Array;
+  declare readonly buffer: Uint8Array;
   /** Largest PUBLISH (remaining length) accepted; a larger one is MESSAGE_TOO_LARGE before its body. */
-  readonly maxMessageSize: number;
+  declare readonly maxMessageSize: number;
 
   private _st = S_HEADER;
   private _err = 0; // the remote status that ended this connection, or 0
@@ -120,7 +122,7 @@ export class Decoder {
    * @param maxMessageSize largest PUBLISH accepted (default: the largest MQTT allows).
    */
   constructor(bufferSize: number, maxMessageSize = MAX_REMAINING_LENGTH) {
-    if (!(bufferSize >= 16)) throw new RangeError('receive buffer under 16 bytes');
+    if (!(bufferSize >= 16)) rangeError('receive buffer under 16 bytes');
     this.buffer = new Uint8Array(bufferSize);
     this.maxMessageSize = maxMessageSize;
   }

@@ -39,12 +39,14 @@ export interface ConnectOptions {
 /** Protocol name "MQTT" and level 4 [MQTT-3.1.2-1/2]. A typed array: set() copies it twice as fast. */
 const PROTOCOL = new Uint8Array([0, 4, 0x4d, 0x51, 0x54, 0x54, 4]);
 
-function checkQos(qos: number): number {
+/** Returns `qos`; throws RangeError unless it is 0, 1 or 2. */
+export function checkQos(qos: number): number {
   if (!(qos === 0 || qos === 1 || qos === 2)) rangeError('QoS must be 0, 1 or 2'); // [MQTT-3.3.1-4]
   return qos;
 }
 
-function checkPacketId(id: number): number {
+/** Returns `id`; throws RangeError unless it is 1..65535. */
+export function checkPacketId(id: number): number {
   // [MQTT-2.3.1-1]: a non-zero 16-bit id.
   if (!(id >= 1 && id <= 65535 && id === (id | 0))) rangeError('packet id must be 1..65535');
   return id;
@@ -239,7 +241,8 @@ export function writeUnsubscribe(buf: Uint8Array, pos: number, packetId: number,
   return writeFilters(buf, pos, 0xa2, packetId, filters, null); // flags 0010 [MQTT-3.10.1-1]
 }
 
-function writeFilters(buf: Uint8Array, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
+/** Writes SUBSCRIBE (`first` 0x82, with `qos`) or UNSUBSCRIBE (0xa2, `qos` null): as those two. */
+export function writeFilters(buf: Uint8Array, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
   // Sized, then written: (UN)SUBSCRIBE is rare, so code size counts more than time here.
   pos = head(buf, pos, first, filtersBody(null, 0, id, filters, qos));
   return pos < 0 ? pos : filtersBody(buf, pos, id, filters, qos);

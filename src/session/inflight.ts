@@ -2,16 +2,20 @@
 // marks a free slot). Ids come from a counter that wraps 65535 → 1 and skips ids still in use, so
 // id 0 is never sent and no id is reused while its exchange is open [MQTT-2.3.1-1/2/4].
 import { MAX_PACKET_ID } from '../codec/constants.js';
+import { checkPacketId } from '../codec/encode.js';
+import { rangeError, typeError } from '../codec/utf8.js';
 
 export class InflightIds {
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   /** Slot i holds an id in flight, or 0 when free. */
-  readonly ids: Uint16Array;
+  declare readonly ids: Uint16Array;
   /** Ids in flight. */
   count = 0;
-  private next = 1;
+  private _next = 1;
 
   constructor(window: number) {
-    if (!(window >= 1 && window <= MAX_PACKET_ID)) throw new RangeError('in-flight window must be 1..65535');
+    if (!(window >= 1 && window <= MAX_PACKET_ID)) rangeError('in-flight window must be 1..65535');
     this.ids = new Uint16Array(window);
   }
 
@@ -27,10 +31,10 @@ export class InflightIds {
     if (this.count === this.ids.length) return 0;
     let id: number;
     do {
-      id = this.next;
-      this.next = id === MAX_PACKET_ID ? 1 : id + 1;
+      id = this._next;
+      this._next = id === MAX_PACKET_ID ? 1 : id + 1;
     } while (this.indexOf(id) >= 0);
-    this.take(id);
+    this._take(id);
     return id;
   }
 
@@ -39,10 +43,9 @@ export class InflightIds {
    * TypeError for an id already in flight, RangeError when the window is full.
    */
   use(id: number): void {
-    if (!(id >= 1 && id <= MAX_PACKET_ID && id === (id | 0))) throw new RangeError('packet id must be 1..65535');
-    if (this.indexOf(id) >= 0) throw new TypeError('packet id ' + id + ' is already in flight');
-    if (this.count === this.ids.length) throw new RangeError('in-flight window full');
-    this.take(id);
+    if (this.indexOf(checkPacketId(id)) >= 0) typeError('packet id ' + id + ' is already in flight');
+    if (this.count === this.ids.length) rangeError('in-flight window full');
+    this._take(id);
   }
 
   /** Frees `id`; false if it was not in flight (an unsolicited acknowledgement). */
@@ -54,7 +57,7 @@ export class InflightIds {
     return true;
   }
 
-  private take(id: number): void {
+  private _take(id: number): void {
     this.ids[this.indexOf(0)] = id;
     this.count++;
   }

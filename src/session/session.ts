@@ -25,8 +25,9 @@ import {
   WOULD_BLOCK,
 } from '../codec/constants.js';
 import { Decoder } from '../codec/decoder.js';
-import { sizeOfPublish, writeAck, writeConnect, writeDisconnect, writePingreq, writePublish, writeSubscribe, writeUnsubscribe } from '../codec/encode.js';
+import { sizeOfPublish, writeAck, writeConnect, writeDisconnect, writeFilters, writePingreq, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
+import { rangeError } from '../codec/utf8.js';
 import { InflightIds } from './inflight.js';
 import { checkSuback } from './suback.js';
 
@@ -91,31 +92,33 @@ function elapsed(now: number, then: number): number {
 }
 
 export class Session {
+  // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
+  // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   /** The decoder; its record is the message being delivered in onMessage. */
-  readonly message: Decoder;
-  readonly options: SessionOptions;
+  declare readonly message: Decoder;
+  declare readonly options: SessionOptions;
   /** Connection state: 0 offline, 1 connecting, 2 online. */
   state = OFFLINE;
 
-  private readonly _ev: SessionEvents;
-  private readonly _tx: Uint8Array;
+  declare private readonly _ev: SessionEvents;
+  declare private readonly _tx: Uint8Array;
   // Outbox: a byte ring of encoded PUBLISH packets, and a ring of slots in FIFO order.
-  private readonly _ob: Uint8Array;
-  private readonly _slotStart: Uint32Array;
-  private readonly _slotLen: Uint32Array;
-  private readonly _slotId: Uint16Array;
-  private readonly _slotState: Uint8Array;
+  declare private readonly _ob: Uint8Array;
+  declare private readonly _slotStart: Uint32Array;
+  declare private readonly _slotLen: Uint32Array;
+  declare private readonly _slotId: Uint16Array;
+  declare private readonly _slotState: Uint8Array;
   private _head = 0; // oldest slot
   private _count = 0; // slots in use
   private _inflight = 0; // slots SENT
-  private readonly _ids: InflightIds;
-  private readonly _window: number;
+  declare private readonly _ids: InflightIds;
+  declare private readonly _window: number;
   // Incoming QoS 2 ids between PUBREC and PUBREL: delivered once however often they are resent.
-  private readonly _rx2: Uint16Array;
-  // SUBSCRIBEs awaiting SUBACK: id → requested QoS; UNSUBSCRIBEs awaiting UNSUBACK. Their ids are
-  // held in `ids` too, so no two open exchanges share an id. (Allocation here is fine: rare.)
-  private readonly _pendingSubs = new Map<number, number[]>();
-  private readonly _pendingUnsubs = new Set<number>();
+  declare private readonly _rx2: Uint16Array;
+  // Open exchanges: SUBSCRIBE id → requested QoS (awaiting SUBACK), UNSUBSCRIBE id → null (awaiting
+  // UNSUBACK). Their ids are held in `ids` too, so no two open exchanges share an id. (Allocation
+  // here is fine: rare.)
+  private readonly _pending = new Map<number, number[] | null>();
   private _maxGranted = -1;
   // Acknowledgements the link would not take yet, in order: flushed first by pump().
   private readonly _owedType = new Uint8Array(OWED_ACKS);
@@ -124,9 +127,9 @@ export class Session {
   private _owedCount = 0;
   private _everConnected = false;
 
-  private _keepAliveMs: number;
-  private _pingTimeoutMs: number;
-  private _connackTimeoutMs: number;
+  declare private _keepAliveMs: number;
+  declare private _pingTimeoutMs: number;
+  declare private _connackTimeoutMs: number;
   private _lastSent = 0;
   private _lastRecv = 0;
   private _connectAt = 0;
@@ -167,7 +170,7 @@ export class Session {
     this.state = CONNECTING;
     this._connectAt = this._lastRecv = nowMs;
     this._pinging = false;
-    return this._out(this._tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+    return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
   }
 
   /** The link is gone. Messages in flight will be sent again first after the next CONNACK. */
@@ -175,10 +178,8 @@ export class Session {
     this.state = OFFLINE;
     this._inflight = 0;
     this._owedCount = 0; // acks for a dead connection: the broker resends what they were for
-    this._pendingSubs.forEach((_, id) => this._ids.release(id));
-    this._pendingUnsubs.forEach((id) => this._ids.release(id));
-    this._pendingSubs.clear();
-    this._pendingUnsubs.clear();
+    this._pending.forEach((_, id) => this._ids.release(id));
+    this._pending.clear();
     for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
       if (this._slotState[i] === SENT) this._slotState[i] = RESEND;
     }
@@ -205,25 +206,28 @@ export class Session {
 
   /** Time passes: keepalive and timeouts. Returns 0, or the status that ended the connection. */
   tick(nowMs: number): number {
-    if (this.state === CONNECTING && elapsed(nowMs, this._connectAt) >= this._connackTimeoutMs) return this._fail(CONNACK_TIMEOUT);
-    if (this.state !== ONLINE || !this._keepAliveMs) return 0;
-    if (this._pinging) return elapsed(nowMs, this._pingAt) >= this._pingTimeoutMs ? this._fail(KEEPALIVE_TIMEOUT) : 0;
+    // Due exactly when nextDeadline says 0: one reckoning of the timeouts serves both.
+    if (this.nextDeadline(nowMs)) return 0;
+    if (this.state === CONNECTING) return this._fail(CONNACK_TIMEOUT);
+    if (this._pinging) return this._fail(KEEPALIVE_TIMEOUT);
     // [MQTT-3.1.2-23]: a packet within each keepalive period; also ping when the broker has been
     // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5).
-    if (elapsed(nowMs, this._lastSent) >= this._keepAliveMs || elapsed(nowMs, this._lastRecv) >= this._keepAliveMs) {
-      if (!this._out(this._tx, 0, writePingreq(this._tx, 0), nowMs)) return this._fail(LINK_BLOCKED);
-      this._pinging = true;
-      this._pingAt = nowMs;
-    }
+    if (!this._sendTx(writePingreq(this._tx, 0), nowMs)) return this._fail(LINK_BLOCKED);
+    this._pinging = true;
+    this._pingAt = nowMs;
     return 0;
   }
 
   /** Ms until tick() has something to do, or -1 for never (offline, or keepalive off). */
   nextDeadline(nowMs: number): number {
-    if (this.state === CONNECTING) return Math.max(0, this._connackTimeoutMs - elapsed(nowMs, this._connectAt));
-    if (this.state !== ONLINE || !this._keepAliveMs) return -1;
-    if (this._pinging) return Math.max(0, this._pingTimeoutMs - elapsed(nowMs, this._pingAt));
-    return Math.max(0, this._keepAliveMs - Math.max(elapsed(nowMs, this._lastSent), elapsed(nowMs, this._lastRecv)));
+    const connecting = this.state === CONNECTING;
+    if (!connecting && (this.state !== ONLINE || !this._keepAliveMs)) return -1;
+    const ms = connecting
+      ? this._connackTimeoutMs - elapsed(nowMs, this._connectAt)
+      : this._pinging
+        ? this._pingTimeoutMs - elapsed(nowMs, this._pingAt)
+        : this._keepAliveMs - Math.max(elapsed(nowMs, this._lastSent), elapsed(nowMs, this._lastRecv));
+    return ms > 0 ? ms : 0;
   }
 
   /**
@@ -237,9 +241,9 @@ export class Session {
       if (this.state !== ONLINE) return NOT_CONNECTED;
       const end = writePublish(this._tx, 0, topic, payload, 0, retain, false, 0);
       if (end < 0) return end;
-      return this._out(this._tx, 0, end, nowMs) ? 0 : WOULD_BLOCK;
+      return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
     }
-    if (qos !== 1) throw new RangeError('publish QoS must be 0 or 1');
+    if (qos !== 1) rangeError('publish QoS must be 0 or 1');
     const n = sizeOfPublish(topic, payload, 1);
     const slots = this._slotId.length;
     if (this._count === slots) return OUTBOX_FULL;
@@ -262,7 +266,7 @@ export class Session {
     if (this.state !== ONLINE) return;
     while (this._owedCount) {
       const i = this._owedHead;
-      if (!this._out(this._tx, 0, writeAck(this._tx, 0, this._owedType[i], this._owedId[i]), nowMs)) return;
+      if (!this._sendTx(writeAck(this._tx, 0, this._owedType[i], this._owedId[i]), nowMs)) return;
       this._owedHead = (i + 1) % OWED_ACKS;
       this._owedCount--;
     }
@@ -280,37 +284,26 @@ export class Session {
    * (the link is full, or 8 (un)subscribes are already open), NO_MEMORY. Throws for a bad filter or QoS.
    */
   subscribe(filters: ArrayLike<string>, qos: ArrayLike<number>, nowMs: number): number {
-    const id = this._openExchange();
-    if (id <= 0) return id;
-    const end = writeSubscribe(this._tx, 0, id, filters, qos);
-    if (end < 0 || !this._out(this._tx, 0, end, nowMs)) {
-      this._ids.release(id);
-      return end < 0 ? end : WOULD_BLOCK;
-    }
-    this._pendingSubs.set(id, Array.from(qos));
-    return id;
+    return this._exchange(filters, qos, nowMs);
   }
 
   /** UNSUBSCRIBE. Returns the packet id (UNSUBACK comes to onUnsubscribed) or a status as subscribe. */
   unsubscribe(filters: ArrayLike<string>, nowMs: number): number {
-    const id = this._openExchange();
-    if (id <= 0) return id;
-    const end = writeUnsubscribe(this._tx, 0, id, filters);
-    if (end < 0 || !this._out(this._tx, 0, end, nowMs)) {
-      this._ids.release(id);
-      return end < 0 ? end : WOULD_BLOCK;
-    }
-    this._pendingUnsubs.add(id);
-    return id;
+    return this._exchange(filters, null, nowMs);
   }
 
   /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
   disconnect(nowMs: number): void {
-    if (this.state === ONLINE) this._out(this._tx, 0, writeDisconnect(this._tx, 0), nowMs);
+    if (this.state === ONLINE) this._sendTx(writeDisconnect(this._tx, 0), nowMs);
     this.linkLost();
   }
 
   // ---- internals ----
+
+  /** Sends tx[0, end): control packets and QoS 0 are written there. */
+  private _sendTx(end: number, nowMs: number): boolean {
+    return this._out(this._tx, 0, end, nowMs);
+  }
 
   private _out(bytes: Uint8Array, offset: number, length: number, nowMs: number): boolean {
     if (!this._ev.send(bytes, offset, length)) return false;
@@ -330,11 +323,18 @@ export class Session {
     return i + 1 === this._slotId.length ? 0 : i + 1;
   }
 
-  /** A packet id for a SUBSCRIBE/UNSUBSCRIBE, or NOT_CONNECTED / WOULD_BLOCK. */
-  private _openExchange(): number {
+  /** Sends SUBSCRIBE (`qos` given) or UNSUBSCRIBE (`qos` null): the packet id, or a status. */
+  private _exchange(filters: ArrayLike<string>, qos: ArrayLike<number> | null, nowMs: number): number {
     if (this.state !== ONLINE) return NOT_CONNECTED;
-    if (this._pendingSubs.size + this._pendingUnsubs.size >= MAX_PENDING_ACKS) return WOULD_BLOCK;
-    return this._ids.acquire() || WOULD_BLOCK;
+    const id = this._pending.size < MAX_PENDING_ACKS ? this._ids.acquire() : 0;
+    if (!id) return WOULD_BLOCK;
+    const end = writeFilters(this._tx, 0, qos ? 0x82 : 0xa2, id, filters, qos);
+    if (end < 0 || !this._sendTx(end, nowMs)) {
+      this._ids.release(id);
+      return end < 0 ? end : WOULD_BLOCK;
+    }
+    this._pending.set(id, qos && Array.from(qos));
+    return id;
   }
 
   /** Room for n bytes in the outbox ring: its start, or OUTBOX_FULL. */
@@ -413,11 +413,11 @@ export class Session {
       return this._ack(PUBCOMP, id, nowMs);
     }
     if (type === SUBACK) {
-      const want = this._pendingSubs.get(id);
+      const want = this._pending.get(id);
       if (!want) return 0; // unsolicited
       const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, want); // cases 35, 36
       if (s) return s;
-      this._pendingSubs.delete(id);
+      this._pending.delete(id);
       this._ids.release(id);
       for (let i = 0; i < dec.payloadLength; i++) {
         const c = dec.data[dec.payloadOffset + i];
@@ -429,7 +429,8 @@ export class Session {
       return 0;
     }
     if (type === UNSUBACK) {
-      if (this._pendingUnsubs.delete(id)) {
+      if (this._pending.get(id) === null) {
+        this._pending.delete(id);
         this._ids.release(id);
         this._ev.onUnsubscribed(id);
       }
@@ -463,7 +464,7 @@ export class Session {
 
   /** Sends an acknowledgement, or holds it (in order) while the link is full. */
   private _ack(type: number, id: number, nowMs: number): number {
-    if (!this._owedCount && this._out(this._tx, 0, writeAck(this._tx, 0, type, id), nowMs)) return 0;
+    if (!this._owedCount && this._sendTx(writeAck(this._tx, 0, type, id), nowMs)) return 0;
     if (this._owedCount === OWED_ACKS) return LINK_BLOCKED;
     const i = (this._owedHead + this._owedCount++) % OWED_ACKS;
     this._owedType[i] = type;

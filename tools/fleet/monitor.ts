@@ -95,9 +95,9 @@ export class FleetMonitor {
         // A message split between two reads is gathered in the receive buffer: make it fit whole.
         rxBufferSize: Math.max(1024, o.size + longestTopic + 16),
         // What arrives between two runs of the client's deferred handler: Node reads a busy socket
-        // up to 32 times 64 KiB in one event-loop turn, and 1 MiB was seen to overflow (RX_OVERFLOW:
-        // 1.1 MB, over 100 unacknowledged 10 KB QoS 1 messages, in one turn, 5000 msg/s from Mosquitto).
-        // Pages never written are never committed: this costs memory only when used.
+        // up to 32 times 64 KiB in one event-loop turn (1.1 MB was seen at 5000 msg/s of 10 KB from
+        // Mosquitto). More than this pauses the socket (flow control) rather than losing anything,
+        // but that would show as latency. Pages never written are never committed.
         rxQueueBytes: 4 << 20,
       },
       {
