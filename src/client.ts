@@ -51,6 +51,8 @@ export interface ClientEvents {
   onDisconnect?(status: number, retryMs: number): void;
   /** A QoS 1 message was acknowledged. */
   onPublished?(packetId: number): void;
+  /** The link takes bytes again after it was full: a publish that returned WOULD_BLOCK may be tried again. */
+  onWritable?(): void;
   /** The broker refused a subscription (SUBACK 0x80, fault 8). */
   onSubscribeFailed?(filter: string): void;
 }
@@ -267,6 +269,7 @@ export class Client {
         if (serial !== this._linkSerial) return;
         this.session.pump(this._host.nowMs());
         this._flushSubs();
+        this._events.onWritable?.();
       },
       onClose: () => {
         if (serial !== this._linkSerial) return;

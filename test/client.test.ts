@@ -95,6 +95,28 @@ describe('client on the simulator', () => {
     expect(b.client.dropped).toBe(1);
   });
 
+  it('QoS 0 on a full link: WOULD_BLOCK, then onWritable says when to try again, and the retry goes', () => {
+    const { clock, network, host, broker } = setup();
+    const writable: number[] = [];
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'w', keepAliveSec: 10 }, { onWritable: () => writable.push(clock.nowMs()) });
+    client.start();
+    clock.advance(10);
+    expect(client.online).toBe(true);
+    network.links.at(-1)!.writeLimit(40).delayMs(5);
+    let r = 0;
+    let sent = 0;
+    while ((r = client.publish('t', 'x'.repeat(10), 0)) === 0) sent++;
+    expect(C.statusName(r)).toBe('WOULD_BLOCK');
+    expect(sent).toBeGreaterThan(0);
+    expect(writable).toEqual([]);
+    clock.advance(10);
+    expect(writable.length).toBe(1);
+    expect(client.publish('t', 'again', 0)).toBe(0);
+    clock.advance(10);
+    expect(broker.of(C.PUBLISH).map((p) => p.text).slice(-1)).toEqual(['again']);
+    expect(broker.of(C.PUBLISH).length).toBe(sent + 1);
+  });
+
   it('fault 7: CONNACK 5 (and 1, 2, 4) stops the client with a clear status; no retry', () => {
     for (const rc of [1, 2, 4, 5]) {
       const { clock, broker, client, events } = setup();

@@ -7,7 +7,6 @@ import { connect as netConnect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { NodeHost } from '../../hosts/node/index.js';
 import { Client, OUTBOX_FULL, WOULD_BLOCK, statusName } from '../../src/index.js';
-import type { Link, LinkEvents, Target } from '../../src/index.js';
 import {
   connectFrame,
   DISCONNECT,
@@ -69,26 +68,6 @@ export function xsOutbox(o: { topic: string; window: number }): { outboxMessages
 
 // ---- xs-mqtt on the Node host ---------------------------------------------------------------------
 
-/**
- * NodeHost, plus a hook on the link's onWritable: the Client takes it (to pump its outbox) but has
- * no event of its own for it, and a QoS 0 publisher refused with WOULD_BLOCK needs to know when to
- * try again. One extra function call per link event.
- */
-class BenchHost extends NodeHost {
-  writable: () => void = noop;
-  override open(target: Target, events: LinkEvents): Link {
-    return super.open(target, {
-      onOpen: () => events.onOpen(),
-      onData: (b, off, len) => events.onData(b, off, len),
-      onWritable: () => {
-        events.onWritable();
-        this.writable();
-      },
-      onClose: (reason) => events.onClose(reason),
-    });
-  }
-}
-
 class XsPublisher implements Publisher {
   acked = 0;
   onProgress: () => void = noop;
@@ -104,10 +83,8 @@ class XsPublisher implements Publisher {
     this.o = o;
     this.payload = new Uint8Array(payloadTemplate());
     this.view = new DataView(this.payload.buffer, this.payload.byteOffset, this.payload.byteLength);
-    const host = new BenchHost();
-    host.writable = () => this.onProgress();
     this.client = new Client(
-      host,
+      new NodeHost(),
       { host: '127.0.0.1', port: o.port, clientId: o.clientId, clean: true, keepAliveSec: 60, reconnectMinMs: 60000, ...xsOutbox(o) },
       {
         onConnect: () => this.connected?.(),
@@ -118,6 +95,7 @@ class XsPublisher implements Publisher {
           this.acked++;
           this.onProgress();
         },
+        onWritable: () => this.onProgress(), // after WOULD_BLOCK
       },
     );
   }
