@@ -1,7 +1,7 @@
 // The session transcripts of test/session/transcripts.ts under vitest (V8): each incoming stream
 // replayed whole, byte by byte and in random splits. The same cases run inside XS in test/xs.test.ts.
 import { describe, expect, it } from 'vitest';
-import { TRANSCRIPTS, case39, feedingsOf, randomMix, run } from './session/transcripts.js';
+import { TRANSCRIPTS, base, case39, connected, feedingsOf, randomMix, run } from './session/transcripts.js';
 
 describe('session transcripts', () => {
   it('there are transcripts to run', () => expect(TRANSCRIPTS.length).toBeGreaterThan(25));
@@ -13,6 +13,12 @@ describe('session transcripts', () => {
 });
 
 describe('session, at scale', () => {
+  it('a SUBSCRIBE refused for a bad filter (thrown) costs no packet id: 70,000 of them, then one that goes', () => {
+    const t = run(base, connected, () => () => 1 << 30);
+    for (let i = 0; i < 70000; i++) expect(() => t.s.subscribe(['a/#/b'], [1], t.now)).toThrow(TypeError);
+    expect(t.s.subscribe(['a/#'], [1], t.now)).toBeGreaterThan(0);
+  });
+
   it('case 39: 1000 QoS 1 PUBLISH in one segment: all delivered, 1000 PUBACKs in order', () => {
     expect(case39()).toBe(3);
   });

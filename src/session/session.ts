@@ -328,7 +328,13 @@ export class Session {
     if (this.state !== ONLINE) return NOT_CONNECTED;
     const id = this._pending.size < MAX_PENDING_ACKS ? this._ids.acquire() : 0;
     if (!id) return WOULD_BLOCK;
-    const end = writeFilters(this._tx, 0, qos ? 0x82 : 0xa2, id, filters, qos);
+    let end: number;
+    try {
+      end = writeFilters(this._tx, 0, qos ? 0x82 : 0xa2, id, filters, qos);
+    } catch (e) {
+      this._ids.release(id); // a bad filter or QoS is the caller's mistake: it costs no packet id
+      throw e;
+    }
     if (end < 0 || !this._sendTx(end, nowMs)) {
       this._ids.release(id);
       return end < 0 ? end : WOULD_BLOCK;
