@@ -55,6 +55,12 @@ export interface ClientEvents {
   onWritable?(): void;
   /** The broker refused a subscription (SUBACK 0x80, fault 8). */
   onSubscribeFailed?(filter: string): void;
+  /**
+   * A handler threw. The message still counts as delivered (its PUBACK goes) and the other handlers
+   * and messages run. Without this event the error is thrown again from a deferred task, after the
+   * bytes at hand are handled: it surfaces as an uncaught error, and nothing is lost.
+   */
+  onHandlerError?(error: unknown, filter: string): void;
 }
 
 export type Handler = (message: Message) => void;
@@ -405,7 +411,17 @@ export class Client {
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) sub.handler(this.message);
+      if (!matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
+      try {
+        sub.handler(this.message);
+      } catch (e) {
+        const report = this._events.onHandlerError;
+        if (report) report(e, sub.filter);
+        else
+          this._host.defer(() => {
+            throw e;
+          });
+      }
     }
   }
 

@@ -117,6 +117,44 @@ describe('client on the simulator', () => {
     expect(broker.of(C.PUBLISH).length).toBe(sent + 1);
   });
 
+  it('a handler that throws loses nothing: the other handlers and messages run, every QoS 1 is acked, the error is reported', () => {
+    const { clock, host, broker } = setup();
+    const errors: string[] = [];
+    const got: string[] = [];
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'h', keepAliveSec: 10 }, { onHandlerError: (e, f) => errors.push(`${f}: ${(e as Error).message}`) });
+    client.subscribe('c/#', 1, (m) => {
+      if (m.text === 'bad') throw new Error('boom');
+    });
+    client.subscribe('c/+', 1, (m) => got.push(m.text));
+    client.start();
+    clock.advance(10);
+    broker.publish('c/1', 'bad', 1, 11);
+    broker.publish('c/2', 'good', 1, 12);
+    clock.advance(10);
+    expect(got).toEqual(['bad', 'good']);
+    expect(errors).toEqual(['c/#: boom']);
+    expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([11, 12]);
+    expect(client.online).toBe(true);
+  });
+
+  it('a handler that throws, with no onHandlerError: thrown again later from a deferred task, after the chunk is handled', () => {
+    const { clock, host, broker } = setup();
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'h2', keepAliveSec: 10 }, {});
+    const got: string[] = [];
+    client.subscribe('c/#', 1, (m) => {
+      got.push(m.text);
+      if (m.text === 'bad') throw new Error('boom');
+    });
+    client.start();
+    clock.advance(10);
+    broker.publish('c/1', 'bad', 1, 21);
+    broker.publish('c/2', 'good', 1, 22);
+    expect(() => clock.advance(10)).toThrow('boom');
+    clock.advance(10);
+    expect(got).toEqual(['bad', 'good']);
+    expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([21, 22]);
+  });
+
   it('fault 7: CONNACK 5 (and 1, 2, 4) stops the client with a clear status; no retry', () => {
     for (const rc of [1, 2, 4, 5]) {
       const { clock, broker, client, events } = setup();

@@ -36,15 +36,16 @@ export const parts = {
   // Issue #5 asks for 8 KB minified / 3 KB gzip (the target, printed). It measured 22,420 / 8,940 B
   // when first measured (2026-11-22), then 20,918 / 8,581 B after a size pass the same day that kept
   // every behaviour and check; the budget is a ratchet just above that, so it can only shrink. Raised
-  // once, to 22,300 / 9,100 B (the same day), for flow control (no connection lost to a burst), a
-  // Moddable host that allocates nothing per packet (views made once, one reusable defer timer) and
-  // a SUBSCRIBE with a bad filter no longer leaking its packet id.
+  // once, to 22,400 / 9,150 B (the same day), for flow control (no connection lost to a burst), a
+  // Moddable host that allocates nothing per packet (views made once, one reusable defer timer), a
+  // SUBSCRIBE with a bad filter no longer leaking its packet id, and a throwing handler no longer
+  // losing the rest of its chunk and its PUBACKs.
   // Minified bytes are a proxy: what a device carries is XS byte code and snapshot slots, so check a
   // size change with tools/xs/footprint.mjs too. Under XS a function, a closure or a new property
   // name costs flash that minifying hides: generating Message's getters in a loop minified 237 B
   // shorter and cost 1.3 KB more flash, and was taken back.
   device: {
-    budget: { minified: 22300, gzip: 9100 },
+    budget: { minified: 22400, gzip: 9150 },
     target: { minified: 8192, gzip: 3072 },
     source: `export { Client, Message, topicBytes, statusName } from './src/index.ts'; export { ModdableHost } from './hosts/moddable/index.ts';`,
   },
