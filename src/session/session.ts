@@ -191,13 +191,18 @@ export class Session {
    */
   receive(bytes: Uint8Array, offset: number, length: number, nowMs: number): number {
     const dec = this.message;
+    if (length > 0) {
+      // Bytes prove the link alive, a piece of a packet too: a PINGRESP may be queued behind a
+      // large message that is still arriving, so the ping's deadline starts again.
+      this._lastRecv = nowMs;
+      if (this._pinging) this._pingAt = nowMs;
+    }
     while (length > 0 && this.state !== OFFLINE) {
       const ev = dec.push(bytes, offset, length);
       offset += dec.consumed;
       length -= dec.consumed;
       if (ev === NEED_MORE) break;
       if (ev < 0) return this._fail(ev);
-      this._lastRecv = nowMs;
       const s = this._handle(ev, nowMs);
       if (s < 0) return this._fail(s);
     }

@@ -185,6 +185,21 @@ function define(): void {
     ['closed', C.KEEPALIVE_TIMEOUT],
   ]);
 
+  add('fault 5, not a false alarm: a PINGRESP behind a large message still arriving; bytes keep the link alive', base, [
+    ...connected,
+    ['advance', 10000],
+    ['out', 'c0 00'],
+    ['in', PUB('big', 'x'.repeat(3000), 1, 5).slice(0, 2000)], // 1,000 of 3,000+ bytes, still arriving…
+    ['advance', 4000],
+    ['in', PUB('big', 'x'.repeat(3000), 1, 5).slice(2000, 4000)],
+    ['advance', 4000], // 8 s after the PINGREQ: past the 5 s ping timeout, but bytes keep coming
+    ['in', PUB('big', 'x'.repeat(3000), 1, 5).slice(4000) + 'd0 00'],
+    ['out', PUBACK(5)],
+    ['check', (t) => eq([t.closed, t.messages.reduce((n, m) => n + m.payload.length / 2, 0)], [[], 3000])], // all of it, in pieces
+    ['advance', 4999],
+    ['out', ''],
+  ]);
+
   add('fault 5: a client that only publishes QoS 0 still pings when the broker is silent', base, [
     ...connected,
     ['advance', 4000],
