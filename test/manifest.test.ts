@@ -26,6 +26,21 @@ describe('Moddable manifests', () => {
   });
 });
 
+describe('the sensor app\'s config', () => {
+  it('declares in manifest.json every config key the app reads, and none that Moddable\'s libraries own', () => {
+    const app = JSON.parse(readFileSync(root + 'manifest.json', 'utf8'));
+    const main = readFileSync(root + 'hosts/moddable/main.ts', 'utf8');
+    const read = [...new Set([...main.matchAll(/\bconfig\.(\w+)/g)].map((m) => m[1]))];
+    expect(read.length).toBeGreaterThan(8);
+    for (const k of read) expect(Object.keys(app.config), `config.${k}`).toContain(k);
+    // modules/crypt/tls_common.json (included through the TLS socket's manifest) has a "tls" object
+    // in its config: a value of that name, in the manifest or on mcconfig's command line, replaces it.
+    // "ssid" and "password" are setup/network's (Wi-Fi), given on the command line only.
+    for (const k of ['tls', 'ssid', 'password']) expect(Object.keys(app.config)).not.toContain(k);
+    expect(read).not.toContain('tls');
+  });
+});
+
 describe('package exports', () => {
   it('every export resolves to a built file, and the Node host loads by its package name', () => {
     if (!existsSync(root + 'dist/node.js') || !existsSync(root + 'dist/types/hosts/hosts/node/index.d.ts')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });

@@ -3,13 +3,13 @@
 // again: imports of src/index.ts and hosts/moddable/index.ts become imports of "xs-mqtt" and
 // "xs-mqtt/moddable", which manifest_include.json maps to dist/xs/index.js and dist/xs/moddable.js
 // (tools/build.mjs, run first when they are missing) and preloads. Moddable's own modules
-// (embedded:*, timer, time, mc/*) stay imports for mcconfig.
+// (embedded:*, timer, time, mc/*, Resource) stay imports for mcconfig.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 const root = new URL('../..', import.meta.url).pathname;
-const external = ['embedded:*', 'timer', 'time', 'mc/*'];
+const external = ['embedded:*', 'timer', 'time', 'mc/*', 'Resource'];
 
 if (!existsSync(root + 'dist/xs/index.js') || !existsSync(root + 'dist/xs/moddable.js')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'inherit' });
 
@@ -43,7 +43,7 @@ await build({
 // The bundle must import only what mcconfig resolves: Moddable's modules and the library.
 const text = readFileSync(root + 'dist/xs/main.js', 'utf8');
 const imports = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']/g)].map((m) => m[1] ?? m[2]);
-const allowed = (s) => s === 'xs-mqtt' || s === 'xs-mqtt/moddable' || s === 'timer' || s === 'time' || s.startsWith('embedded:') || s.startsWith('mc/');
+const allowed = (s) => s === 'xs-mqtt' || s === 'xs-mqtt/moddable' || s === 'timer' || s === 'time' || s === 'Resource' || s.startsWith('embedded:') || s.startsWith('mc/');
 const bad = imports.filter((s) => !allowed(s));
 if (bad.length || /\bfrom\s*["']node:/.test(text)) throw new Error('dist/xs/main.js imports ' + bad.join(', '));
 console.log('built dist/xs/main.js; imports: ' + [...new Set(imports)].join(', '));

@@ -2,6 +2,11 @@
 // manifest's "config" (module mc/config), each overridable on the mcconfig command line:
 //   mcconfig -d -m -p esp32 ssid=<wifi> password=<wifi password> broker=<host> port=1883 clientId=<id>
 // ("password" is Wi-Fi's; the broker's credentials are mqttUser / mqttPassword.)
+// TLS (mqttTls=true): the broker's certificate is verified against the device's certificate store,
+// or against mqttCa=<resource>, a DER certificate among the app's resources; mqttCert=<resource> and
+// mqttKey=<resource> (DER, PKCS#8) for a broker that asks for a client certificate; mqttServername
+// when the certificate's name is not the broker's. (Not `tls`: Moddable's TLS library has a `tls`
+// object in the config of its own manifest, which a value of that name would replace.)
 // Wi-Fi is up before this module runs: manifest_net.json's setup/network connects with ssid/password
 // first on a device; the simulator uses the computer's network.
 //
@@ -11,6 +16,7 @@
 //   devices/<id>/alerts       on crossing `threshold` upwards, QoS 1 (kept across reconnects until PUBACK)
 //   devices/<id>/cmd/#        subscribed; cmd/interval (a number of ms, 1000..3600000) changes the interval
 import config from 'mc/config';
+import Resource from 'Resource';
 import Timer from 'timer';
 import { Client, statusName, topicBytes } from '../../src/index.js';
 import type { Message } from '../../src/index.js';
@@ -26,13 +32,26 @@ const intervalTopic = base + '/cmd/interval';
 const threshold = Number(config.threshold ?? 30);
 let interval = Number(config.interval ?? 5000);
 
-const tls = config.tls === true || config.tls === 'true' || config.tls === '1' || config.tls === 1;
+/** The bytes of the resource named by a config value (a DER certificate or key), or undefined. */
+function resource(name: unknown): Uint8Array | undefined {
+  return name ? new Uint8Array(new Resource(String(name)).slice(0)) : undefined;
+}
+
+const t = config.mqttTls;
+const tls = t === true || t === 'true' || t === '1' || t === 1;
 const client = new Client(
   new ModdableHost(),
   {
     host: String(config.broker ?? 'test.mosquitto.org'),
     port: Number(config.port ?? (tls ? 8883 : 1883)),
-    tls: tls ? { servername: config.servername ? String(config.servername) : undefined } : undefined,
+    tls: tls
+      ? {
+          servername: config.mqttServername ? String(config.mqttServername) : undefined,
+          ca: resource(config.mqttCa),
+          cert: resource(config.mqttCert),
+          key: resource(config.mqttKey),
+        }
+      : undefined,
     clientId: id,
     clean: true,
     keepAliveSec: 30,
