@@ -1,7 +1,9 @@
 // The device app under the real XS engine against a real Mosquitto: hosts/moddable/main.ts, with the
 // Moddable host, the client, the session and the codec, bundled as for a board and run in
 // xsnap-worker (tools/xs/device.mjs), where `embedded:io/socket/tcp` is a real TCP connection made
-// by Node, following Moddable's lwIP socket (tools/xs/device/tcp.ts). An independent client
+// by Node, following Moddable's lwIP socket (tools/xs/device/tcp.ts), `embedded:io/socket/tcp/tls`
+// a real TLS connection following Moddable's TLS socket (tools/xs/device/tls.ts), and the UDP DNS
+// resolver answers from names the test gives (tools/xs/device/dns.ts). An independent client
 // (MQTT.js) watches and commands it through the broker.
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +14,10 @@ import { buildXsnap } from '../tools/xs/build-xsnap.mjs';
 import { startMosquitto } from './brokers/mosquitto.js';
 import type { Broker } from './brokers/mosquitto.js';
 
-let broker: Broker;
+let broker: Broker; // plain on .port, TLS (the test PKI's server certificate for localhost) on .tlsPort
 beforeAll(async () => {
   await buildXsnap();
-  broker = await startMosquitto();
+  broker = await startMosquitto({ tls: true });
 }, 600_000);
 afterAll(async () => {
   await broker?.stop();
@@ -109,6 +111,100 @@ describe('the device app in XS (xsnap) against Mosquitto', () => {
     } finally {
       await device.stop();
       await w.client.endAsync();
+    }
+  }, 60_000);
+
+  it('by name over TLS: resolved over DNS, the broker verified against the device store, online, QoS 1, reconnects over TLS', async () => {
+    const id = 'xs-tls-' + process.pid;
+    const w = await watcher(`devices/${id}/#`);
+    const device = await startDevice({
+      config: { broker: 'localhost', port: broker.tlsPort, mqttTls: true, clientId: id, interval: 200, threshold: 10 },
+      tlsStore: [broker.caPem],
+    });
+    try {
+      const of = (leaf: string) => w.seen.filter((m) => m.topic === `devices/${id}/${leaf}`);
+      await waitFor('online', () => of('status').some((m) => m.text === 'online'));
+      await waitFor('3 readings', () => of('telemetry').length >= 3);
+      await waitFor('the alert', () => of('alerts').length === 1);
+      expect(of('alerts')[0].qos).toBe(1);
+      // The name went to the resolver, and the link to its answer: TLS with SNI localhost, never plain.
+      expect(device.opens[0]).toEqual({ tls: true, address: '127.0.0.1', port: broker.tlsPort, servername: 'localhost' });
+      // A command through TLS records (the stand-in announces one record at a time, read in pieces).
+      await w.client.publishAsync(`devices/${id}/cmd/interval`, '1500', { qos: 1 });
+      await waitFor('the command traced', () => device.lines().some((l: string) => l.includes('cmd/interval 1500')));
+      const big = 'y'.repeat(3000); // larger than the receive queue's share of one read and the 512 B buffer
+      await w.client.publishAsync(`devices/${id}/cmd/blob`, big, { qos: 1 });
+      await waitFor('the big command', () => device.lines().some((l: string) => l.includes('cmd/blob: 3000 bytes, in pieces')));
+
+      const onlineBefore = of('status').filter((m) => m.text === 'online').length;
+      device.cut();
+      await waitFor('the will', () => of('status').some((m) => m.text === 'offline'));
+      await waitFor('online again', () => of('status').filter((m) => m.text === 'online').length > onlineBefore, 10_000);
+      expect(device.opens.every((o: { tls: boolean }) => o.tls)).toBe(true);
+      expect(device.opens.length).toBeGreaterThanOrEqual(2);
+      expect(device.errors).toEqual([]);
+    } finally {
+      await device.stop();
+      await w.client.endAsync();
+    }
+  }, 60_000);
+
+  it('over TLS trusting only another CA: never online, retries with backoff, never a plain link', async () => {
+    const id = 'xs-tls-bad-' + process.pid;
+    const device = await startDevice({
+      config: { broker: '127.0.0.1', port: broker.tlsPort, mqttTls: true, mqttServername: 'localhost', clientId: id, interval: 200, threshold: 99 },
+      tlsStore: [broker.otherCaPem],
+    });
+    try {
+      await waitFor('three attempts', () => device.opens.length >= 3, 20_000);
+      expect(device.opens.every((o: { tls: boolean }) => o.tls)).toBe(true);
+      expect(device.lines().some((l: string) => l.includes('online'))).toBe(false);
+      expect(device.lines().filter((l: string) => /offline, CONNECTION_LOST, retry in \d+ ms/.test(l)).length).toBeGreaterThanOrEqual(2);
+      expect(broker.log()).not.toContain(id); // no CONNECT ever reached the broker
+      expect(device.errors).toEqual([]);
+    } finally {
+      await device.stop();
+    }
+  }, 60_000);
+
+  it('a broker name that does not resolve: offline with retries, then online once the name resolves', async () => {
+    const id = 'xs-dns-' + process.pid;
+    const w = await watcher(`devices/${id}/status`);
+    const device = await startDevice({ config: { broker: 'broker.example.test', port: broker.port, clientId: id, interval: 100000, threshold: 99 } });
+    try {
+      await waitFor('two failed lookups', () => device.lines().filter((l: string) => l.includes('offline, CONNECTION_LOST, retry in')).length >= 2, 20_000);
+      expect(device.opens).toEqual([]); // nothing was opened without an address
+      device.names['broker.example.test'] = '127.0.0.1';
+      await waitFor('online', () => w.seen.some((m) => m.text === 'online'), 20_000);
+      expect(device.opens[0]).toEqual({ tls: false, address: '127.0.0.1', port: broker.port });
+      expect(device.errors).toEqual([]);
+    } finally {
+      await device.stop();
+      await w.client.endAsync();
+    }
+  }, 60_000);
+
+  it('mutual TLS with certificates from its resources (mqttCa, mqttCert, mqttKey as DER): online; without them, refused', async () => {
+    const mtls = await startMosquitto({ tls: { requireCertificate: true } });
+    const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    const id = 'xs-mtls-' + process.pid;
+    const resources = { 'mqtt-ca.der': der(mtls.caPem), 'device.der': der(mtls.clientCertPem!), 'device-key.der': der(mtls.clientKeyPem!) };
+    const config = { broker: 'localhost', port: mtls.tlsPort, mqttTls: true, clientId: id, interval: 200, threshold: 99 };
+    // The CA comes from the app's resources, not the store: the store trusts only an unrelated CA.
+    const device = await startDevice({ config: { ...config, mqttCa: 'mqtt-ca.der', mqttCert: 'device.der', mqttKey: 'device-key.der' }, resources, tlsStore: [mtls.otherCaPem] });
+    const refused = await startDevice({ config: { ...config, clientId: id + '-anon', mqttCa: 'mqtt-ca.der' }, resources });
+    try {
+      await waitFor('online', () => device.lines().some((l: string) => l.includes('mqtt: online')));
+      await mtls.waitForLog(new RegExp(`Received PUBLISH from ${id} .*telemetry`));
+      await waitFor('the anonymous device retried', () => refused.opens.length >= 2, 20_000);
+      expect(refused.lines().some((l: string) => l.includes('mqtt: online'))).toBe(false);
+      expect(mtls.log()).not.toContain(id + '-anon');
+      expect(device.errors).toEqual([]);
+      expect(refused.errors).toEqual([]);
+    } finally {
+      await device.stop();
+      await refused.stop();
+      await mtls.stop();
     }
   }, 60_000);
 });

@@ -287,8 +287,9 @@ class ModdableLink implements Link {
       const socket = this._socket!;
       if (this._tls) {
         // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
-        // that to its TCP socket at once. It returns its own estimate of what it takes next, but that
-        // is only refreshed on the TCP socket's onWritable: count the record's overhead ourselves too.
+        // that to its TCP socket at once; it returns the TCP socket's room less 96 (its estimate of a
+        // record's overhead). The overhead is counted here too, so that a socket whose estimate ran
+        // short of a record's real cost still never sees a write past its room.
         const copy = new Uint8Array(length);
         copy.set(bytes.subarray(offset, offset + length));
         const next = (socket as TLSSocket).write(copy.buffer);

@@ -2,16 +2,19 @@
 // The device app's world inside xsnap-worker, for tools/xs/device.mjs: what mcconfig would link in
 // on a board, played by Node over the worker's two channels.
 // - XS → Node: issueCommand(bytes), synchronous. Byte 0 is the operation, byte 1 the socket id, the
-//   rest its data: OPEN (then 4 address bytes and 2 port bytes), WRITE (the bytes), CLOSE.
+//   rest its data: OPEN (then 4 address bytes and 2 port bytes), OPEN_TLS (the same, then the TLS
+//   options as ASCII JSON), WRITE (the bytes), CLOSE; RESOLVE (byte 1 the request id, then the name).
 // - Node → XS: scripts evaluated in the worker call `xsDevice.connected(id, writable)`,
-//   `xsDevice.data(id, hex)`, `xsDevice.error(id)`, `xsDevice.writable(id, count)` and
-//   `xsDevice.tick(nowMs)`, which run the ECMA-419 callbacks and the due timers as Moddable's run
-//   loop would: one at a time, never inside another.
+//   `xsDevice.data(id, hex)`, `xsDevice.error(id)`, `xsDevice.writable(id, count)`,
+//   `xsDevice.resolved(id, address | null)` and `xsDevice.tick(nowMs)`, which run the ECMA-419
+//   callbacks and the due timers as Moddable's run loop would: one at a time, never inside another.
 declare function issueCommand(bytes: ArrayBuffer): ArrayBuffer;
 
 export const OPEN = 1;
 export const WRITE = 2;
 export const CLOSE = 3;
+export const OPEN_TLS = 4;
+export const RESOLVE = 5;
 
 export interface SocketSim {
   connected(writable: number): void;
@@ -21,6 +24,16 @@ export interface SocketSim {
 }
 
 export const sockets: Array<SocketSim | null> = [null];
+
+/** Name lookups in flight (tools/xs/device/dns.ts), by request id: the answer's callback. */
+export const lookups: Array<((address: string | null) => void) | null> = [null];
+
+/** An ASCII string as bytes (the stand-ins' commands carry names and base64 only). */
+export function ascii(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0x7f;
+  return b;
+}
 
 export function command(op: number, id: number, data: Uint8Array | null, offset = 0, length = 0): void {
   const b = new Uint8Array(2 + length);
@@ -86,6 +99,12 @@ function hexBytes(hex: string): Uint8Array {
   },
   error(id: number): void {
     sockets[id]?.error();
+    runTimers();
+  },
+  resolved(id: number, address: string | null): void {
+    const answer = lookups[id];
+    lookups[id] = null;
+    answer?.(address);
     runTimers();
   },
 };
