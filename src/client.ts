@@ -409,7 +409,8 @@ export class Client {
   private _dispatch(): void {
     const m = this.session.message;
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
-    for (let i = 0; i < subs.length; i++) {
+    // `_link`: a handler's stop() (or a close) ends the dispatch, so nothing runs after stop().
+    for (let i = 0; i < subs.length && this._link; i++) {
       const sub = subs[i];
       if (!matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
       try {

@@ -155,6 +155,28 @@ describe('client on the simulator', () => {
     expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([21, 22]);
   });
 
+  it('stop() from a handler: no handler runs after it, for this message or the rest of the chunk; DISCONNECT goes', () => {
+    const { clock, broker, client, events } = setup();
+    const got: string[] = [];
+    client.subscribe('a/#', 1, (m) => {
+      got.push('h1 ' + m.text);
+      if (m.text === 'stop') client.stop();
+    });
+    client.subscribe('a/+', 1, (m) => got.push('h2 ' + m.text));
+    client.start();
+    clock.advance(10);
+    broker.publish('a/b', 'one', 1, 1);
+    broker.publish('a/b', 'stop', 1, 2);
+    broker.publish('a/b', 'three', 1, 3);
+    clock.advance(10);
+    expect(got).toEqual(['h1 one', 'h2 one', 'h1 stop']);
+    expect(broker.of(C.DISCONNECT).length).toBe(1);
+    expect(client.online).toBe(false);
+    clock.advance(600_000);
+    expect(broker.of(C.CONNECT).length).toBe(1); // stopped: no reconnect
+    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([]);
+  });
+
   it('fault 7: CONNACK 5 (and 1, 2, 4) stops the client with a clear status; no retry', () => {
     for (const rc of [1, 2, 4, 5]) {
       const { clock, broker, client, events } = setup();

@@ -69,9 +69,15 @@ export async function measure(name) {
     external: ['embedded:*', 'timer', 'time'],
     logLevel: 'error',
     legalComments: 'none',
+    metafile: true,
   });
   const code = r.outputFiles[0].contents;
-  return { name, minified: code.length, gzip: gzipSync(code, { level: 9 }).length, budget: parts[name].budget, code: r.outputFiles[0].text };
+  // Minified bytes each source file contributes, largest first (esbuild's accounting).
+  const inputs = Object.entries(Object.values(r.metafile.outputs)[0].inputs)
+    .map(([file, v]) => ({ file, bytes: v.bytesInOutput }))
+    .filter((f) => f.bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes);
+  return { name, minified: code.length, gzip: gzipSync(code, { level: 9 }).length, budget: parts[name].budget, code: r.outputFiles[0].text, inputs };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -90,5 +96,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`| ${name} | ${m.minified} B | ${m.gzip} B | ${budget}${fails ? ' — OVER' : ''}${target} |`);
   }
   for (const a of anchors) console.log(`| ${a.name} (anchor) | ${Math.round(a.minified)} B | ${Math.round(a.gzip)} B | — |`);
+  // Where the device's bytes go: the gap to the target, file by file.
+  const device = await measure('device');
+  console.log('\n| device bundle: file | minified | share |');
+  console.log('| --- | ---: | ---: |');
+  for (const f of device.inputs) console.log(`| ${f.file} | ${f.bytes} B | ${Math.round((100 * f.bytes) / device.minified)} % |`);
   if (process.argv.includes('--check') && over) process.exit(1);
 }
