@@ -47,8 +47,12 @@ export interface ClientOptions extends SessionOptions, Target {
 export interface ClientEvents {
   /** Online. `sessionPresent` from CONNACK; `sessionKept` false when a persistent session was lost (fault 4). */
   onConnect?(sessionPresent: boolean, sessionKept: boolean): void;
-  /** Offline, with the status that ended the connection; a reconnect follows in `retryMs` (-1: stopped). */
-  onDisconnect?(status: number, retryMs: number): void;
+  /**
+   * Offline, with the status that ended the connection; a reconnect follows in `retryMs` (-1:
+   * stopped). `reason`: the host's words when the link itself failed or closed (CONNECTION_LOST: a
+   * refused connection, a name that did not resolve, a TLS failure), for logs; '' otherwise.
+   */
+  onDisconnect?(status: number, retryMs: number, reason: string): void;
   /** A QoS 1 message was acknowledged. */
   onPublished?(packetId: number): void;
   /** The link takes bytes again after it was full: a publish that returned WOULD_BLOCK may be tried again. */
@@ -277,13 +281,13 @@ export class Client {
         this._flushSubs();
         this._events.onWritable?.();
       },
-      onClose: () => {
+      onClose: (reason) => {
         if (serial !== this._linkSerial) return;
         this._link = null;
         // Bytes already queued (a CONNACK refusal, the last messages) are handled first: the drain
         // they scheduled runs before this deferred drop.
         this._host.defer(() => {
-          if (serial === this._linkSerial) this._drop(CONNECTION_LOST);
+          if (serial === this._linkSerial) this._drop(CONNECTION_LOST, reason);
         });
       },
     });
@@ -297,7 +301,7 @@ export class Client {
   }
 
   /** The connection ended with `status`: close the link, and reconnect unless the status is final. */
-  private _drop(status: number): void {
+  private _drop(status: number, reason = ''): void {
     if (this._state === STOPPED_STATE || this._state === WAITING) return;
     this._closeLink();
     this.session.linkLost();
@@ -306,7 +310,7 @@ export class Client {
     if (status === REFUSED_PROTOCOL_VERSION || status === REFUSED_IDENTIFIER || status === REFUSED_BAD_CREDENTIALS || status === REFUSED_NOT_AUTHORIZED) {
       this._state = STOPPED_STATE;
       this._setTimer(0, -1);
-      this._events.onDisconnect?.(status, -1);
+      this._events.onDisconnect?.(status, -1, reason);
       return;
     }
     // A connection that did not last does not count as a success (a takeover loop, fault 14).
@@ -319,7 +323,7 @@ export class Client {
     const delay = Math.max(Math.ceil(min / 4), Math.floor(this._host.random() * bound));
     this._state = WAITING;
     this._setTimer(2, delay);
-    this._events.onDisconnect?.(status, delay); // CONNACK 3 (server unavailable) lands here: back off
+    this._events.onDisconnect?.(status, delay, reason); // CONNACK 3 (server unavailable) lands here: back off
   }
 
   private _connected(present: boolean, kept: boolean): void {

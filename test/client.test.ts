@@ -254,6 +254,28 @@ describe('client on the simulator', () => {
     ]);
   });
 
+  it('onDisconnect carries the link\'s reason when the link failed (refused, reset), and none when the protocol ended it', () => {
+    const { clock, broker, host, network } = setup();
+    const seen: Array<[string, string]> = [];
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'r', keepAliveSec: 10 }, { onDisconnect: (s, _retry, reason) => seen.push([C.statusName(s), reason]) });
+    network.refuse('broker', 1883);
+    client.start();
+    clock.advance(10);
+    expect(seen).toEqual([['CONNECTION_LOST', 'refused']]);
+    network.refuse('broker', 1883, false);
+    clock.advance(5_000);
+    expect(client.online).toBe(true);
+    network.links[network.links.length - 1].reset();
+    clock.advance(10);
+    expect(seen[1]).toEqual(['CONNECTION_LOST', 'reset']);
+    clock.advance(60_000);
+    expect(client.online).toBe(true);
+    network.links[network.links.length - 1].blackhole();
+    clock.advance(20_000);
+    expect(seen[2]).toEqual(['KEEPALIVE_TIMEOUT', '']);
+    expect(broker.of(C.CONNECT).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('fault 5: a black-holed link is found by keepalive within 1.5 × keepalive; in-flight QoS 1 is resent with DUP', () => {
     const { clock, broker, client, events, network } = setup({ clean: false, keepAliveSec: 10 });
     broker.connack = () => [broker.peers.length > 1 ? 1 : 0, 0];

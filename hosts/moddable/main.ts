@@ -70,8 +70,8 @@ const client = new Client(
       trace(`mqtt: online (session present: ${sessionPresent})\n`);
       client.publish(statusTopic, 'online', 1, true);
     },
-    onDisconnect(status, retryMs) {
-      trace(`mqtt: offline, ${statusName(status)}${retryMs < 0 ? ', stopped' : `, retry in ${retryMs} ms`}\n`);
+    onDisconnect(status, retryMs, reason) {
+      trace(`mqtt: offline, ${statusName(status)}${reason ? ` (${reason})` : ''}${retryMs < 0 ? ', stopped' : `, retry in ${retryMs} ms`}\n`);
     },
     onSubscribeFailed(filter) {
       trace(`mqtt: subscription refused: ${filter}\n`);
