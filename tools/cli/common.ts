@@ -352,12 +352,12 @@ export class Connection {
         events.onConnect?.(present, kept);
         this.changed();
       },
-      onDisconnect: (status, retryMs) => {
+      onDisconnect: (status, retryMs, reason) => {
         const why = this.describe(status);
         const failedAttempt = !this.onlineThisAttempt;
         this.onlineThisAttempt = false;
         if (failedAttempt) this.failsInRow++;
-        events.onDisconnect?.(status, retryMs);
+        events.onDisconnect?.(status, retryMs, reason);
         if (retryMs < 0) this.fail(why); // a refusal: the Client has stopped
         else if (failedAttempt && this.failsInRow > config.retries && !(retryForever && this.everConnected)) {
           const attempts = this.failsInRow > 1 ? ` (${this.failsInRow} attempts)` : '';
