@@ -166,7 +166,7 @@ describe('XS: npm run bench:xs', () => {
     const { execFileSync } = await import('node:child_process');
     const out = execFileSync(process.execPath, ['tools/bench-xs.mjs', '--iterations', '300', '--json'], { encoding: 'utf8', timeout: 120_000 });
     const r = JSON.parse(out.trim().split('\n').pop()!);
-    expect(r.rows.length).toBe(7);
+    expect(r.rows.length).toBe(8);
     for (const row of r.rows) {
       expect(row.xsPacketsPerSec, row.name).toBeGreaterThan(0);
       expect(row.v8PacketsPerSec, row.name).toBeGreaterThan(0);
