@@ -18,7 +18,9 @@ export const parts = {
     // PUBLISH encoder: +~350 B of flash for a 3× faster publish (tools/bench-codec.mjs). Lowered to
     // 6300 B (2026-11-22) when it measured 6243 B (shared throw helpers, `declare`d fields).
     // `target` is printed so the gap to the issue's figure stays visible.
-    budget: { minified: 6300 },
+    // Raised to 6380 B (2026-12-01) for string reads that allocate nothing in XS (src/codec/utf8.ts:
+    // String.prototype's natives there, `s.charCodeAt` on V8): +130 B.
+    budget: { minified: 6380 },
     target: { minified: 4096 },
     source: `export { Decoder, writeConnect, sizeOfConnect, writePublish, sizeOfPublish, writeAck, writeSubscribe,
       writeUnsubscribe, writePingreq, writeDisconnect, utf8, checkUtf8 } from './src/codec/index.ts';`,
@@ -45,7 +47,9 @@ export const parts = {
   // name costs flash that minifying hides: generating Message's getters in a loop minified 237 B
   // shorter and cost 1.3 KB more flash, and was taken back.
   device: {
-    budget: { minified: 22400, gzip: 9150 },
+    // Raised to 22,460 / 9,185 B (2026-12-01), +134 / +55 B, for the same XS string reads (publishing
+    // with string topics and payloads now allocates nothing in XS).
+    budget: { minified: 22460, gzip: 9185 },
     target: { minified: 8192, gzip: 3072 },
     source: `export { Client, Message, topicBytes, statusName } from './src/index.ts'; export { ModdableHost } from './hosts/moddable/index.ts';`,
   },

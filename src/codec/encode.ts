@@ -12,7 +12,7 @@
 // allocation). Near the end of the buffer it is sized exactly first, so that NO_MEMORY is exact.
 import { MAX_REMAINING_LENGTH, NO_MEMORY, PUBACK, PUBCOMP, PUBREL } from './constants.js';
 import { sizeOfVarint, writeVarint } from './varint.js';
-import { checkUtf8, utf8, rangeError, typeError, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
+import { checkUtf8, units, utf8, rangeError, typeError, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
 
 /** Binary data: bytes as they are, or a string sent as its UTF-8 bytes. */
 export type Data = Uint8Array | string;
@@ -109,11 +109,11 @@ function close(buf: Uint8Array, pos: number, first: number, b: number, end: numb
 
 /** Lower and upper bounds of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each. */
 function lo(d: Data | null): number {
-  return d ? d.length : 0;
+  return d ? (typeof d === 'string' ? units(d) : d.length) : 0;
 }
 
 function hi(d: Data | null): number {
-  return d ? (typeof d === 'string' ? 3 : 1) * d.length : 0;
+  return d ? (typeof d === 'string' ? 3 * units(d) : d.length) : 0;
 }
 
 function connectBody(buf: Out, pos: number, o: ConnectOptions): number {

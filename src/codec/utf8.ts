@@ -16,6 +16,26 @@ export function rangeError(msg: string): never {
   throw new RangeError(msg);
 }
 
+// XS boxes a primitive string on every property read (mxToInstance in xsRun.c: a String instance,
+// 2 heap slots), so `s.length` and `s.charCodeAt(i)` allocate there (112 slots for two PUBLISHes);
+// String.prototype's natives called with the string as `this` do not. V8 inlines
+// `s.charCodeAt(i)` but not `CHAR.call(s, i)` (that made string publishes 2-2.7× slower), so the
+// engine picks the form, once: `trace.left` is XS's own (xsGlobal.c). Either form is correct
+// anywhere; test/utf8-engines.test.ts runs both on V8.
+const P = String.prototype;
+const CHAR = P.charCodeAt;
+const CODE = P.codePointAt;
+const LAST = P.lastIndexOf;
+const XS = !!(globalThis as any).trace?.left;
+
+/**
+ * `s.length`, without allocating in XS (lastIndexOf('') is the length). Strings only: given
+ * bytes too, V8's reads here turned polymorphic and string publishes 30% slower.
+ */
+export function units(s: string): number {
+  return XS ? LAST.call(s, '') : s.length;
+}
+
 const PLUS = 0x2b;
 const HASH = 0x23;
 const SLASH = 0x2f;
@@ -28,9 +48,9 @@ const SLASH = 0x2f;
  */
 export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0): number {
   const start = pos;
-  const n = s.length;
+  const n = units(s);
   for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
+    let c = XS ? CHAR.call(s, i) : s.charCodeAt(i);
     if (c < 0x80) {
       // ASCII, the common case: only U+0000, '#' (0x23) and '+' (0x2B) need a second look, and
       // (c | 8) === 0x2b is true for exactly those two.
@@ -39,9 +59,9 @@ export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0):
       pos++;
     } else {
       if (c >= 0xd800 && c <= 0xdfff) {
-        const d = s.charCodeAt(++i); // NaN past the end
-        if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) typeError('lone surrogate in string');
-        c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;
+        // A surrogate pair as one code point; a lone surrogate reads as itself.
+        c = XS ? CODE.call(s, i++)! : s.codePointAt(i++)!;
+        if (c < 0x10000) typeError('lone surrogate in string');
       }
       let k = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
       if (!buf) pos += k + 1;
@@ -65,7 +85,7 @@ function special(s: string, i: number, c: number, kind: number): void {
   if (
     kind === STR_TOPIC ||
     (i && s.charCodeAt(i - 1) !== SLASH) || // [MQTT-4.7.1-2/3]: a wildcard fills its level
-    (c === HASH ? i + 1 < s.length : i + 1 < s.length && s.charCodeAt(i + 1) !== SLASH)
+    (i + 1 < s.length && (c === HASH || s.charCodeAt(i + 1) !== SLASH))
   ) {
     typeError('misplaced wildcard: ' + s);
   }

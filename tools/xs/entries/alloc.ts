@@ -8,6 +8,8 @@ import { decodeSteady, encodeSteady, payload, sessionDispatched, sessionOk, sess
 const tx = new Uint8Array(4096);
 const topicBytes = new Uint8Array([0x64, 0x65, 0x76, 0x2f, 0x74]); // "dev/t"
 
+const charCodeAt = String.prototype.charCodeAt;
+const lastIndexOf = String.prototype.lastIndexOf;
 let sink = 0;
 let keep: unknown = null;
 
@@ -26,11 +28,18 @@ const workloads: Record<string, (i: number) => void> = {
     p = writePingreq(tx, p);
     sink += p;
   },
-  // Reads a string as the encoder does (length, charCodeAt): XS boxes a primitive string to get a
-  // property of it, which takes slots.
+  // Reads a string by its properties (length, charCodeAt): XS boxes a primitive string to get a
+  // property of it, which takes 2 slots per read.
   stringRead() {
     const s = 'devices/d1/telemetry';
     for (let k = 0; k < s.length; k++) sink += s.charCodeAt(k);
+  },
+  // The same reads as the encoder makes them in XS (src/codec/utf8.ts): String.prototype's natives
+  // with the string as `this`, which XS does not box.
+  stringReadNatives() {
+    const s = 'devices/d1/telemetry';
+    const n = lastIndexOf.call(s, '');
+    for (let k = 0; k < n; k++) sink += charCodeAt.call(s, k);
   },
   decode() {
     sink += decodeSteady();

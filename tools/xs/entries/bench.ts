@@ -17,6 +17,7 @@ export const workloads: Record<string, { packets: number; fn: (i: number) => voi
   'encode PUBLISH ×2, PUBACK, PINGREQ, string topics': { packets: 4, fn: (i) => void (sink += encodeSteady(i)) },
   'decode PUBLISH ×2, PUBACK, PINGRESP, whole + 5-byte chunks': { packets: 8, fn: () => void (sink += decodeSteady()) },
   'session: publish QoS 0 + QoS 1 with its PUBACK (bytes)': { packets: 3, fn: () => void (sink += sessionPublish(false)) },
+  'session: publish QoS 0 + QoS 1 with its PUBACK (string topics)': { packets: 3, fn: () => void (sink += sessionPublish(true)) },
   'session: receive + dispatch QoS 0 + QoS 1, PUBACK out': { packets: 3, fn: (i) => void (sink += sessionReceive(i)) },
 };
 
