@@ -119,12 +119,15 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
     await worker.evaluate('if (!xsAlloc.sessionOk() || !(xsAlloc.sessionDispatched() > 0)) throw new Error("nothing dispatched")');
   });
 
-  it('the whole device path allocates nothing: Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out)', async () => {
+  it.each([
+    ['topics and payloads as bytes', false],
+    ['topics and payloads as strings', true],
+  ])('the whole device path allocates nothing (%s): Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out)', async (_name, strings) => {
     const bundle = await bundleWithStandIns('tools/xs/device/alloc.ts', 'tools/.cache/xs/device-alloc.js', { 'embedded:io/socket/tcp': 'tcp-memory.ts' });
     const device = await startWorker();
     try {
       await device.evaluate(readFileSync(bundle, 'utf8'));
-      const count = async (n: number) => (await device.evaluate(`gc(); xsDeviceAlloc.run(${n})`)).currentHeapCount as number;
+      const count = async (n: number) => (await device.evaluate(`gc(); xsDeviceAlloc.run(${n}, ${strings})`)).currentHeapCount as number;
       await count(1000);
       const before = await count(1000);
       const twice = await count(2000);

@@ -27,7 +27,8 @@ export interface ModdableHostOptions {
 /** Bytes a TLS record adds to what it carries, at most (header, MAC or tag, CBC padding). */
 const TLS_RECORD_OVERHEAD = 64;
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+// Four numbers 0–255 without leading zeros, each followed by a dot except the last.
+const IPV4 = /^((25[0-5]|(2[0-4]|1\d|[1-9]|)\d)(\.(?!$)|$)){4}$/;
 
 /** Whether `host` is a dotted IPv4 address (the TCP socket takes nothing else). */
 export function isIPv4(host: string): boolean {

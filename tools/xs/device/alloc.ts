@@ -2,7 +2,7 @@
 // The whole device path in XS, for the heap-slot proof in test/xs.test.ts: the Client on the
 // Moddable host (hosts/moddable/index.ts) over an in-memory lwIP-like socket
 // (tools/xs/device/tcp-memory.ts), with the sensor app's options. One iteration publishes a QoS 0
-// reading and a QoS 1 alert (topics as bytes) and takes the broker's PUBACK, then receives a QoS 1
+// reading and a QoS 1 alert (topics as bytes, or as strings) and takes the broker's PUBACK, then receives a QoS 1
 // and a QoS 0 command, dispatches them and acknowledges the QoS 1 — the host's reads, its deferred
 // drain, the client, the session and the codec, all of it.
 import { Client, PUBACK, topicBytes, writeAck, writePublish } from '../../../src/index.js';
@@ -36,9 +36,15 @@ let rxEnd = writePublish(rx, 0, 'devices/alloc/cmd/interval', '5000', 1, false, 
 const idAt = rxEnd - 4 - 2; // the QoS 1 packet id, before the 4-byte payload
 rxEnd = writePublish(rx, rxEnd, 'devices/alloc/cmd/led', 'on', 0, false, false, 0);
 
-function iteration(i: number): void {
-  client.publish(telemetry, reading, 0);
-  const id = client.publish(alerts, reading, 1);
+// The same topics and payload as strings, as an app written without topicBytes would give them.
+const telemetryText = 'devices/alloc/telemetry';
+const alertsText = 'devices/alloc/alerts';
+const readingText = '{"t":21.4}';
+
+function iteration(i: number, strings: boolean): void {
+  if (strings) client.publish(telemetryText, readingText, 0);
+  else client.publish(telemetry, reading, 0);
+  const id = strings ? client.publish(alertsText, readingText, 1) : client.publish(alerts, reading, 1);
   writeAck(ack, 0, PUBACK, id);
   feed(ack, 0, 4);
   runTimers();
@@ -50,8 +56,8 @@ function iteration(i: number): void {
 }
 
 (globalThis as any).xsDeviceAlloc = {
-  run(n: number): number {
-    for (let i = 0; i < n; i++) iteration(i);
+  run(n: number, strings = false): number {
+    for (let i = 0; i < n; i++) iteration(i, strings);
     return dispatched;
   },
   ok: () => client.online && published > 0 && dispatched > 0 && wire.sent > 0 && client.session.queued === 0,

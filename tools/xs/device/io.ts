@@ -78,7 +78,10 @@ function hexBytes(hex: string): Uint8Array {
   return b;
 }
 
-(globalThis as any).trace = (s: unknown) => print(String(s).replace(/\n$/, ''));
+// trace to stdout, where tools/xs/device.mjs reads it. It keeps XS's left/center/right, as on a
+// device: the codec tells XS by them (src/codec/utf8.ts).
+const line = (s: unknown) => print(String(s).replace(/\n$/, ''));
+(globalThis as any).trace = Object.assign(line, { left: line, center: line, right: line });
 
 (globalThis as any).xsDevice = {
   tick(ms: number): void {
