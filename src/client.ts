@@ -413,8 +413,9 @@ export class Client {
   private _dispatch(): void {
     const m = this.session.message;
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
-    // `_link`: a handler's stop() (or a close) ends the dispatch, so nothing runs after stop().
-    for (let i = 0; i < subs.length && this._link; i++) {
+    // A handler's stop() ends the dispatch: nothing runs after stop(). (Not a closed link: the last
+    // messages that came with the peer's close are still handled, as onClose promises.)
+    for (let i = 0; i < subs.length && this._state !== STOPPED_STATE; i++) {
       const sub = subs[i];
       if (!matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
       try {
@@ -463,7 +464,7 @@ export class Client {
     } else if (kind === 3) {
       if (this._state === OPENING) {
         this._closeLink();
-        this._drop(CONNECTION_LOST);
+        this._drop(CONNECTION_LOST, 'timeout'); // no connection within openTimeoutMs
       }
     } else if (kind === 1 && this._state === LINKED) {
       this.session.tick(this._host.nowMs());

@@ -254,6 +254,35 @@ describe('client on the simulator', () => {
     ]);
   });
 
+  it('messages that arrive in the same socket turn as the peer\'s close are still dispatched (lwIP: onReadable, then onError)', () => {
+    const { clock, broker, host, network } = setup();
+    let closeAfterData = false;
+    const open = network.open.bind(network);
+    network.open = (target, ev) =>
+      open(target, {
+        ...ev,
+        onData: (b, o, l) => {
+          const taken = ev.onData(b, o, l);
+          if (closeAfterData) {
+            closeAfterData = false;
+            ev.onClose('closed by peer');
+          }
+          return taken;
+        },
+      });
+    const got: string[] = [];
+    const seen: string[] = [];
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'last', keepAliveSec: 10 }, { onDisconnect: (s, _r, why) => seen.push(C.statusName(s) + ' ' + why) });
+    client.subscribe('a/#', 0, (m) => got.push(m.text));
+    client.start();
+    clock.advance(10);
+    closeAfterData = true;
+    broker.publish('a/b', 'last words', 0);
+    clock.advance(10);
+    expect(got).toEqual(['last words']);
+    expect(seen).toEqual(['CONNECTION_LOST closed by peer']);
+  });
+
   it('onDisconnect carries the link\'s reason when the link failed (refused, reset), and none when the protocol ended it', () => {
     const { clock, broker, host, network } = setup();
     const seen: Array<[string, string]> = [];
