@@ -12,13 +12,19 @@ let XS: Codec;
 const g = globalThis as any;
 const hadTrace = 'trace' in g;
 
+// Watched from before the XS copy loads (it keeps String.prototype's natives at load): the XS form
+// takes a string's length with lastIndexOf, the V8 form never calls it.
+let lastIndexOf: ReturnType<typeof vi.spyOn>;
+
 beforeAll(async () => {
+  lastIndexOf = vi.spyOn(String.prototype, 'lastIndexOf');
   g.trace = Object.assign(() => {}, { left: () => {} });
   vi.resetModules();
   // @ts-expect-error the query only makes a fresh module instance, which tsc cannot resolve
   XS = (await import('../src/codec/index.js?xs-form')) as Codec;
 });
 afterAll(() => {
+  lastIndexOf.mockRestore();
   if (!hadTrace) delete g.trace;
 });
 
@@ -37,6 +43,14 @@ describe('the XS form of the string reads behaves as the V8 form', () => {
   it('is a separate copy of the codec', () => {
     expect(XS).not.toBe(V8);
     expect(XS.utf8).not.toBe(V8.utf8);
+  });
+
+  it('really reads the XS way in the XS copy, and the plain way in the V8 copy', () => {
+    lastIndexOf.mockClear();
+    expect(V8.utf8('a/b', V8.STR_TOPIC)).toBe(3);
+    expect(lastIndexOf).not.toHaveBeenCalled();
+    expect(XS.utf8('a/b', XS.STR_TOPIC)).toBe(3);
+    expect(lastIndexOf).toHaveBeenCalled(); // the length, as lastIndexOf.call(s, '')
   });
 
   // Any UTF-16 string: lone and reversed surrogates, U+0000, wildcards, astral characters.
