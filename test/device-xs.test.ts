@@ -149,17 +149,19 @@ describe('the device app in XS (xsnap) against Mosquitto', () => {
     }
   }, 60_000);
 
-  it('over TLS trusting only another CA: never online, retries with backoff, never a plain link', async () => {
+  it('over TLS trusting only another CA: never online, gives up on each attempt at the open timeout, retries, never a plain link', async () => {
     const id = 'xs-tls-bad-' + process.pid;
     const device = await startDevice({
       config: { broker: '127.0.0.1', port: broker.tlsPort, mqttTls: true, mqttServername: 'localhost', clientId: id, interval: 200, threshold: 99 },
       tlsStore: [broker.otherCaPem],
     });
     try {
-      await waitFor('three attempts', () => device.opens.length >= 3, 20_000);
+      // Moddable's handshake gives up silently (an exception inside its TCP callback): each attempt
+      // ends at the client's open timeout (10 s), then backs off and tries again.
+      await waitFor('a second attempt', () => device.opens.length >= 2, 30_000);
       expect(device.opens.every((o: { tls: boolean }) => o.tls)).toBe(true);
       expect(device.lines().some((l: string) => l.includes('online'))).toBe(false);
-      expect(device.lines().filter((l: string) => /offline, CONNECTION_LOST \(refused\), retry in \d+ ms/.test(l)).length).toBeGreaterThanOrEqual(2);
+      expect(device.lines().filter((l: string) => /offline, CONNECTION_LOST \(timeout\), retry in \d+ ms/.test(l)).length).toBe(1);
       expect(broker.log()).not.toContain(id); // no CONNECT ever reached the broker
       expect(device.errors).toEqual([]);
     } finally {

@@ -24,8 +24,11 @@ export interface ModdableHostOptions {
   rxBytes?: number;
 }
 
-/** Bytes a TLS record adds to what it carries, at most (header, MAC or tag, CBC padding). */
-const TLS_RECORD_OVERHEAD = 64;
+/**
+ * Bytes counted for what a TLS record adds to what it carries (header, IV, MAC or tag, padding): up to
+ * 85 with AES-CBC and SHA-384; 96 is tlssocket.js's own estimate.
+ */
+const TLS_RECORD_OVERHEAD = 96;
 
 // Four numbers 0–255 without leading zeros, each followed by a dot except the last.
 const IPV4 = /^((25[0-5]|(2[0-4]|1\d|[1-9]|)\d)(\.(?!$)|$)){4}$/;
@@ -162,7 +165,8 @@ class ModdableLink implements Link {
     };
     if (t) {
       // Moddable's TLS socket (examples/io/tcp/tlssocket) runs its handshake over the TCP class given
-      // as `TCP.io`; `host` is the TLS server name (SNI, and the name the certificate must carry).
+      // as `TCP.io`; `host` is the TLS server name, sent as SNI. (Its ssl/* checks the chain and the
+      // dates, not this name: trust a CA of your own, secure.certificate, for a private broker.)
       options.host = t.servername ?? target.host;
       options.secure = secureOptions(t);
       options.TCP = { io: TCP };
@@ -289,8 +293,9 @@ class ModdableLink implements Link {
       if (this._tls) {
         // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
         // that to its TCP socket at once; it returns the TCP socket's room less 96 (its estimate of a
-        // record's overhead). The overhead is counted here too, so that a socket whose estimate ran
-        // short of a record's real cost still never sees a write past its room.
+        // record's overhead, after this record). The next write's room is the smaller of that and our
+        // own count, which charges each record the same 96: a socket whose return ran optimistic
+        // still never sees a write past its room.
         const copy = new Uint8Array(length);
         copy.set(bytes.subarray(offset, offset + length));
         const next = (socket as TLSSocket).write(copy.buffer);

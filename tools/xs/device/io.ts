@@ -25,6 +25,14 @@ export interface SocketSim {
 
 export const sockets: Array<SocketSim | null> = [null];
 
+/** A new socket's id. Ids travel in one byte and are never reused (a late event from Node must not
+ * reach a newer socket): past 255 links in one run, a loud error rather than a silent mix-up. */
+export function register(s: SocketSim): number {
+  if (sockets.length > 255) throw new Error('xsnap device run: more than 255 links');
+  sockets.push(s);
+  return sockets.length - 1;
+}
+
 /** Name lookups in flight (tools/xs/device/dns.ts), by request id: the answer's callback. */
 export const lookups: Array<((address: string | null) => void) | null> = [null];
 
