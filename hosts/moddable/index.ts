@@ -118,7 +118,7 @@ class ModdableLink implements Link {
       if (isIPv4(target.host)) this._connect(target, target.host);
       else this._resolve(target, dnsServers);
     } catch (e) {
-      this._fail(reason(e, 'open failed'));
+      this._fail(reason(e));
     }
     this._busy = false;
   }
@@ -134,7 +134,7 @@ class ModdableLink implements Link {
         try {
           this._connect(target, String(address));
         } catch (e) {
-          this._fail(reason(e, 'connect failed'));
+          this._fail(reason(e));
         }
         return null;
       },
@@ -322,7 +322,7 @@ class ModdableLink implements Link {
         this._writable -= length;
       }
     } catch (e) {
-      this._fail(reason(e, 'write failed'));
+      this._fail(reason(e));
     }
     this._busy = false;
   }
@@ -351,8 +351,9 @@ class ModdableLink implements Link {
   }
 }
 
-function reason(e: unknown, fallback: string): string {
-  return e instanceof Error && e.message ? e.message : fallback;
+/** What a socket's throw says, for onClose's reason (the platform's words: "would block", "invalid address"…). */
+function reason(e: unknown): string {
+  return (e as Error)?.message || 'failed';
 }
 
 /** How long the deferred-task timer waits between runs when nothing is deferred (it is rescheduled to 0 as soon as something is). */
