@@ -49,7 +49,7 @@ interface Probe {
   got: Got[];
   published: number[];
   connects: number; // onConnect calls: the client went online
-  disconnects: Array<{ status: number; retryMs: number }>;
+  disconnects: Array<{ status: number; retryMs: number; reason: string }>;
   subscribeFailed: string[];
 }
 
@@ -66,7 +66,7 @@ function connect(port: number, opts: Partial<ClientOptions> = {}, subs: Array<[s
     { host: LOCAL, port, clientId: id, keepAliveSec: 30, reconnectMinMs: 100, reconnectMaxMs: 400, ...opts },
     {
       onConnect: () => p.connects++,
-      onDisconnect: (status, retryMs) => p.disconnects.push({ status, retryMs }),
+      onDisconnect: (status, retryMs, reason) => p.disconnects.push({ status, retryMs, reason }),
       onPublished: (packetId) => p.published.push(packetId),
       onSubscribeFailed: (filter) => p.subscribeFailed.push(filter),
     },
@@ -202,7 +202,7 @@ describe('Mosquitto, password auth and ACL', () => {
     const p = connect(proxy.port, { ...opts, ...FAST_RETRY });
     await waitFor('the refusal', () => p.disconnects.length >= 1);
     expect(statuses(p)).toEqual([`${statusName(REFUSED_NOT_AUTHORIZED)}/-1`]);
-    expect(p.disconnects[0]).toEqual({ status: REFUSED_NOT_AUTHORIZED, retryMs: -1 });
+    expect(p.disconnects[0]).toEqual({ status: REFUSED_NOT_AUTHORIZED, retryMs: -1, reason: '' });
     // A reconnecting client would be back within reconnectMinMs (50 ms): give it 1.5 s.
     await sleep(1500);
     expect(proxy.accepted()).toBe(1);
@@ -278,6 +278,19 @@ describe('Mosquitto, TLS', () => {
       const hellos = records.filter((r) => r.type === 0x16 && r.handshake === 0x01).length;
       expect(hellos).toBeGreaterThanOrEqual(p.disconnects.length);
       expect(broker.log()).not.toMatch(new RegExp(`New client connected .* as ${escape(p.id)}\\b`));
+    }));
+
+  it('fault 15, wrong host: trusting the CA but expecting another name, never online, never in clear, and the reason says why', () =>
+    withLog(broker, async () => {
+      const proxy = await withProxy(broker.tlsPort!);
+      const p = connect(proxy.port, { tls: { ca: broker.caPem, servername: 'mqtt.example.com' }, ...FAST_RETRY });
+      await waitFor('two failed attempts', () => p.disconnects.length >= 2 && proxy.accepted() >= 2);
+      p.client.stop();
+      expect(p.connects).toBe(0);
+      for (const d of p.disconnects) expect(d.status, statuses(p).join()).toBe(CONNECTION_LOST);
+      expect(p.disconnects[0].reason).toMatch(/mqtt\.example\.com/); // Node's certificate check names it
+      expect(proxy.captured().up.includes(MQTT_NAME)).toBe(false);
+      expect(broker.log()).not.toMatch(new RegExp(`New client connected .* as ${escape(p.id)}\b`));
     }));
 
   it('a plain client pointed at the TLS port never goes online', () =>
