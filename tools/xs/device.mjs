@@ -187,8 +187,10 @@ export async function startDevice({ config, tickMs = 10, tlsStore = [], names = 
     },
     async stop() {
       clearInterval(ticker);
-      await chain;
+      // No new evaluation from here on (a socket event or a DNS answer may still come), then let the
+      // queued ones finish before the worker goes.
       stopped = true;
+      await chain;
       for (const s of sockets.values()) s.destroy();
       await worker.close();
     },

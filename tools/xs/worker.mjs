@@ -15,6 +15,7 @@ export async function startWorker({ onCommand } = {}) {
   const { worker } = await buildXsnap();
   const child = spawn(worker, [], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
   const toXs = child.stdio[3];
+  toXs.on('error', (e) => (stderr += `to xsnap-worker: ${e.message}\n`)); // a pipe to a worker that died: reported by the next send
   const fromXs = child.stdio[4];
   let stdout = '';
   let stderr = '';
@@ -54,6 +55,7 @@ export async function startWorker({ onCommand } = {}) {
 
   function send(text) {
     if (exited !== null) return Promise.reject(new Error(`xsnap-worker exited ${exited}\n${stderr}`));
+    if (toXs.writableEnded) return Promise.reject(new Error('xsnap-worker closed'));
     const body = Buffer.from(text);
     return new Promise((ok, fail) => {
       waiting.push({ ok, fail });
