@@ -36,6 +36,17 @@ export function register(s: SocketSim): number {
 /** Name lookups in flight (tools/xs/device/dns.ts), by request id: the answer's callback. */
 export const lookups: Array<((address: string | null) => void) | null> = [null];
 
+/**
+ * The 4 address and 2 port bytes of an OPEN, checked as Moddable's lwIP socket checks them: a
+ * dotted IPv4 `address` only (its constructor throws otherwise), a port in 1–65535.
+ */
+export function endpoint(address: string, port: number): number[] {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address ?? '');
+  if (!m) throw new Error('invalid address');
+  if (!(port > 0 && port < 65536)) throw new RangeError('invalid port');
+  return [+m[1], +m[2], +m[3], +m[4], port >> 8, port & 255];
+}
+
 /** An ASCII string as bytes (the stand-ins' commands carry names and base64 only). */
 export function ascii(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
@@ -80,7 +91,7 @@ export function runTimers(): void {
   throw new Error('timers never settle');
 }
 
-function hexBytes(hex: string): Uint8Array {
+export function hexBytes(hex: string): Uint8Array {
   const b = new Uint8Array(hex.length >> 1);
   for (let i = 0; i < b.length; i++) b[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return b;

@@ -1,6 +1,8 @@
 // `Resource` for the device app in xsnap: the resources a Moddable build links into flash (a
 // manifest's "resources"), here the bytes tools/xs/device.mjs was given, by name. As on the device,
 // a missing resource throws.
+import { hexBytes } from './io.js';
+
 const given = ((globalThis as any).xsDeviceResources ?? {}) as Record<string, string>;
 
 export default class Resource {
@@ -8,8 +10,7 @@ export default class Resource {
   constructor(path: string) {
     const hex = given[path];
     if (hex === undefined) throw new Error('resource not found: ' + path);
-    this.bytes = new Uint8Array(hex.length >> 1);
-    for (let i = 0; i < this.bytes.length; i++) this.bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    this.bytes = hexBytes(hex);
   }
   get byteLength(): number {
     return this.bytes.length;

@@ -5,7 +5,7 @@
 //   buffer.byteLength bytes and throws when that is more than is unread (or 0);
 // - write(buffer) throws "would block" past the send buffer's room, and returns the room left;
 // - onError once the link fails, only after everything received was read; then write is ignored.
-import { CLOSE, OPEN, WRITE, command, register, sockets, type SocketSim } from './io.js';
+import { CLOSE, OPEN, WRITE, command, endpoint, register, sockets, type SocketSim } from './io.js';
 
 const SEND_BUFFER = 5744; // lwIP's TCP_SND_BUF on the ESP32 (4 × MSS)
 
@@ -29,12 +29,9 @@ export default class TCP implements SocketSim {
   private closed = false;
 
   constructor(o: Options) {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(o.address ?? '');
-    if (!m) throw new Error('invalid address');
-    if (!(o.port > 0 && o.port < 65536)) throw new RangeError('invalid port');
+    const b = new Uint8Array(endpoint(o.address, o.port));
     this.o = o;
     this.id = register(this);
-    const b = new Uint8Array([+m[1], +m[2], +m[3], +m[4], o.port >> 8, o.port & 255]);
     command(OPEN, this.id, b, 0, 6);
   }
 

@@ -20,7 +20,7 @@
 // AES-CBC with HMAC-SHA256 adds (5-byte header, 16-byte IV, 32-byte MAC, 1–16 bytes of padding): up
 // to 69 bytes, so a host that ignored write()'s return and counted records short would see "would
 // block".
-import { CLOSE, OPEN_TLS, WRITE, ascii, command, register, sockets, type SocketSim } from './io.js';
+import { CLOSE, OPEN_TLS, WRITE, ascii, command, endpoint, register, sockets, type SocketSim } from './io.js';
 import Timer from './timer.js';
 
 const SEND_BUFFER = 5744; // the TCP socket's, as tools/xs/device/tcp.ts
@@ -67,9 +67,7 @@ export default class TLSSocket implements SocketSim {
   private doRead: unknown = null;
 
   constructor(o: Options) {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(o.address ?? '');
-    if (!m) throw new Error('invalid address');
-    if (!(o.port > 0 && o.port < 65536)) throw new RangeError('invalid port');
+    const at = endpoint(o.address, o.port);
     if (!o.TCP?.io) throw new TypeError('TCP.io required');
     if (typeof o.host !== 'string' || !o.host) throw new TypeError('host required');
     this.o = o;
@@ -82,7 +80,7 @@ export default class TLSSocket implements SocketSim {
       key: base64(s.clientKey),
     });
     const b = new Uint8Array(6 + json.length);
-    b.set([+m[1], +m[2], +m[3], +m[4], o.port >> 8, o.port & 255]);
+    b.set(at);
     b.set(ascii(json), 6);
     command(OPEN_TLS, this.id, b, 0, b.length);
   }
