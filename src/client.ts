@@ -17,11 +17,11 @@ import {
 import type { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
 import { checkQos } from './codec/encode.js';
-import { utf8, STR_FILTER } from './codec/utf8.js';
+import { utf8, STR_FILTER, STRING, XS } from './codec/utf8.js';
 import type { Host, Link, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionOptions } from './session/session.js';
-import { decodeUtf8, matchTopic } from './topic.js';
+import { decodeUtf8, matchTopic, topicBytes } from './topic.js';
 
 export interface ClientOptions extends SessionOptions, Target {
   /** First reconnect delay bound and its cap, ms (defaults 1000 and 60000). Delays are random in [0, bound). */
@@ -37,7 +37,7 @@ export interface ClientOptions extends SessionOptions, Target {
    */
   offlineQos0?: 'refuse' | 'drop';
   /**
-   * Bytes received and not yet handled, at most (default 64 KiB, Node's largest read). When handlers
+   * Bytes received and not yet handled, at most (default 2 KiB on XS, 64 KiB on Node: its largest read). When handlers
    * fall that far behind, the link is told to hold the rest (onData takes less, resume() later):
    * the host stops reading and TCP's window makes the broker wait. Nothing is dropped.
    */
@@ -185,12 +185,19 @@ export class Client {
   private _held = false; // the link holds bytes the queue had no room for: resume() after a drain
   private readonly _drainFn = () => this._drain();
   private readonly _timerFn = () => this._onTimer();
+  // The last TOPICS string topics published, and their bytes: a device publishes to a few topics
+  // again and again, and reading a string's characters allocates in XS (about 3 slots each), so a
+  // topic seen again is sent from its bytes. A miss costs what topicBytes() does, once.
+  private readonly _topicStr: Array<string | null> = [null, null, null, null];
+  private readonly _topicBytes: Array<Uint8Array | null> = [null, null, null, null];
+  private _topicNext = 0;
 
   constructor(host: Host, options: ClientOptions, events: ClientEvents = {}) {
     this._host = host;
     this._o = options;
     this._events = events;
-    this._rx = new Uint8Array(options.rxQueueBytes ?? 65536);
+    // On XS, a board's default (an ESP8266 has about 40 KB for the whole app); on Node, its largest read.
+    this._rx = new Uint8Array(options.rxQueueBytes ?? (XS ? 2048 : 65536));
     this.session = new Session(options, {
       send: (b, o, l) => (this._link ? this._link.write(b, o, l) : false),
       onConnected: (present, kept) => this._connected(present, kept),
@@ -233,6 +240,19 @@ export class Client {
    */
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
     if (this._state === STOPPED_STATE) return STOPPED;
+    if (typeof topic === STRING) {
+      const strs = this._topicStr;
+      let k = 0;
+      while (k < strs.length && strs[k] !== topic) k++;
+      if (k === strs.length) {
+        const bytes = topicBytes(topic as string); // throws for a bad topic, as publishing it would
+        k = this._topicNext;
+        this._topicNext = (k + 1) % strs.length;
+        strs[k] = topic as string;
+        this._topicBytes[k] = bytes;
+      }
+      topic = this._topicBytes[k]!;
+    }
     const r = this.session.publish(topic, payload, qos, retain, this._host.nowMs());
     if (r === NOT_CONNECTED && this._o.offlineQos0 === 'drop') {
       this.dropped++;

@@ -12,7 +12,7 @@
 // allocation). Near the end of the buffer it is sized exactly first, so that NO_MEMORY is exact.
 import { MAX_REMAINING_LENGTH, NO_MEMORY, PUBACK, PUBCOMP, PUBREL } from './constants.js';
 import { sizeOfVarint, writeVarint } from './varint.js';
-import { checkUtf8, units, utf8, rangeError, typeError, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
+import { checkUtf8, units, utf8, rangeError, typeError, STRING, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
 
 /** Binary data: bytes as they are, or a string sent as its UTF-8 bytes. */
 export type Data = Uint8Array | string;
@@ -61,7 +61,8 @@ function putU16(buf: Out, pos: number, v: number): number {
 }
 
 function putData(buf: Out, pos: number, d: Data, kind: number): number {
-  if (typeof d === 'string') return buf ? utf8(d, kind, buf, pos) : pos + utf8(d, kind);
+  if (typeof d === STRING) return buf ? utf8(d as string, kind, buf, pos) : pos + utf8(d as string, kind);
+  d = d as Uint8Array;
   // A topic given as bytes (pre-encoded once, the fastest way to publish) is checked as one.
   if (kind === STR_TOPIC && (!d.length || checkUtf8(d, 0, d.length, true))) typeError('invalid topic bytes');
   if (buf) buf.set(d, pos);
@@ -109,11 +110,11 @@ function close(buf: Uint8Array, pos: number, first: number, b: number, end: numb
 
 /** Lower and upper bounds of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each. */
 function lo(d: Data | null): number {
-  return d ? (typeof d === 'string' ? units(d) : d.length) : 0;
+  return d ? (typeof d === STRING ? units(d as string) : d.length) : 0;
 }
 
 function hi(d: Data | null): number {
-  return d ? (typeof d === 'string' ? 3 * units(d) : d.length) : 0;
+  return d ? (typeof d === STRING ? 3 * units(d as string) : d.length) : 0;
 }
 
 function connectBody(buf: Out, pos: number, o: ConnectOptions): number {
