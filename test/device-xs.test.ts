@@ -1,4 +1,4 @@
-// The device app under the real XS engine against a real Mosquitto: hosts/moddable/main.ts, with the
+// The device app under the real XS engine against a real Mosquitto: examples/sensor/main.ts, with the
 // Moddable host, the client, the session and the codec, bundled as for a board and run in
 // xsnap-worker (tools/xs/device.mjs), where `embedded:io/socket/tcp` is a real TCP connection made
 // by Node, following Moddable's lwIP socket (tools/xs/device/tcp.ts), `embedded:io/socket/tcp/tls`

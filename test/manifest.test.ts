@@ -6,16 +6,22 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('..', import.meta.url).pathname;
 
 describe('Moddable manifests', () => {
-  it('manifest.json and manifest_include.json parse, and every local module exists after the build', () => {
+  it('the library\'s manifest.json, manifest_tls.json and the sensor app\'s parse, and every local module exists after the build', () => {
     if (!existsSync(root + 'dist/xs/index.js')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });
-    const app = JSON.parse(readFileSync(root + 'manifest.json', 'utf8'));
-    expect(app.include).toContain('./manifest_include.json');
+    const app = JSON.parse(readFileSync(root + 'examples/sensor/manifest.json', 'utf8'));
+    expect(app.include).toContain('../../manifest_tls.json');
     // The app's own modules (its main, built by build:xs, part of npm run build) exist too.
-    if (!existsSync(root + 'dist/xs/main.js')) execFileSync(process.execPath, [root + 'hosts/moddable/build.mjs'], { stdio: 'ignore' });
+    if (!existsSync(root + 'dist/xs/sensor.js')) execFileSync(process.execPath, [root + 'hosts/moddable/build.mjs'], { stdio: 'ignore' });
     const appModules = Object.values(app.modules ?? {}).flat() as string[];
     expect(appModules.length).toBeGreaterThan(0);
-    for (const m of appModules) if (m.startsWith('./')) expect(existsSync(root + m + '.js'), m).toBe(true);
-    const lib = JSON.parse(readFileSync(root + 'manifest_include.json', 'utf8'));
+    for (const m of appModules) expect(existsSync(root + 'examples/sensor/' + m + '.js'), m).toBe(true);
+    // TLS is its own manifest: the library's links none of it.
+    const tls = JSON.parse(readFileSync(root + 'manifest_tls.json', 'utf8'));
+    expect(tls.include).toContain('./manifest.json');
+    expect(tls.include.some((i: string) => i.includes('tlssocket'))).toBe(true);
+    const lib = JSON.parse(readFileSync(root + 'manifest.json', 'utf8'));
+    expect(JSON.stringify(lib)).not.toMatch(/tls/i);
+    expect(lib.config).toBeUndefined(); // an app's config is the app's: the library's manifest sets none
     const modules = Object.values(lib.modules) as string[];
     expect(modules.length).toBeGreaterThan(0);
     for (const m of modules) expect(existsSync(root + m + '.js'), m).toBe(true);
@@ -27,9 +33,9 @@ describe('Moddable manifests', () => {
 });
 
 describe('the sensor app\'s config', () => {
-  it('declares in manifest.json every config key the app reads, and none that Moddable\'s libraries own', () => {
-    const app = JSON.parse(readFileSync(root + 'manifest.json', 'utf8'));
-    const main = readFileSync(root + 'hosts/moddable/main.ts', 'utf8');
+  it('declares in examples/sensor/manifest.json every config key the app reads, and none that Moddable\'s libraries own', () => {
+    const app = JSON.parse(readFileSync(root + 'examples/sensor/manifest.json', 'utf8'));
+    const main = readFileSync(root + 'examples/sensor/main.ts', 'utf8');
     const read = [...new Set([...main.matchAll(/\bconfig\.(\w+)/g)].map((m) => m[1]))];
     expect(read.length).toBeGreaterThan(8);
     for (const k of read) expect(Object.keys(app.config), `config.${k}`).toContain(k);

@@ -29,6 +29,63 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
     await broker?.stop();
   });
 
+  it('the sensor app (examples/sensor): online, telemetry QoS 0, alerts QoS 1, a command; a broker SIGKILL and restart loses no QoS 1 alert; readings differ from boot to boot', async () => {
+    const pb = await startMosquitto({ persistence: true });
+    const id = 'simdev' + process.pid;
+    const app = await buildApp({ manifest: root + 'examples/sensor/manifest.json', config: { broker: '127.0.0.1', port: pb.port, clientId: id, interval: 150, threshold: 22 } });
+    // A persistent watcher: what the device sends while the watcher is away waits at the broker.
+    const seen: { topic: string; text: string; qos: number }[] = [];
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${pb.port}`, { clientId: 'watch' + id, clean: false, reconnectPeriod: 200 });
+    w.on('message', (topic, payload, packet) => seen.push({ topic, text: payload.toString(), qos: packet.qos }));
+    await w.subscribeAsync(`devices/${id}/#`, { qos: 1 });
+    await pb.saved(0);
+    const of = (leaf: string) => seen.filter((m) => m.topic === `devices/${id}/${leaf}`);
+    const waitFor = async (what: string, ok: () => boolean, ms = 15_000) => {
+      for (const until = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > until) throw new Error('timed out waiting for ' + what + '\n' + run.output());
+    };
+    let run = await startApp(app.so);
+    const firstBoot: string[] = [];
+    try {
+      await run.waitFor(/^mqtt: online/);
+      await waitFor('3 readings', () => of('telemetry').length >= 3);
+      for (const m of of('telemetry')) expect(m.text).toMatch(/^\{"t":[1-4]\d\.\d\}$/);
+      expect(of('telemetry')[0].qos).toBe(0);
+      firstBoot.push(...of('telemetry').slice(0, 3).map((m) => m.text));
+      await waitFor('an alert', () => of('alerts').length >= 1);
+      expect(of('alerts')[0].qos).toBe(1);
+      await w.publishAsync(`devices/${id}/cmd/interval`, '1000', { qos: 1 });
+      await run.waitFor(/cmd\/interval 1000/);
+      await w.publishAsync(`devices/${id}/cmd/interval`, '150', { qos: 1 });
+      await run.waitFor(/cmd\/interval 150/);
+
+      // SIGKILL: no goodbye. Alerts raised while the broker is down wait in the outbox.
+      const queuedBefore = run.lines.filter((l: string) => / queued$/.test(l)).length;
+      await pb.kill();
+      await run.waitFor(/^mqtt: offline/);
+      await waitFor('an alert raised offline', () => run.lines.filter((l: string) => / queued$/.test(l)).length > queuedBefore, 30_000);
+      await pb.restart();
+      const onlines = () => run.lines.filter((l: string) => l.startsWith('mqtt: online')).length;
+      await waitFor('online again', () => onlines() >= 2, 90_000);
+      const queued = run.lines.map((l: string) => /^mqtt: alert (\d+) queued$/.exec(l)).filter(Boolean).map((m) => Number(m![1]));
+      expect(queued.length).toBeGreaterThan(0);
+      const got = () => new Set(of('alerts').map((m) => JSON.parse(m.text).n as number));
+      await waitFor('every alert raised offline, delivered', () => queued.every((n) => got().has(n)), 20_000);
+    } finally {
+      await run.stop();
+    }
+    // A second boot: XS's Math.random repeats itself from boot to boot; the host's seeded random does not.
+    const before = of('telemetry').length;
+    run = await startApp(app.so);
+    try {
+      await waitFor('3 readings of the second boot', () => of('telemetry').length >= before + 3);
+      expect(of('telemetry').slice(before, before + 3).map((m) => m.text)).not.toEqual(firstBoot);
+    } finally {
+      await run.stop();
+      await w.endAsync();
+      await pb.stop();
+    }
+  }, 300_000);
+
   it('publishing, receiving and dispatching allocate nothing per operation (Instrumentation, collector off)', async () => {
     const id = 'alloc' + process.pid;
     const n = 1000;

@@ -1,8 +1,8 @@
-// Builds the device app for Moddable (npm run build:xs): esbuild bundles hosts/moddable/main.ts
-// into dist/xs/main.js, the module manifest.json names. The library and the host are not bundled
-// again: imports of src/index.ts and hosts/moddable/index.ts become imports of "xs-mqtt" and
-// "xs-mqtt/moddable", which manifest_include.json maps to dist/xs/index.js and dist/xs/moddable.js
-// (tools/build.mjs, run first when they are missing) and preloads. Moddable's own modules
+// Builds the sensor app for Moddable (npm run build:xs): esbuild bundles examples/sensor/main.ts
+// into dist/xs/sensor.js, the module examples/sensor/manifest.json names. The library and the host
+// are not bundled again: imports of src/index.ts and hosts/moddable/index.ts become imports of
+// "xs-mqtt" and "xs-mqtt/moddable", which the library's manifest.json maps to dist/xs/index.js and
+// dist/xs/moddable.js (tools/build.mjs, run first when they are missing) and preloads. Moddable's own modules
 // (embedded:*, timer, time, mc/*, Resource) stay imports for mcconfig.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -15,20 +15,20 @@ if (!existsSync(root + 'dist/xs/index.js') || !existsSync(root + 'dist/xs/moddab
 
 /**
  * src/index.ts → the "xs-mqtt" module and hosts/moddable/index.ts → "xs-mqtt/moddable" (one copy of
- * the library and of the host on the device, both preloaded: manifest_include.json).
+ * the library and of the host on the device, both preloaded: manifest.json).
  */
 const library = {
   name: 'xs-mqtt-external',
   setup(b) {
     b.onResolve({ filter: /\/src\/index\.js$/ }, () => ({ path: 'xs-mqtt', external: true }));
-    b.onResolve({ filter: /^\.\/index\.js$/ }, (a) => (a.importer.endsWith('hosts/moddable/main.ts') ? { path: 'xs-mqtt/moddable', external: true } : undefined));
+    b.onResolve({ filter: /\/hosts\/moddable\/index\.js$/ }, () => ({ path: 'xs-mqtt/moddable', external: true }));
   },
 };
 
 await build({
   absWorkingDir: root,
-  entryPoints: ['hosts/moddable/main.ts'],
-  outfile: 'dist/xs/main.js',
+  entryPoints: ['examples/sensor/main.ts'],
+  outfile: 'dist/xs/sensor.js',
   bundle: true,
   format: 'esm',
   platform: 'neutral',
@@ -41,9 +41,9 @@ await build({
 });
 
 // The bundle must import only what mcconfig resolves: Moddable's modules and the library.
-const text = readFileSync(root + 'dist/xs/main.js', 'utf8');
+const text = readFileSync(root + 'dist/xs/sensor.js', 'utf8');
 const imports = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']/g)].map((m) => m[1] ?? m[2]);
 const allowed = (s) => s === 'xs-mqtt' || s === 'xs-mqtt/moddable' || s === 'timer' || s === 'time' || s === 'Resource' || s.startsWith('embedded:') || s.startsWith('mc/');
 const bad = imports.filter((s) => !allowed(s));
-if (bad.length || /\bfrom\s*["']node:/.test(text)) throw new Error('dist/xs/main.js imports ' + bad.join(', '));
-console.log('built dist/xs/main.js; imports: ' + [...new Set(imports)].join(', '));
+if (bad.length || /\bfrom\s*["']node:/.test(text)) throw new Error('dist/xs/sensor.js imports ' + bad.join(', '));
+console.log('built dist/xs/sensor.js; imports: ' + [...new Set(imports)].join(', '));

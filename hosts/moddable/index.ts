@@ -1,5 +1,8 @@
-// The Moddable host: ECMA-419 sockets (embedded:io/socket/tcp, embedded:io/socket/tcp/tls), the UDP
-// DNS resolver (embedded:network/dns/resolver/udp), Moddable's timers and tick. It adapts the IO
+// The Moddable host: ECMA-419 sockets (embedded:io/socket/tcp, and the TLS socket class an app
+// gives it), the UDP DNS resolver (embedded:network/dns/resolver/udp), Moddable's timers and tick.
+// TLS is not imported here: a static import would link Moddable's whole TLS stack (about 156 KB of
+// archive) into every app. An app that wants TLS includes manifest_tls.json and passes the class:
+// `new ModdableHost({ TLS: TLSSocket })` with `import TLSSocket from "embedded:io/socket/tcp/tls"`. It adapts the IO
 // class pattern (onReadable(count) / onWritable(count) / onError(), read/write past nothing) to the
 // Host contract of src/host.ts, whose promises the client relies on:
 // - events never fire inside open(), write() or close() (the client is not re-entrant there);
@@ -9,7 +12,7 @@
 // Nothing here allocates at module load: a typed array made then would be frozen under preload.
 import TCP from 'embedded:io/socket/tcp';
 import type { Options as TCPOptions } from 'embedded:io/socket/tcp';
-import TLSSocket from 'embedded:io/socket/tcp/tls';
+import type TLSSocket from 'embedded:io/socket/tcp/tls';
 import type { Options as TLSOptions } from 'embedded:io/socket/tcp/tls';
 import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
@@ -22,6 +25,13 @@ export interface ModdableHostOptions {
   dnsServers?: string[];
   /** Bytes of each link's receive buffer: onData gets at most this many at a time (default 1024). */
   rxBytes?: number;
+  /**
+   * The TLS socket class (`embedded:io/socket/tcp/tls`, from manifest_tls.json) for targets with
+   * `tls`. Without it such a link fails ("tls: …"); it never falls back to plain TCP.
+   */
+  TLS?: typeof TLSSocket;
+  /** Mixed into the seed of random() (backoff jitter), with the tick and the clock: a MAC address's low 32 bits, say. */
+  seed?: number;
 }
 
 /**
@@ -109,8 +119,11 @@ class ModdableLink implements Link {
   private _ended = false; // onClose emitted or scheduled: no event may follow
   private _busy = false; // inside open/write/close: an error then is reported later
 
-  constructor(target: Target, events: LinkEvents, dnsServers: string[], rxBytes: number) {
+  declare private readonly _TLS: typeof TLSSocket | undefined;
+
+  constructor(target: Target, events: LinkEvents, dnsServers: string[], rxBytes: number, TLS: typeof TLSSocket | undefined) {
     this._events = events;
+    this._TLS = TLS;
     this._tls = !!target.tls;
     this._rxBytes = rxBytes;
     this._busy = true;
@@ -164,13 +177,14 @@ class ModdableLink implements Link {
       onError: () => this._fail(this._opened ? 'closed by peer' : 'refused'),
     };
     if (t) {
+      if (!this._TLS) throw new Error(NO_TLS);
       // Moddable's TLS socket (examples/io/tcp/tlssocket) runs its handshake over the TCP class given
       // as `TCP.io`; `host` is the TLS server name, sent as SNI. (Its ssl/* checks the chain and the
       // dates, not this name: trust a CA of your own, secure.certificate, for a private broker.)
       options.host = t.servername ?? target.host;
       options.secure = secureOptions(t);
       options.TCP = { io: TCP };
-      this._socket = new TLSSocket(options as TLSOptions);
+      this._socket = new this._TLS(options as TLSOptions);
     } else {
       this._socket = new TCP(options as TCPOptions);
     }
@@ -356,6 +370,8 @@ function reason(e: unknown): string {
   return (e as Error)?.message || 'failed';
 }
 
+const NO_TLS = 'tls: no TLS socket class (include manifest_tls.json; new ModdableHost({ TLS }))';
+
 /** How long the deferred-task timer waits between runs when nothing is deferred (it is rescheduled to 0 as soon as something is). */
 const IDLE_MS = 0x3fffffff;
 
@@ -364,6 +380,8 @@ export class ModdableHost implements Host {
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   declare private readonly _dns: string[];
   declare private readonly _rxBytes: number;
+  declare private readonly _TLS: typeof TLSSocket | undefined;
+  declare private _seed: number;
   // Deferred tasks: a ring run by one timer, made once and rescheduled, so defer() allocates nothing.
   private readonly _tasks: Array<(() => void) | null> = [];
   private _taskHead = 0;
@@ -375,6 +393,10 @@ export class ModdableHost implements Host {
   constructor(options: ModdableHostOptions = {}) {
     this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];
     this._rxBytes = options.rxBytes ?? 1024;
+    this._TLS = options.TLS;
+    // Whatever differs from boot to boot and board to board; never 0 (xorshift's fixed point).
+    this._seed = (Time.ticks ^ (Date.now() * 1000 + (Time.microseconds ?? 0)) ^ Math.imul(options.seed ?? 0, 0x9e3779b1)) | 1;
+    for (let i = 0; i < 8; i++) this.random();
     for (let i = 0; i < 16; i++) this._tasks.push(null);
   }
 
@@ -426,11 +448,21 @@ export class ModdableHost implements Host {
     }
   }
 
+  /**
+   * Backoff jitter, in [0, 1): xorshift32, seeded in the constructor from the tick, the clock and
+   * the `seed` option (a MAC address, say). XS's Math.random gave the same sequence on every boot of
+   * the simulator: boards that boot together would then retry together.
+   */
   random(): number {
-    return Math.random();
+    let x = this._seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this._seed = x;
+    return (x >>> 0) / 4294967296;
   }
 
   open(target: Target, events: LinkEvents): Link {
-    return new ModdableLink(target, events, this._dns, this._rxBytes);
+    return new ModdableLink(target, events, this._dns, this._rxBytes, this._TLS);
   }
 }

@@ -1,4 +1,4 @@
-// Runs the device app (hosts/moddable/main.ts with the Moddable host, the client, the session and
+// Runs the device app (examples/sensor/main.ts with the Moddable host, the client, the session and
 // the codec, bundled as for a board) inside xsnap-worker, the real XS engine, with Node playing the
 // board: `embedded:io/socket/tcp` becomes a real TCP connection made by Node (tools/xs/device/),
 // `timer` and `time` run on this process's clock, and `mc/config` is the config given here. What the

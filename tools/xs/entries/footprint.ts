@@ -1,6 +1,6 @@
 /// <reference path="../xs-globals.d.ts" />
 // The library's footprint in XS, for tools/xs/footprint.mjs: `xsFootprint.make()` builds a Client
-// with the device app's options (hosts/moddable/main.ts) on a host that does no I/O (the constructor
+// with the device app's options (examples/sensor/main.ts) on a host that does no I/O (the constructor
 // calls none), and keeps it; `buffers()` sums the bytes of the ArrayBuffers it holds (chunks, which
 // the heap-slot count leaves out).
 import { Client } from '../../../src/index.js';
@@ -17,7 +17,7 @@ const idle: Host = {
   },
 };
 
-/** The device app's client options (hosts/moddable/main.ts). */
+/** The device app's client options (examples/sensor/main.ts). */
 const deviceOptions = {
   host: '192.0.2.1',
   port: 1883,

@@ -1,6 +1,7 @@
 // A sensor-telemetry device app: xs-mqtt's Client on the Moddable host. Settings come from the
-// manifest's "config" (module mc/config), each overridable on the mcconfig command line:
-//   mcconfig -d -m -p esp32 ssid=<wifi> password=<wifi password> broker=<host> port=1883 clientId=<id>
+// manifest's "config" (module mc/config), each overridable on the mcconfig command line. `npm run
+// build` bundles this file into dist/xs/sensor.js, which examples/sensor/manifest.json names; then
+//   cd examples/sensor && mcconfig -d -m -p esp32 ssid=<wifi> password=<wifi password> broker=<host> port=1883 clientId=<id>
 // ("password" is Wi-Fi's; the broker's credentials are mqttUser / mqttPassword.)
 // TLS (mqttTls=true): the broker's certificate is verified against the device's certificate store,
 // or against mqttCa=<resource>, a DER certificate among the app's resources; mqttCert=<resource> and
@@ -17,10 +18,11 @@
 //   devices/<id>/cmd/#        subscribed; cmd/interval (a number of ms, 1000..3600000) changes the interval
 import config from 'mc/config';
 import Resource from 'Resource';
+import TLSSocket from 'embedded:io/socket/tcp/tls';
 import Timer from 'timer';
 import { Client, statusName, topicBytes } from '../../src/index.js';
 import type { Message } from '../../src/index.js';
-import { ModdableHost } from './index.js';
+import { ModdableHost } from '../../hosts/moddable/index.js';
 
 const id: string = String(config.clientId ?? 'xs-mqtt-sensor');
 const base = 'devices/' + id;
@@ -39,8 +41,10 @@ function resource(name: unknown): Uint8Array | undefined {
 
 const t = config.mqttTls;
 const tls = t === true || t === 'true' || t === '1' || t === 1;
+// TLS: manifest_tls.json, which this app's manifest includes. Its random() seeds differ per boot.
+const host = new ModdableHost({ TLS: TLSSocket });
 const client = new Client(
-  new ModdableHost(),
+  host,
   {
     host: String(config.broker ?? 'test.mosquitto.org'),
     port: Number(config.port ?? (tls ? 8883 : 1883)),
@@ -96,11 +100,12 @@ client.subscribe(base + '/cmd/#', 1, (m: Message) => {
   }
 });
 
-// The simulated sensor: a temperature random walk around 22 °C, bounded to [10, 40].
+// The simulated sensor: a temperature wandering around 22 °C (pulled back towards it), bounded to [10, 40].
 let value = 22;
 let above = false;
+let alerts = 0;
 function read(): number {
-  value += (Math.random() - 0.5) * 1.5;
+  value += (22 - value) * 0.2 + (host.random() - 0.5) * 1.5; // not Math.random: XS's repeats from boot to boot
   if (value < 10) value = 10;
   if (value > 40) value = 40;
   return Math.round(value * 10) / 10;
@@ -122,7 +127,12 @@ const timer = Timer.repeat(() => {
   const t = read();
   if (client.online) client.publish(telemetryTopic, writeReading(t), 0);
   // Alerts go even while offline: QoS 1 waits in the outbox for the next connection.
-  if (t >= threshold && !above) client.publish(alertsTopic, `{"t":${t},"threshold":${threshold}}`, 1);
+  if (t >= threshold && !above) {
+    // Numbered, so a receiver can tell that none was lost (an alert is rare: its string may allocate).
+    alerts++;
+    client.publish(alertsTopic, `{"t":${t},"threshold":${threshold},"n":${alerts}}`, 1);
+    trace(`mqtt: alert ${alerts}${client.online ? '' : ' queued'}\n`);
+  }
   above = t >= threshold;
 }, interval);
 
