@@ -66,10 +66,10 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
       await pb.restart();
       const onlines = () => run.lines.filter((l: string) => l.startsWith('mqtt: online')).length;
       await waitFor('online again', () => onlines() >= 2, 90_000);
-      const queued = run.lines.map((l: string) => /^mqtt: alert (\d+) queued$/.exec(l)).filter(Boolean).map((m) => Number(m![1]));
+      const queued = run.lines.map((l: string) => /^mqtt: alert (\d+) queued$/.exec(l)).filter(Boolean).map((m: RegExpExecArray | null) => Number(m![1]));
       expect(queued.length).toBeGreaterThan(0);
       const got = () => new Set(of('alerts').map((m) => JSON.parse(m.text).n as number));
-      await waitFor('every alert raised offline, delivered', () => queued.every((n) => got().has(n)), 20_000);
+      await waitFor('every alert raised offline, delivered', () => queued.every((n: number) => got().has(n)), 20_000);
     } finally {
       await run.stop();
     }

@@ -98,7 +98,8 @@ let display = null;
 /** A private Xvfb for mcsim (started once per process, stopped at exit): its DISPLAY value. */
 export async function startDisplay() {
   if (display) return display.name;
-  const child = spawn('Xvfb', ['-displayfd', '1', '-nolisten', 'tcp', '-screen', '0', '800x600x24'], { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  // Its display number comes on fd 1, once; its warnings (stderr) are not read.
+  const child = spawn('Xvfb', ['-displayfd', '1', '-nolisten', 'tcp', '-screen', '0', '800x600x24'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const name = await new Promise((res, rej) => {
     let text = '';
     const timer = setTimeout(() => rej(new Error('Xvfb gave no display within 10 s')), 10_000);
@@ -113,9 +114,8 @@ export async function startDisplay() {
     });
     child.once('exit', (code) => rej(new Error('Xvfb exited (' + code + ')')));
   });
-  child.stdout.removeAllListeners('data');
-  child.stdout.resume();
-  child.stderr.resume();
+  // Nothing more is read from it: its pipe must not keep this process alive.
+  child.stdout.destroy();
   child.unref();
   display = { name, child };
   process.once('exit', () => child.kill('SIGTERM'));

@@ -1,0 +1,121 @@
+// What the device pays, measured with the real Moddable toolchain (tools/size.mjs prints it;
+// test/moddable.test.ts enforces the budget). Five apps under tools/moddable/size/, each built with
+// `mcconfig -m -p lin -i` from the same manifests:
+//   baseline  no client
+//   plain     xs-mqtt over plain TCP (the library's manifest.json)
+//   tls       xs-mqtt with TLS (manifest_tls.json and the TLS socket class)
+//   ecma419   Moddable's ECMA-419 client (examples/io/tcp/mqttclient), an anchor
+//   mqtt      Moddable's mqtt module (modules/network/mqtt, which pulls in websocket), an anchor
+// For each: the linked archive (mc.xs.c.o: text + data, what goes to flash), the .xsb bytecode of
+// its modules, the preloaded slots (mxHeapCount in mc.xs.c) and keys, each as growth over the
+// baseline; and the RAM of one connected client (slots and chunks in use after a collection,
+// against an in-process Aedes broker), traced by the app itself.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { buildApp, ROOT, startApp } from './sim.mjs';
+
+export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt'];
+
+/**
+ * The device budget, lin 64-bit (a slot is 32 B here, 16 B on an ESP32): xs-mqtt over plain TCP adds
+ * at most this many bytes to the linked archive. Issue #10 asks for 35 KB; it measured 88,085 B
+ * (archive file size, with TLS statically linked out of the count) before. Lowered as it is beaten;
+ * never raised quietly.
+ */
+export const BUDGET = {
+  archive: 70_000,
+  target: 35_000,
+};
+
+function sizeOf(file) {
+  // text + data of the object: what the linker puts in flash (the file also has symbols and relocations).
+  const out = execFileSync('size', ['-A', file], { encoding: 'utf8' });
+  let total = 0;
+  for (const line of out.split('\n')) {
+    const m = /^\.(text|data|rodata|data\.rel\.ro)\S*\s+(\d+)/.exec(line);
+    if (m) total += Number(m[2]);
+  }
+  return total;
+}
+
+function xsbBytes(dir) {
+  let total = 0;
+  const files = {};
+  const walk = (d, prefix) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p, prefix + e + '/');
+      else if (e.endsWith('.xsb')) {
+        const n = statSync(p).size;
+        total += n;
+        files[prefix + e] = n;
+      }
+    }
+  };
+  walk(dir, '');
+  return { total, files };
+}
+
+function counts(archive) {
+  const c = readFileSync(archive.replace(/\.o$/, ''), 'utf8').slice(0, 4000);
+  const get = (name) => Number(new RegExp('#define ' + name + ' (\\d+)').exec(c)?.[1] ?? NaN);
+  return { slots: get('mxHeapCount'), keys: get('mxKeysCount'), aliases: get('mxAliasCount') };
+}
+
+/** A minimal MQTT broker on a free port (Aedes, in process), for the RAM of a connected client. */
+async function broker() {
+  const { Aedes } = await import('aedes');
+  const aedes = await Aedes.createBroker();
+  const server = createServer(aedes.handle);
+  await new Promise((res) => server.listen(0, '127.0.0.1', res));
+  return { port: server.address().port, close: () => new Promise((res) => server.close(() => aedes.close(res))) };
+}
+
+/** Builds and runs the five apps; returns { apps: {name: figures}, growth: {name: figures over baseline} }. */
+export async function measureDevice({ log = () => {}, only = APPS } = {}) {
+  const b = await broker();
+  const apps = {};
+  try {
+    for (const name of APPS.filter((n) => n === 'baseline' || only.includes(n))) {
+      log(`building ${name}…`);
+      const app = await buildApp({
+        manifest: join(ROOT, 'tools/moddable/size', name, 'manifest.json'),
+        config: { broker: '127.0.0.1', port: b.port },
+        instrument: true,
+        out: join(ROOT, 'tools/.cache/size', name),
+      });
+      const xsb = xsbBytes(app.xsb);
+      const run = await startApp(app.so);
+      let ram;
+      try {
+        const m = await run.waitFor(/^size: ram slots=(\d+) chunks=(\d+)/, 20_000);
+        ram = { slots: Number(m[1]), chunks: Number(m[2]) };
+      } finally {
+        await run.stop();
+      }
+      apps[name] = { archive: sizeOf(app.archive), xsb: xsb.total, xsbFiles: xsb.files, ...counts(app.archive), ram };
+    }
+  } finally {
+    await b.close();
+  }
+  const base = apps.baseline;
+  const growth = {};
+  for (const name of APPS.slice(1)) {
+    const a = apps[name];
+    if (!a) continue;
+    growth[name] = {
+      archive: a.archive - base.archive,
+      xsb: a.xsb - base.xsb,
+      slots: a.slots - base.slots,
+      keys: a.keys - base.keys,
+      ram: a.ram.slots + a.ram.chunks - (base.ram.slots + base.ram.chunks),
+      ramSlots: a.ram.slots - base.ram.slots,
+      ramChunks: a.ram.chunks - base.ram.chunks,
+      // the .xsb files this app has that the baseline has not, largest first
+      modules: Object.entries(a.xsbFiles).filter(([f]) => !(f in base.xsbFiles)).sort((x, y) => y[1] - x[1]),
+    };
+  }
+  return { apps, growth };
+}

@@ -1,0 +1,21 @@
+// Shared by the size apps (tools/size.mjs): the heap in use after a collection, and the one line
+// each app traces once its client is connected:
+//   size: ram slots=<bytes> chunks=<bytes>
+// what the client costs in RAM beyond what the app had before making it.
+import Debug from "debug";
+import Instrumentation from "instrumentation";
+
+const SLOTS = Instrumentation.map("XS Slot Heap Used");
+const CHUNKS = Instrumentation.map("XS Chunk Heap Used");
+let slots = 0, chunks = 0;
+
+export function before() {
+  Debug.gc();
+  slots = Instrumentation.get(SLOTS);
+  chunks = Instrumentation.get(CHUNKS);
+}
+
+export function connected() {
+  Debug.gc();
+  trace(`size: ram slots=${Instrumentation.get(SLOTS) - slots} chunks=${Instrumentation.get(CHUNKS) - chunks}\n`);
+}
