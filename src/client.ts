@@ -53,7 +53,7 @@ export interface ClientEvents {
    * refused connection, a name that did not resolve, a TLS failure), for logs; '' otherwise.
    */
   onDisconnect?(status: number, retryMs: number, reason: string): void;
-  /** A QoS 1 message was acknowledged. */
+  /** A QoS 1 message was acknowledged (PUBACK), a QoS 2 one completed (PUBCOMP). */
   onPublished?(packetId: number): void;
   /** The link takes bytes again after it was full: a publish that returned WOULD_BLOCK may be tried again. */
   onWritable?(): void;
@@ -226,10 +226,10 @@ export class Client {
   }
 
   /**
-   * Publishes. QoS 1 is kept in the outbox until acknowledged, across reconnects, also when called
-   * offline. Returns the packet id (QoS 1), 0 (QoS 0 sent), or a status: OUTBOX_FULL, NOT_CONNECTED
-   * or QOS0_DROPPED (QoS 0 offline, per offlineQos0), WOULD_BLOCK, NO_MEMORY, STOPPED. Throws for a
-   * bad topic or QoS.
+   * Publishes. QoS 1 and 2 are kept in the outbox until acknowledged, across reconnects, also when
+   * called offline. Returns the packet id (QoS 1, 2), 0 (QoS 0 sent), or a status: OUTBOX_FULL (no
+   * room now), NO_MEMORY (it can never fit), NOT_CONNECTED or QOS0_DROPPED (QoS 0 offline, per
+   * offlineQos0), WOULD_BLOCK, STOPPED. Throws for a bad topic or QoS.
    */
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
     if (this._state === STOPPED_STATE) return STOPPED;

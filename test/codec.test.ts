@@ -2,6 +2,7 @@
 // round trips; plus the codec's edges: NO_MEMORY without partial writes, streaming, stickiness.
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/index.js';
+import { Outbox, SUB, UNSUB } from '../src/session/outbox.js';
 import { decodeCases, encodeCases } from './fixtures/packets.js';
 import { concat, decodeChunks, feedings, hex, makeDecoder, rng, toHex } from './helpers.js';
 
@@ -269,43 +270,43 @@ describe('encoder refuses misuse at the API, before writing (case 40)', () => {
   });
 });
 
-describe('in-flight packet ids (case 40: ids wrap 65535 → 1, never 0, never reused while in flight)', () => {
-  it('wraps and skips ids in use', () => {
-    const t = new C.InflightIds(3);
-    t.use(65535);
-    t.use(1);
-    // Counter at 1: 1 is taken, so 2; then 3.
-    expect(t.acquire()).toBe(2);
-    expect(t.acquire()).toBe(0); // window full
-    expect(t.release(1)).toBe(true);
-    expect(t.acquire()).toBe(3);
-    expect(t.release(7)).toBe(false); // unsolicited
-  });
-  it('walks the whole id space without ever giving 0 or an id in use', () => {
-    const t = new C.InflightIds(4);
-    const r = rng(40);
-    const seen = new Set<number>();
-    let last = 0;
-    for (let i = 0; i < 200000; i++) {
-      if (t.count === 4 || (t.count > 0 && r() < 0.5)) {
-        const slot = Math.floor(r() * 4);
-        if (t.ids[slot]) t.release(t.ids[slot]);
-      } else {
-        const id = t.acquire();
-        expect(id).not.toBe(0);
-        expect(Array.from(t.ids).filter((x) => x === id).length).toBe(1);
-        if (last === 65535) seen.add(id);
-        last = id;
-      }
+describe('outgoing packet ids, held by the outbox records (case 40: ids wrap 65535 → 1, never 0, never reused while open)', () => {
+  it('wraps past 65535 to 1 and skips ids still open', () => {
+    const ob = new Outbox(64, 2, 2);
+    const first = ob.add(SUB); // id 1, kept open throughout
+    expect(ob.id[first]).toBe(1);
+    for (let id = 2; id <= 65535; id++) {
+      const i = ob.add(SUB);
+      expect(ob.id[i]).toBe(id);
+      ob.free(i);
     }
-    expect(seen.size).toBeGreaterThan(0); // it wrapped
+    const i = ob.add(SUB); // 65535 → 1, which is open: 2
+    expect(ob.id[i]).toBe(2);
+    expect(ob.find(1, 0)).toBe(first);
+    expect(ob.find(1, UNSUB)).toBe(-1); // found only in the state asked for
   });
-  it('refuses to reuse an id still in flight, and id 0', () => {
-    const t = new C.InflightIds(2);
-    t.use(5);
-    expect(() => t.use(5)).toThrow(TypeError);
-    expect(() => t.use(0)).toThrow(RangeError);
-    expect(() => t.use(65536)).toThrow(RangeError);
+  it('walks the whole id space without ever giving 0 or an id in use; compacts in order', () => {
+    const ob = new Outbox(64, 2, 2);
+    const r = rng(40);
+    const open: number[] = []; // ids in the order they were made
+    let wrapped = false;
+    let last = 0;
+    for (let k = 0; k < 200000; k++) {
+      if (open.length === 4 || (open.length > 0 && r() < 0.5)) {
+        const id = open.splice(Math.floor(r() * open.length), 1)[0];
+        ob.free(ob.find(id, 0));
+      } else {
+        const id = ob.id[ob.add(SUB)];
+        expect(id).not.toBe(0);
+        expect(open).not.toContain(id);
+        if (id < last) wrapped = true;
+        last = id;
+        open.push(id);
+      }
+      // The records in use are the open ids, in the order they were made.
+      expect(Array.from(ob.id.subarray(0, ob.end)).filter((x) => x)).toEqual(open);
+    }
+    expect(wrapped).toBe(true);
   });
 });
 

@@ -36,6 +36,8 @@ export interface Transcript {
   connected: Array<[boolean, boolean]>;
   subacks: Array<[number, number[]]>;
   blocked: boolean;
+  /** Called in onMessage, after the message is recorded (a handler's side effects). */
+  hook?: () => void;
 }
 
 export const CONNECT = (o: C.ConnectOptions) => {
@@ -70,6 +72,7 @@ export function run(opts: SessionOptions, steps: Step[], chunks: () => () => num
         at: d.fragmentOffset,
         total: d.messageLength,
       });
+      t.hook?.();
     },
     onPublished: (id) => t.published.push(id),
     onSubscribed: (id, codes, off, n) => t.subacks.push([id, Array.from(codes.subarray(off, off + n))]),
@@ -292,13 +295,15 @@ function define(): void {
     ['check', (t) => eq(t.published, [1])],
   ]);
 
-  add('fault 1: a drop in the middle of an incoming packet: nothing delivered or acked; the resend is', base, [
-    ...connected,
+  add('fault 1: a drop in the middle of an incoming packet: nothing delivered or acked; the resend is', { ...base, clean: false }, [
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
     ['in', PUB('c/1', 'cmd', 1, 9).slice(0, 12)],
     ['lost'],
     ['check', (t) => eq(t.messages, [])],
     ['start'],
-    ['out', C_BASE],
+    ['out', CONNECT({ ...base, clean: false })],
     ['in', '20 02 01 00' + PUB('c/1', 'cmd', 1, 9, true)],
     ['out', PUBACK(9)],
     ['check', (t) => eq(t.messages.map((m) => [m.topic, m.dup]), [['c/1', true]])],
@@ -326,7 +331,139 @@ function define(): void {
     ['check', (t) => eq(t.messages.map((m) => m.payload), [toHex(new TextEncoder().encode('once')), toHex(new TextEncoder().encode('again'))])],
   ]);
 
-  add('PUBREC for us: answered with PUBREL (case 32)', base, [...connected, ['in', '50 02 0003'], ['out', '62 02 0003']]);
+  add('case 32: a PUBREC for no QoS 2 message of ours closes (UNEXPECTED_ACK), as does a PUBCOMP', base, [
+    ...connected,
+    ['in', '50 02 0003'],
+    ['out', ''],
+    ['closed', C.UNEXPECTED_ACK],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 00 00' + '70 02 0003'],
+    ['closed', C.UNEXPECTED_ACK],
+  ]);
+
+  // ---- QoS 2 out (issue 11 item 1). Bytes written by hand, not by the encoder under test:
+  // PUBLISH QoS 2 is 34 (DUP: 3c), PUBREC 50 02, PUBREL 62 02 (flags 0010), PUBCOMP 70 02.
+  add('QoS 2 out: PUBLISH, PUBREC → PUBREL, PUBCOMP completes it (onPublished at PUBCOMP, not before)', base, [
+    ...connected,
+    ['publish', 'a/b', 'x', 2, 1],
+    ['out', '34 08 0003 612f62 0001 78'],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
+    ['out', ''],
+  ]);
+
+  add('QoS 2 out, session kept across a reconnect: PUBREL where PUBCOMP never came, PUBLISH with DUP where PUBREC never came, in order [MQTT-4.4.0-1]', { ...base, clean: false }, [
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 2, 1],
+    ['publish', 't', 'two', 2, 2],
+    ['publish', 't', 'three', 1, 3],
+    ['out', '34 08 0001 74 0001 6f6e65' + '34 08 0001 74 0002 74776f' + '32 0a 0001 74 0003 7468726565'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['lost'],
+    ['publish', 't', 'four', 2, 4], // offline: queued behind them, no DUP
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 01 00'],
+    ['out', '62 02 0001' + '3c 08 0001 74 0002 74776f' + '3a 0a 0001 74 0003 7468726565' + '34 09 0001 74 0004 666f7572'],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq(t.published, [1])],
+    ['in', '50 02 0002' + '40 02 0003' + '50 02 0004'],
+    ['out', '62 02 0002' + '62 02 0004'],
+    ['in', '70 02 0004' + '70 02 0002'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 3, 4, 2], 0])],
+  ]);
+
+  add('QoS 2 out, the broker lost the session: past PUBREC it is complete (no PUBCOMP can come); before, sent anew without DUP', { ...base, clean: false }, [
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 2, 1],
+    ['publish', 't', 'two', 2, 2],
+    ['out', '34 08 0001 74 0001 6f6e65' + '34 08 0001 74 0002 74776f'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['lost'],
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
+    ['out', '34 08 0001 74 0002 74776f'],
+    ['check', (t) => eq([t.published, t.s.queued, t.connected[1]], [[1], 1, [false, false]])],
+  ]);
+
+  add('QoS 2 out: a PUBREC again (a resend crossed it) is answered again; a PUBACK for it is ignored (case 31)', base, [
+    ...connected,
+    ['publish', 't', 'one', 2, 1],
+    ['out', '34 08 0001 74 0001 6f6e65'],
+    ['in', '40 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
+  ]);
+
+  add('QoS 2 out: a PUBCOMP before the PUBREC closes (UNEXPECTED_ACK), and so does a PUBREC for a QoS 1 message', base, [
+    ...connected,
+    ['publish', 't', 'one', 2, 1],
+    ['out', '34 08 0001 74 0001 6f6e65'],
+    ['in', '70 02 0001'],
+    ['closed', C.UNEXPECTED_ACK],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 00 00'],
+    ['out', '34 08 0001 74 0001 6f6e65'], // clean session: sent anew
+    ['publish', 't', 'q1', 1, 2],
+    ['out', '32 07 0001 74 0002 7131'],
+    ['in', '50 02 0002'],
+    ['closed', C.UNEXPECTED_ACK],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
+  ]);
+
+  for (const [bytes, status] of [
+    ['52 02 0001', C.BAD_FLAGS],
+    ['50 03 0001 00', C.BAD_LENGTH],
+    ['50 02 0000', C.PACKET_ID_ZERO],
+    ['72 02 0001', C.BAD_FLAGS],
+    ['70 01 00', C.BAD_LENGTH],
+  ] as const) {
+    add(`QoS 2 out: a malformed PUBREC or PUBCOMP (${bytes}) closes with ${C.statusName(status)}; the message stays`, base, [
+      ...connected,
+      ['publish', 't', 'one', 2, 1],
+      ['out', '34 08 0001 74 0001 6f6e65'],
+      ['in', bytes],
+      ['closed', status],
+      ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ]);
+  }
+
+  add('QoS 2 out: the message holds its window place until PUBCOMP, its outbox bytes only until PUBREC', { ...base, inflightWindow: 1, outboxBytes: 40 }, [
+    ...connected,
+    ['publish', 't', 'a'.repeat(10), 2, 1], // 17 bytes
+    ['publish', 't', 'b'.repeat(10), 2, 2], // 17 bytes: 34 of 40 used
+    ['publish', 't', 'c'.repeat(10), 2, C.OUTBOX_FULL],
+    ['out', '34 0f 0001 74 0001' + '61'.repeat(10)],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'], // no more: the window (1) is taken until PUBCOMP
+    ['publish', 't', 'c'.repeat(10), 2, 3], // the first one's bytes are free again
+    ['out', ''],
+    ['in', '70 02 0001'],
+    ['out', '34 0f 0001 74 0002' + '62'.repeat(10)],
+    ['in', '50 02 0002' + '70 02 0002'],
+    ['out', '62 02 0002' + '34 0f 0001 74 0003' + '63'.repeat(10)],
+    ['in', '50 02 0003' + '70 02 0003'],
+    ['out', '62 02 0003'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
+  ]);
 
   add('acknowledgements the full link will not take are held, in order, and sent when it drains', base, [
     ...connected,
@@ -364,13 +501,18 @@ function define(): void {
     ['out', 'c0 00'],
   ]);
 
-  add('case 27: QoS 2 after a SUBACK granting at most 1 closes the connection', base, [
+  add('issue 11 item 2: QoS 2 after a SUBACK granting at most 1, and before any SUBACK (a kept session), is delivered once and PUBREC\'d', base, [
     ...connected,
+    ['in', '34 06 0001 62 0009 79'], // b, a subscription of an earlier run, at QoS 2
+    ['out', '50 02 0009'],
     ['subscribe', ['a'], [1]],
     ['out', '82 06 0001 0001 61 01'],
     ['in', '90 03 0001 01'],
-    ['in', PUB('a', 'x', 2, 1)],
-    ['closed', C.QOS_NOT_GRANTED],
+    ['in', '34 06 0001 61 0001 78'],
+    ['out', '50 02 0001'],
+    ['in', '62 02 0001' + '62 02 0009'],
+    ['out', '70 02 0001' + '70 02 0009'],
+    ['check', (t) => eq(t.messages.map((m) => [m.topic, m.qos]), [['b', 2], ['a', 2]])],
   ]);
 
   add('cases 35, 36: a SUBACK that does not match its SUBSCRIBE closes', base, [
@@ -409,6 +551,86 @@ function define(): void {
   ]);
 
   add('a remote protocol error closes once with its status (case 4 through the session)', base, [...connected, ['in', 'f0 00'], ['closed', C.RESERVED_PACKET_TYPE]]);
+
+  add('issue 11 item 4: CONNACK session present = 1 after a clean-session CONNECT closes [MQTT-3.2.2-1]', base, [
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 01 00'],
+    ['closed', C.SESSION_PRESENT_ON_CLEAN],
+    ['check', (t) => eq([t.connected, t.s.state], [[], 0])],
+  ]);
+
+  add('issue 11 item 5: a QoS 1 or 2 message larger than the whole outbox is NO_MEMORY (never fits), not OUTBOX_FULL', { ...base, outboxBytes: 64 }, [
+    ...connected,
+    ['publish', 't', 'a'.repeat(59), 1, C.NO_MEMORY], // 2 + 1 + 2 + 59 = 64 bytes of body: 66 in all
+    ['publish', 't', 'a'.repeat(59), 2, C.NO_MEMORY],
+    ['publish', 't', 'a'.repeat(57), 1, 1], // exactly 64
+    ['out', '32 3e 0001 74 0001' + '61'.repeat(57)],
+    ['publish', 't', 'b', 1, C.OUTBOX_FULL], // fits, but not now
+    ['publish', 't', 'a'.repeat(59), 1, C.NO_MEMORY], // full, and never fits: NO_MEMORY still
+    ['in', PUBACK(1)],
+  ]);
+
+  add('issue 11 item 7: disconnect() from onMessage: DISCONNECT is the last packet; no PUBACK or PUBREC after it [MQTT-3.14.4-1]', base, [
+    ...connected,
+    ['check', (t) => void (t.hook = () => t.s.disconnect(t.now))],
+    ['in', '32 06 0001 61 0005 78' + '32 06 0001 61 0006 78'],
+    ['out', 'e0 00'],
+    ['check', (t) => eq([t.messages.length, t.s.state], [1, 0])],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 00 00' + '34 06 0001 61 0007 78'],
+    ['out', 'e0 00'],
+  ]);
+
+  // ---- seeded bugs the suite did not catch (issue 11, "Tests that could not fail")
+  add('ack order [MQTT-4.6.0-2]: an ack for a later PUBLISH never goes ahead of one still owed, even once the link takes bytes again', base, [
+    ...connected,
+    ['check', (t) => void (t.blocked = true)],
+    ['in', '32 06 0001 61 0001 78'],
+    ['check', (t) => void (t.blocked = false)], // the link takes bytes again, before pump() is called
+    ['in', '32 06 0001 61 0002 78' + '34 06 0001 61 0003 78'],
+    ['check', (t) => t.s.pump(t.now)],
+    ['out', '40 02 0001' + '40 02 0002' + '50 02 0003'],
+  ]);
+
+  add('a PUBACK completes only a message sent on this connection: not one queued behind the window, nor one marked for resend', { ...base, clean: false, inflightWindow: 1 }, [
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 1, 1],
+    ['publish', 't', 'two', 1, 2],
+    ['out', '32 08 0001 74 0001 6f6e65'],
+    ['in', '40 02 0002'], // 2 is only queued
+    ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
+    ['lost'],
+    ['start'],
+    ['out', CONNECT({ ...base, clean: false })],
+    ['check', (t) => void (t.blocked = true)], // the resend cannot go yet
+    ['in', '20 02 01 00'],
+    ['in', '40 02 0001'], // 1 is marked for resend, not sent on this connection
+    ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
+    ['check', (t) => void (t.blocked = false)],
+    ['check', (t) => t.s.pump(t.now)],
+    ['out', '3a 08 0001 74 0001 6f6e65'],
+    ['in', '40 02 0001'],
+    ['out', '32 08 0001 74 0002 74776f'],
+    ['in', '40 02 0002'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 2], 0])],
+  ]);
+
+  add('the owed-ack ring: 16 acks held while the link is full go out in order; the 17th closes (LINK_BLOCKED), never overwrites', base, [
+    ...connected,
+    ['check', (t) => void (t.blocked = true)],
+    ['in', Array.from({ length: 16 }, (_, i) => '32 06 0001 61 ' + (i + 1).toString(16).padStart(4, '0') + ' 78').join('')],
+    ['check', (t) => eq([t.messages.length, t.closed], [16, []])],
+    ['check', (t) => void (t.blocked = false)],
+    ['check', (t) => t.s.pump(t.now)],
+    ['out', Array.from({ length: 16 }, (_, i) => '40 02 ' + (i + 1).toString(16).padStart(4, '0')).join('')],
+    ['check', (t) => void (t.blocked = true)],
+    ['in', Array.from({ length: 17 }, (_, i) => '32 06 0001 61 ' + (i + 17).toString(16).padStart(4, '0') + ' 78').join('')],
+    ['closed', C.LINK_BLOCKED],
+  ]);
 }
 define();
 
