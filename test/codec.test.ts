@@ -270,6 +270,39 @@ describe('encoder refuses misuse at the API, before writing (case 40)', () => {
   });
 });
 
+describe('a string too long by its UTF-16 length alone is refused before it is scanned (issue 11 item 8)', () => {
+  // Strings that start with a lone surrogate: scanning them throws TypeError at once, so a
+  // RangeError or NO_MEMORY proves the string was never read. The 2^28-unit one is a rope of
+  // concatenations (1 MB of memory, its length known without flattening it): scanning it took seconds.
+  let huge = 'x'.repeat(1 << 20);
+  for (let i = 0; i < 8; i++) huge = huge + huge;
+  huge = '\uD800' + huge;
+  const small = '\uD800' + 'x'.repeat(2000);
+  const buf = new Uint8Array(1024);
+  it('writePublish: NO_MEMORY for a buffer it cannot fit, RangeError above what MQTT allows', () => {
+    expect(C.writePublish(buf, 0, 't', small, 0, false, false, 0)).toBe(C.NO_MEMORY);
+    expect(C.writePublish(buf, 0, 't', small, 1, false, false, 1)).toBe(C.NO_MEMORY);
+    expect(() => C.writePublish(buf, 0, 't', huge, 0, false, false, 0)).toThrow(RangeError);
+    expect(() => C.writePublish(buf, 0, 't', small.slice(0, 10), 0, false, false, 0)).toThrow(TypeError); // one it must scan
+  });
+  it('sizeOfPublish: NO_MEMORY above `max`, RangeError above what MQTT allows', () => {
+    expect(C.sizeOfPublish('t', small, 1, 1024)).toBe(C.NO_MEMORY);
+    expect(() => C.sizeOfPublish('t', huge, 1)).toThrow(RangeError);
+    expect(C.sizeOfPublish('t', 'abc', 1, 10)).toBe(10); // exactly max: fits
+    expect(C.sizeOfPublish('t', 'abc', 1, 9)).toBe(C.NO_MEMORY);
+    expect(C.sizeOfPublish('t', '\u20ac', 0, 8)).toBe(8); // 3 UTF-8 bytes: exact, not the bound
+    expect(C.sizeOfPublish('t', '\u20ac', 0, 7)).toBe(C.NO_MEMORY);
+  });
+  it('Session.publish QoS 1/2: NO_MEMORY for a string longer than the whole outbox, not scanned', () => {
+    const s = new C.Session({ clientId: 'x', outboxBytes: 1024 }, { send: () => true } as unknown as C.SessionEvents);
+    expect(s.publish('t', small, 1, false, 0)).toBe(C.NO_MEMORY);
+    expect(s.publish('t', small, 2, false, 0)).toBe(C.NO_MEMORY);
+    expect(s.publish('t', '\u20ac'.repeat(400), 2, false, 0)).toBe(C.NO_MEMORY); // 1,200 bytes: sized exactly
+    expect(() => s.publish('t', huge, 1, false, 0)).toThrow(RangeError);
+    expect(s.queued).toBe(0);
+  });
+});
+
 describe('outgoing packet ids, held by the outbox records (case 40: ids wrap 65535 → 1, never 0, never reused while open)', () => {
   it('wraps past 65535 to 1 and skips ids still open', () => {
     const ob = new Outbox(64, 2, 2);

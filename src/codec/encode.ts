@@ -168,7 +168,8 @@ function publishBody(buf: Out, pos: number, topic: Data, payload: Data | null, q
  * is not read for seconds to be refused.
  */
 export function sizeOfPublish(topic: Data, payload: Data | null, qos: number, max?: number): number {
-  return total(2 + lo(topic) + (checkQos(qos) ? 2 : 0) + lo(payload)) > max! ? NO_MEMORY : total(publishBody(null, 0, topic, payload, qos, 0));
+  const n = total(2 + lo(topic) + (checkQos(qos) ? 2 : 0) + lo(payload)) > max! ? NO_MEMORY : total(publishBody(null, 0, topic, payload, qos, 0));
+  return n > max! ? NO_MEMORY : n;
 }
 
 /**
@@ -197,7 +198,7 @@ export function writePublish(
     // Near the end of the buffer: size exactly, so that NO_MEMORY is exact (a string too long by
     // its UTF-16 length alone is refused before it is scanned).
     const n = sizeOfPublish(topic, payload, qos, buf.length - pos);
-    if (n < 0 || pos + n > buf.length) return NO_MEMORY;
+    if (n < 0) return n;
   }
   // The body goes after a length prefix sized for its all-ASCII size: never later than its place.
   const b = pos + 1 + sizeOfVarint(2 + lo(topic) + id + lo(payload));
