@@ -364,6 +364,23 @@ describe('client on the simulator', () => {
     expect(broker.of(C.UNSUBSCRIBE).flatMap((p) => p.filters)).toEqual(['s/#']);
   });
 
+  it('an unsubscribe made offline is not owed after a reconnect where the broker lost the session: it has nothing to unsubscribe', () => {
+    const { clock, broker, client } = setup({ clean: false });
+    client.subscribe('s/#', 1, () => {});
+    client.subscribe('t/#', 1, () => {});
+    client.start();
+    clock.advance(100);
+    broker.peer.close();
+    clock.advance(10);
+    expect(client.online).toBe(false);
+    client.unsubscribe('s/#');
+    clock.advance(70_000); // the broker answers session present = 0: it lost everything
+    expect(client.online).toBe(true);
+    clock.advance(100);
+    expect(broker.of(C.UNSUBSCRIBE)).toEqual([]);
+    expect(broker.of(C.SUBSCRIBE).flatMap((p) => p.filters)).toEqual(['s/#', 't/#', 't/#']); // t/# again, s/# not
+  });
+
   it('bytes that arrive with the close (a CONNACK 5 and then FIN in one turn) are handled before the drop', () => {
     // A host that delivers data and close back to back, as a socket error path may.
     const deferred: Array<() => void> = [];
