@@ -278,6 +278,7 @@ export class Client {
       onWritable: () => {
         if (serial !== this._linkSerial) return;
         this.session.pump(this._host.nowMs());
+        this._queue(this._rx, 0, 0); // a drain for the bytes the session left while an ack was owed
         this._flushSubs();
         this._events.onWritable?.();
       },
@@ -401,9 +402,12 @@ export class Client {
     const end = this._rxEnd;
     if (start === end || this._state !== LINKED) return;
     this._rxStart = end; // taken now: a handler may close the link (which clears the queue)
-    this.session.receive(this._rx, start, end - start, this._host.nowMs());
+    const n = this.session.receive(this._rx, start, end - start, this._host.nowMs());
     this._armSession();
-    if (this._held && this._link) {
+    // The session took less: an acknowledgement waits for the link (back-pressure). The rest stays
+    // queued, and the link stays held, until onWritable drains again.
+    if (n >= 0 && start + n < end && this._rxStart === end) this._rxStart = start + n;
+    else if (this._held && this._link) {
       this._held = false;
       this._link.resume();
     }

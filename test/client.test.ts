@@ -117,6 +117,20 @@ describe('client on the simulator', () => {
     expect(broker.of(C.PUBLISH).length).toBe(sent + 1);
   });
 
+  it('back-pressure (issue 11 item 3): 40 QoS 1 messages while the link takes one PUBACK at a time: no close, all delivered once, acked in order', () => {
+    const { clock, network, broker, client, events } = setup();
+    const got: string[] = [];
+    client.subscribe('c/#', 1, (m) => got.push(m.text));
+    client.start();
+    clock.advance(10);
+    network.links.at(-1)!.writeLimit(4).delayMs(5); // one 4-byte PUBACK in flight at a time
+    for (let i = 1; i <= 40; i++) broker.publish('c/' + i, 'm' + i, 1, i);
+    clock.advance(1000);
+    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([]);
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => 'm' + (i + 1)));
+    expect(broker.of(C.PUBACK).map((p) => (p.body[0] << 8) | p.body[1])).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
   it('a handler that throws loses nothing: the other handlers and messages run, every QoS 1 is acked, the error is reported', () => {
     const { clock, host, broker } = setup();
     const errors: string[] = [];

@@ -69,7 +69,6 @@ export const SUBACK_QOS_ABOVE_REQUESTED = -34; // case 36
 export const KEEPALIVE_TIMEOUT = -35; // no PINGRESP in time: a dead or half-open link (fault 5)
 export const CONNACK_TIMEOUT = -36; // no CONNACK in time (fault 6)
 export const CONNECTION_LOST = -37; // the link closed under us (fault 1)
-export const LINK_BLOCKED = -38; // the link would not take an acknowledgement or a ping: closed, the broker resends
 export const UNEXPECTED_ACK = -39; // a PUBREC or PUBCOMP for no QoS 2 message of ours awaiting it
 // CONNACK refusals [MQTT-3.2.2-5] (fault 7): -40 - return code.
 export const REFUSED_PROTOCOL_VERSION = -41; // 1: a configuration error, do not retry

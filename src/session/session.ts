@@ -9,7 +9,6 @@ import {
   EV_FRAGMENT,
   EV_PACKET,
   KEEPALIVE_TIMEOUT,
-  LINK_BLOCKED,
   NEED_MORE,
   NOT_CONNECTED,
   PINGRESP,
@@ -76,8 +75,6 @@ const ONLINE = 2;
 
 /** SUBSCRIBE/UNSUBSCRIBE exchanges open at once, at most. */
 const MAX_PENDING_ACKS = 8;
-/** Acknowledgements held while the link is full; past that the connection is closed (the broker resends). */
-const OWED_ACKS = 16;
 
 /** Elapsed ms from `then` to `now` on a tick that may wrap at 2^32 (fault 12). */
 function elapsed(now: number, then: number): number {
@@ -103,11 +100,11 @@ export class Session {
   declare private readonly _rx2: Uint16Array;
   // The QoS each open SUBSCRIBE asked for, by packet id (allocation here is fine: rare).
   private readonly _want = new Map<number, number[]>();
-  // Acknowledgements the link would not take yet, in order: flushed first by pump().
-  private readonly _owedType = new Uint8Array(OWED_ACKS);
-  private readonly _owedId = new Uint16Array(OWED_ACKS);
-  private _owedHead = 0;
-  private _owedCount = 0;
+  // Back-pressure: the acknowledgement the link would not take ((type << 16) | id, 0: none). Until
+  // pump() sends it, receive() reads nothing more, so acks keep their order [MQTT-4.6.0-2] and no
+  // more are owed than one: the host holds the bytes, and TCP's window makes the broker wait.
+  private _owed = 0;
+  private _pingOwed = false; // a PINGREQ is due and the link would not take it
   private _everConnected = false;
 
   declare private _keepAliveMs: number;
@@ -147,14 +144,14 @@ export class Session {
     if (end < 0) return end;
     this.state = CONNECTING;
     this._connectAt = this._lastRecv = nowMs;
-    this._pinging = false;
+    this._pinging = this._pingOwed = false;
     return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
   }
 
   /** The link is gone. Messages in flight will be sent again first after the next CONNACK. */
   linkLost(): void {
     this.state = OFFLINE;
-    this._owedCount = 0; // acks for a dead connection: the broker resends what they were for
+    this._owed = 0; // an ack for a dead connection: the broker resends what it was for
     const ob = this._ob;
     for (let i = 0; i < ob.end; i++) {
       const st = ob.st[i];
@@ -168,18 +165,22 @@ export class Session {
   }
 
   /**
-   * Bytes from the link. Returns 0, or the status that ended the connection (onClose has been
-   * called: close the link). A partial packet is kept for the next call.
+   * Bytes from the link. Returns how many it took, or the status that ended the connection
+   * (onClose has been called: close the link). A partial packet is kept for the next call. It takes
+   * fewer than `length` when an acknowledgement could not be sent (the link is full): keep the rest,
+   * and give it again after pump() on the link's onWritable — stop reading meanwhile.
    */
   receive(bytes: Uint8Array, offset: number, length: number, nowMs: number): number {
     const dec = this.message;
-    if (length > 0) {
+    const start = offset;
+    if (this._owed) this.pump(nowMs);
+    if (length > 0 && !this._owed) {
       // Bytes prove the link alive, a piece of a packet too: a PINGRESP may be queued behind a
       // large message that is still arriving, so the ping's deadline starts again.
       this._lastRecv = nowMs;
       if (this._pinging) this._pingAt = nowMs;
     }
-    while (length > 0 && this.state !== OFFLINE) {
+    while (length > 0 && this.state !== OFFLINE && !this._owed) {
       const ev = dec.push(bytes, offset, length);
       offset += dec.consumed;
       length -= dec.consumed;
@@ -188,7 +189,7 @@ export class Session {
       const s = this._handle(ev, nowMs);
       if (s < 0) return this._fail(s);
     }
-    return 0;
+    return offset - start;
   }
 
   /** Time passes: keepalive and timeouts. Returns 0, or the status that ended the connection. */
@@ -198,10 +199,12 @@ export class Session {
     if (this.state === CONNECTING) return this._fail(CONNACK_TIMEOUT);
     if (this._pinging) return this._fail(KEEPALIVE_TIMEOUT);
     // [MQTT-3.1.2-23]: a packet within each keepalive period; also ping when the broker has been
-    // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5).
-    if (!this._sendTx(writePingreq(this._tx, 0), nowMs)) return this._fail(LINK_BLOCKED);
+    // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5). A
+    // full link is no error: pump() pings when it takes bytes again, within the same grace; a link
+    // that takes nothing that long is dead (KEEPALIVE_TIMEOUT), as the broker allows 1.5 × keepalive.
     this._pinging = true;
     this._pingAt = nowMs;
+    this._pingOwed = !this._sendTx(writePingreq(this._tx, 0), nowMs);
     return 0;
   }
 
@@ -241,18 +244,19 @@ export class Session {
   }
 
   /**
-   * Sends what the link would not take before: acknowledgements owed, then the outbox's QUEUED
+   * Sends what the link would not take before: the acknowledgement and PINGREQ owed, then the outbox's QUEUED
    * PUBLISHes and RELEASE PUBRELs in order (resends first, as they are oldest), as the window allows.
    * Call after onWritable.
    */
   pump(nowMs: number): void {
     if (this.state !== ONLINE) return;
-    while (this._owedCount) {
-      const i = this._owedHead;
-      if (!this._sendTx(writeAck(this._tx, 0, this._owedType[i], this._owedId[i]), nowMs)) return;
-      this._owedHead = (i + 1) % OWED_ACKS;
-      this._owedCount--;
+    const owed = this._owed;
+    if (owed) {
+      if (!this._sendTx(writeAck(this._tx, 0, owed >> 16, owed & 0xffff), nowMs)) return;
+      this._owed = 0;
     }
+    if (this._pingOwed) this._pingOwed = !this._sendTx(writePingreq(this._tx, 0), nowMs);
+    if (this._pingOwed) return;
     const ob = this._ob;
     // SENT and RELEASED records precede QUEUED ones (sent in order), so one pass counts the window.
     for (let i = 0, busy = 0; i < ob.end; i++) {
@@ -437,15 +441,10 @@ export class Session {
     return 0;
   }
 
-  /** Sends an acknowledgement, or holds it (in order) while the link is full. */
+  /** Sends an acknowledgement, or owes it while the link is full (receive() then reads no further). */
   private _ack(type: number, id: number, nowMs: number): number {
     // Not after disconnect() (or anything else that ended the connection) from onMessage [MQTT-3.14.4-1].
-    if (this.state !== ONLINE) return 0;
-    if (!this._owedCount && this._sendTx(writeAck(this._tx, 0, type, id), nowMs)) return 0;
-    if (this._owedCount === OWED_ACKS) return LINK_BLOCKED;
-    const i = (this._owedHead + this._owedCount++) % OWED_ACKS;
-    this._owedType[i] = type;
-    this._owedId[i] = id;
+    if (this.state === ONLINE && !this._sendTx(writeAck(this._tx, 0, type, id), nowMs)) this._owed = (type << 16) | id;
     return 0;
   }
 }

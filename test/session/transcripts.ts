@@ -23,6 +23,7 @@ export type Step =
   | ['publish', string, string, number, number?] // topic, payload, qos, expected result
   | ['subscribe', string[], number[], number?]
   | ['lost']
+  | ['pump'] // the link takes bytes again: pump(), then the bytes receive() left are given again
   | ['closed', number] // the session closed the connection with this status
   | ['check', (t: Transcript) => void];
 
@@ -38,6 +39,8 @@ export interface Transcript {
   blocked: boolean;
   /** Called in onMessage, after the message is recorded (a handler's side effects). */
   hook?: () => void;
+  /** Incoming hex that receive() did not take (an ack waits for the link), given again by 'pump'. */
+  held: string;
 }
 
 export const CONNECT = (o: C.ConnectOptions) => {
@@ -52,7 +55,7 @@ export const ack = (type: number, id: number) => ((type << 4) | (type === 6 ? 2 
 export const PUBACK = (id: number) => ack(4, id);
 
 export function run(opts: SessionOptions, steps: Step[], chunks: () => () => number, startMs = 1000): Transcript {
-  const t: Transcript = { now: startMs, sent: [], closed: [], messages: [], published: [], connected: [], subacks: [], blocked: false } as unknown as Transcript;
+  const t: Transcript = { now: startMs, sent: [], closed: [], messages: [], published: [], connected: [], subacks: [], blocked: false, held: '' } as unknown as Transcript;
   t.s = new Session(opts, {
     send(b, o, l) {
       if (t.blocked) return false;
@@ -83,6 +86,7 @@ export function run(opts: SessionOptions, steps: Step[], chunks: () => () => num
   for (const step of steps) {
     switch (step[0]) {
       case 'start':
+        t.held = ''; // a new connection: what the old one left is gone
         eq(t.s.start(t.now), 0, 'start');
         break;
       case 'out': {
@@ -91,12 +95,21 @@ export function run(opts: SessionOptions, steps: Step[], chunks: () => () => num
         eq(got, toHex(hex(step[1])), 'out');
         break;
       }
+      case 'pump':
       case 'in': {
-        const bytes = hex(step[1]);
+        // 'pump': then what receive() left is given again, as the client's queue does.
+        if (step[0] === 'pump') t.s.pump(t.now);
+        // Bytes held back stay in front of new ones: receive() never skips any.
+        const bytes = hex(t.held + (step[0] === 'in' ? step[1] : '').replace(/\s/g, ''));
+        t.held = '';
         let pos = 0;
         while (pos < bytes.length) {
           const n = Math.min(sizes(), bytes.length - pos);
-          t.s.receive(bytes.slice(pos, pos + n), 0, n, t.now);
+          const took = t.s.receive(bytes.slice(pos, pos + n), 0, n, t.now);
+          if (took >= 0 && took < n) {
+            t.held = toHex(bytes, pos + took, bytes.length);
+            break;
+          }
           pos += n;
         }
         break;
@@ -465,14 +478,38 @@ function define(): void {
     ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
   ]);
 
-  add('acknowledgements the full link will not take are held, in order, and sent when it drains', base, [
+  add('back-pressure (issue 11 item 3): an ack the full link will not take stops reading; the rest is read, delivered and acked once it takes bytes again', base, [
     ...connected,
     ['check', (t) => void (t.blocked = true)],
     ['in', PUB('c/1', 'a', 1, 1) + PUB('c/2', 'b', 1, 2) + PUB('q/3', 'c', 2, 3)],
-    ['check', (t) => eq([t.messages.length, t.closed], [3, []])],
+    ['check', (t) => eq([t.messages.length, t.closed, t.held.length > 0], [1, [], true])],
     ['check', (t) => void (t.blocked = false)],
-    ['check', (t) => t.s.pump(t.now)],
+    ['pump'],
     ['out', PUBACK(1) + PUBACK(2) + ack(5, 3)],
+    ['check', (t) => eq([t.messages.length, t.held], [3, ''])],
+  ]);
+
+  add('back-pressure: a full link at the keepalive deadline is no error; PINGREQ goes when it takes bytes again; a link that takes nothing for the ping timeout is dead', base, [
+    ...connected,
+    ['publish', 't', 'a', 0, 0], // a QoS 0 publisher: it sent just now…
+    ['out', '30 04 0001 74 61'],
+    ['check', (t) => void (t.blocked = true)],
+    ['advance', 10000], // …but the broker has been silent a keepalive period: ping, and the link is full
+    ['check', (t) => eq(t.closed, [])],
+    ['advance', 3000],
+    ['check', (t) => void (t.blocked = false)],
+    ['pump'],
+    ['out', 'c0 00'],
+    ['in', 'd0 00'],
+    ['advance', 10000],
+    ['out', 'c0 00'],
+    ['in', 'd0 00'],
+    ['check', (t) => void (t.blocked = true)],
+    ['advance', 10000],
+    ['advance', 4999],
+    ['check', (t) => eq(t.closed, [])],
+    ['advance', 1],
+    ['closed', C.KEEPALIVE_TIMEOUT],
   ]);
 
   add('20 QoS 2 messages in flight at once (Mosquitto\'s default) are all taken', base, [
@@ -587,10 +624,10 @@ function define(): void {
   add('ack order [MQTT-4.6.0-2]: an ack for a later PUBLISH never goes ahead of one still owed, even once the link takes bytes again', base, [
     ...connected,
     ['check', (t) => void (t.blocked = true)],
-    ['in', '32 06 0001 61 0001 78'],
+    ['in', '32 06 0001 61 0001 78' + '32 06 0001 61 0002 78'],
     ['check', (t) => void (t.blocked = false)], // the link takes bytes again, before pump() is called
-    ['in', '32 06 0001 61 0002 78' + '34 06 0001 61 0003 78'],
-    ['check', (t) => t.s.pump(t.now)],
+    ['in', '34 06 0001 61 0003 78'],
+    ['pump'],
     ['out', '40 02 0001' + '40 02 0002' + '50 02 0003'],
   ]);
 
@@ -611,7 +648,7 @@ function define(): void {
     ['in', '40 02 0001'], // 1 is marked for resend, not sent on this connection
     ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
     ['check', (t) => void (t.blocked = false)],
-    ['check', (t) => t.s.pump(t.now)],
+    ['pump'],
     ['out', '3a 08 0001 74 0001 6f6e65'],
     ['in', '40 02 0001'],
     ['out', '32 08 0001 74 0002 74776f'],
@@ -619,17 +656,17 @@ function define(): void {
     ['check', (t) => eq([t.published, t.s.queued], [[1, 2], 0])],
   ]);
 
-  add('the owed-ack ring: 16 acks held while the link is full go out in order; the 17th closes (LINK_BLOCKED), never overwrites', base, [
+  add('back-pressure, not an owed-ack ring: 40 QoS 1 messages while the link is full: one read, nothing closed, nothing overwritten; then all, acked in order', base, [
     ...connected,
     ['check', (t) => void (t.blocked = true)],
-    ['in', Array.from({ length: 16 }, (_, i) => '32 06 0001 61 ' + (i + 1).toString(16).padStart(4, '0') + ' 78').join('')],
-    ['check', (t) => eq([t.messages.length, t.closed], [16, []])],
+    ['in', Array.from({ length: 40 }, (_, i) => '32 06 0001 61 ' + (i + 1).toString(16).padStart(4, '0') + ' 78').join('')],
+    ['check', (t) => eq([t.messages.length, t.closed], [1, []])],
+    ['pump'], // still full: nothing more
+    ['check', (t) => eq([t.messages.length, t.closed], [1, []])],
     ['check', (t) => void (t.blocked = false)],
-    ['check', (t) => t.s.pump(t.now)],
-    ['out', Array.from({ length: 16 }, (_, i) => '40 02 ' + (i + 1).toString(16).padStart(4, '0')).join('')],
-    ['check', (t) => void (t.blocked = true)],
-    ['in', Array.from({ length: 17 }, (_, i) => '32 06 0001 61 ' + (i + 17).toString(16).padStart(4, '0') + ' 78').join('')],
-    ['closed', C.LINK_BLOCKED],
+    ['pump'],
+    ['out', Array.from({ length: 40 }, (_, i) => '40 02 ' + (i + 1).toString(16).padStart(4, '0')).join('')],
+    ['check', (t) => eq([t.messages.map((m) => m.id), t.held], [Array.from({ length: 40 }, (_, i) => i + 1), ''])],
   ]);
 }
 define();
