@@ -68,7 +68,12 @@ export interface SessionEvents {
   onClose(status: number): void;
 }
 
-// Connection states.
+// Connection states, and every transition (the outbox's record states are in ./outbox.ts):
+//   OFFLINE    → CONNECTING: start() sent CONNECT
+//   CONNECTING → ONLINE: CONNACK accepted; → OFFLINE: refused, CONNACK_TIMEOUT, a remote error, linkLost()
+//   ONLINE     → OFFLINE: a remote error, KEEPALIVE_TIMEOUT, disconnect(), linkLost()
+// Within ONLINE: _pinging (a PINGREQ due, PINGRESP awaited; _pingOwed while the link would not take
+// it) and _owed (an ack the link would not take: receive() reads nothing more until pump() sends it).
 const OFFLINE = 0;
 const CONNECTING = 1; // CONNECT sent, CONNACK awaited
 const ONLINE = 2;

@@ -689,8 +689,9 @@ export function case39(): number {
 }
 
 /**
- * 5000 random steps of publishes, drops, reconnects (session kept or not) and acks, then connect and
- * ack until nothing is left: every accepted QoS 1 message is acknowledged, none lost. Returns how
+ * 5000 random steps of QoS 1 and 2 publishes, drops, reconnects (session kept or not) and acks
+ * (PUBACK; PUBREC, then PUBCOMP for each PUBREL), then connect and ack until nothing is left: every
+ * accepted message is completed, none lost. Returns how
  * many messages were accepted.
  */
 export function randomMix(): number {
@@ -698,22 +699,25 @@ export function randomMix(): number {
   const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const t = run({ ...base, clean: false, outboxMessages: 16, outboxBytes: 1024, inflightWindow: 4 }, [], () => () => 1 << 30);
   const s = t.s;
-  const sentIds: number[] = [];
+  const replies: string[] = []; // the broker's answers to what was sent, in order
   let accepted = 0;
   let online = false;
   const dec = new C.Decoder(2048);
   dec.awaitingConnack = false;
   const drain = () => {
-    // Each send is one packet; only the PUBLISHes matter here (CONNECT is not for a client decoder).
+    // Each send is one packet; PUBLISH is answered with PUBACK (QoS 1) or PUBREC (QoS 2), PUBREL
+    // with PUBCOMP (CONNECT is not for a client decoder).
     for (const h of t.sent.splice(0)) {
+      if (h.startsWith('62')) replies.push(ack(7, parseInt(h.slice(4), 16)));
       if (h[0] !== '3') continue;
       const b = hex(h);
       dec.reset();
       dec.awaitingConnack = false;
       eq(dec.push(b, 0, b.length), C.EV_PACKET, 'decoding what was sent');
-      sentIds.push(dec.packetId);
+      replies.push(dec.qos === 2 ? ack(5, dec.packetId) : PUBACK(dec.packetId));
     }
   };
+  const qos = () => (rnd() < 0.5 ? 1 : 2);
   for (let step = 0; step < 5000; step++) {
     const r = rnd();
     if (!online) {
@@ -723,17 +727,17 @@ export function randomMix(): number {
         online = true;
         dec.reset();
         dec.awaitingConnack = false;
-      } else if (s.publish('t', 'm' + step, 1, false, t.now) > 0) accepted++;
+      } else if (s.publish('t', 'm' + step, qos(), false, t.now) > 0) accepted++;
     } else if (r < 0.5) {
-      if (s.publish('t', 'm' + step, 1, false, t.now) > 0) accepted++;
+      if (s.publish('t', 'm' + step, qos(), false, t.now) > 0) accepted++;
     } else if (r < 0.9) {
       drain();
-      const pending = sentIds.splice(0, 1 + Math.floor(rnd() * 3));
-      for (const id of pending) s.receive(hex(PUBACK(id)), 0, 4, t.now);
+      const pending = replies.splice(0, 1 + Math.floor(rnd() * 3));
+      for (const a of pending) s.receive(hex(a), 0, 4, t.now);
     } else {
       s.linkLost();
       online = false;
-      sentIds.length = 0;
+      replies.length = 0;
       t.sent.length = 0;
     }
   }
@@ -747,7 +751,7 @@ export function randomMix(): number {
       dec.awaitingConnack = false;
     }
     drain();
-    for (const id of sentIds.splice(0)) s.receive(hex(PUBACK(id)), 0, 4, t.now);
+    for (const a of replies.splice(0)) s.receive(hex(a), 0, 4, t.now);
   }
   if (!(accepted > 500)) throw new Error('only ' + accepted + ' messages accepted');
   eq(s.queued, 0, 'queued at the end');
