@@ -174,7 +174,9 @@ export function feedingsOf(c: TranscriptCase): Array<[string, () => () => number
 
 
 export const base: SessionOptions = { clientId: 'dev1', keepAliveSec: 10 };
-export const C_BASE = CONNECT(base);
+// CONNECT written by hand: "MQTT" level 4, flags 02 (clean) or 00, keepalive 10, client id "dev1".
+export const C_BASE = '10 10 0004 4d515454 04 02 000a 0004 64657631';
+export const C_KEPT = '10 10 0004 4d515454 04 00 000a 0004 64657631';
 export const connected: Step[] = [['start'], ['out', C_BASE], ['in', '20 02 00 00']];
 
 function define(): void {
@@ -275,18 +277,18 @@ function define(): void {
 
   add('fault 2: in flight when the link drops; session kept: resent first, same ids, DUP, in order', { ...base, clean: false }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['publish', 't', 'one', 1, 1],
     ['publish', 't', 'two', 1, 2],
-    ['out', PUB('t', 'one', 1, 1) + PUB('t', 'two', 1, 2)],
+    ['out', '32 08 0001 74 0001 6f6e65' + '32 08 0001 74 0002 74776f'],
     ['lost'],
     ['publish', 't', 'three', 1, 3], // offline: queued behind them
     ['publish', 't', 'zero', 0, C.NOT_CONNECTED], // fault 13: QoS 0 is not queued
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 01 00'],
-    ['out', PUB('t', 'one', 1, 1, true) + PUB('t', 'two', 1, 2, true) + PUB('t', 'three', 1, 3)],
+    ['out', '3a 08 0001 74 0001 6f6e65' + '3a 08 0001 74 0002 74776f' + '32 0a 0001 74 0003 7468726565'], // DUP (3a) on the resent two
     ['check', (t) => eq(t.connected, [[false, true], [true, true]])],
     ['in', PUBACK(1) + PUBACK(2) + PUBACK(3)],
     ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
@@ -294,15 +296,15 @@ function define(): void {
 
   add('fault 4: the broker lost the session: messages sent anew (no DUP), the loss reported', { ...base, clean: false }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['publish', 't', 'one', 1, 1],
-    ['out', PUB('t', 'one', 1, 1)],
+    ['out', '32 08 0001 74 0001 6f6e65'],
     ['lost'],
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
-    ['out', PUB('t', 'one', 1, 1)],
+    ['out', '32 08 0001 74 0001 6f6e65'], // no DUP: new to a broker that lost the session
     ['check', (t) => eq(t.connected, [[false, true], [false, false]])],
     ['in', PUBACK(1)],
     ['check', (t) => eq(t.published, [1])],
@@ -310,13 +312,13 @@ function define(): void {
 
   add('fault 1: a drop in the middle of an incoming packet: nothing delivered or acked; the resend is', { ...base, clean: false }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['in', PUB('c/1', 'cmd', 1, 9).slice(0, 12)],
     ['lost'],
     ['check', (t) => eq(t.messages, [])],
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 01 00' + PUB('c/1', 'cmd', 1, 9, true)],
     ['out', PUBACK(9)],
     ['check', (t) => eq(t.messages.map((m) => [m.topic, m.dup]), [['c/1', true]])],
@@ -355,6 +357,15 @@ function define(): void {
     ['closed', C.UNEXPECTED_ACK],
   ]);
 
+  add('a remaining length of exactly 128 (length bytes 80 01), out and in; bytes written by hand', base, [
+    ...connected,
+    ['publish', 't', 'a'.repeat(123), 1, 1], // 2 + 1 + 2 + 123 = 128
+    ['out', '32 80 01 0001 74 0001' + '61'.repeat(123)],
+    ['in', '32 80 01 0001 75 0009' + '62'.repeat(123) + '40 02 0001'],
+    ['out', '40 02 0009'],
+    ['check', (t) => eq([t.messages.map((m) => [m.topic, m.payload.length / 2, m.id]), t.published], [[['u', 123, 9]], [1]])],
+  ]);
+
   // ---- QoS 2 out (issue 11 item 1). Bytes written by hand, not by the encoder under test:
   // PUBLISH QoS 2 is 34 (DUP: 3c), PUBREC 50 02, PUBREL 62 02 (flags 0010), PUBCOMP 70 02.
   add('QoS 2 out: PUBLISH, PUBREC → PUBREL, PUBCOMP completes it (onPublished at PUBCOMP, not before)', base, [
@@ -372,7 +383,7 @@ function define(): void {
 
   add('QoS 2 out, session kept across a reconnect: PUBREL where PUBCOMP never came, PUBLISH with DUP where PUBREC never came, in order [MQTT-4.4.0-1]', { ...base, clean: false }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['publish', 't', 'one', 2, 1],
     ['publish', 't', 'two', 2, 2],
@@ -383,7 +394,7 @@ function define(): void {
     ['lost'],
     ['publish', 't', 'four', 2, 4], // offline: queued behind them, no DUP
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 01 00'],
     ['out', '62 02 0001' + '3c 08 0001 74 0002 74776f' + '3a 0a 0001 74 0003 7468726565' + '34 09 0001 74 0004 666f7572'],
     ['in', '70 02 0001'],
@@ -396,7 +407,7 @@ function define(): void {
 
   add('QoS 2 out, the broker lost the session: past PUBREC it is complete (no PUBCOMP can come); before, sent anew without DUP', { ...base, clean: false }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['publish', 't', 'one', 2, 1],
     ['publish', 't', 'two', 2, 2],
@@ -405,7 +416,7 @@ function define(): void {
     ['out', '62 02 0001'],
     ['lost'],
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['out', '34 08 0001 74 0002 74776f'],
     ['check', (t) => eq([t.published, t.s.queued, t.connected[1]], [[1], 1, [false, false]])],
@@ -633,7 +644,7 @@ function define(): void {
 
   add('a PUBACK completes only a message sent on this connection: not one queued behind the window, nor one marked for resend', { ...base, clean: false, inflightWindow: 1 }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['publish', 't', 'one', 1, 1],
     ['publish', 't', 'two', 1, 2],
@@ -642,7 +653,7 @@ function define(): void {
     ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
     ['lost'],
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['check', (t) => void (t.blocked = true)], // the resend cannot go yet
     ['in', '20 02 01 00'],
     ['in', '40 02 0001'], // 1 is marked for resend, not sent on this connection
