@@ -131,6 +131,22 @@ describe('client on the simulator', () => {
     expect(broker.of(C.PUBACK).map((p) => (p.body[0] << 8) | p.body[1])).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
+  it('back-pressure: a link still full at the keepalive deadline is no error; the PINGREQ goes when it drains, and the connection stays', () => {
+    const { clock, network, broker, client, events } = setup();
+    client.start();
+    clock.advance(10);
+    expect(client.online).toBe(true);
+    clock.advance(9500);
+    network.links.at(-1)!.writeLimit(10).delayMs(1000);
+    expect(client.publish('t', 'x'.repeat(10), 0)).toBe(0); // 14 bytes in flight for 1 s: the link is full
+    clock.advance(600); // the keepalive deadline (10 s of broker silence) passes while it is full
+    expect(broker.of(C.PINGREQ)).toEqual([]);
+    clock.advance(3000);
+    expect(broker.of(C.PINGREQ).length).toBe(1);
+    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([]);
+    expect(client.online).toBe(true);
+  });
+
   it('a handler that throws loses nothing: the other handlers and messages run, every QoS 1 is acked, the error is reported', () => {
     const { clock, host, broker } = setup();
     const errors: string[] = [];
