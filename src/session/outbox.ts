@@ -21,7 +21,7 @@
 // After a CONNACK, pump() sends QUEUED and RELEASE records in order: resent PUBLISHes (DUP if the
 // broker kept the session, cleared if not: they are new to it [MQTT-3.3.1-1]) and PUBRELs first, as
 // they are oldest [MQTT-4.4.0-1]. An acknowledgement for a record in any other state than the one
-// awaiting it (a PUBACK for a QUEUED one: not sent on this connection) is not a completion.
+// awaiting it (a PUBACK or PUBREC for a QUEUED one: not sent on this connection) is not a completion.
 import { MAX_PACKET_ID, OUTBOX_FULL } from '../codec/constants.js';
 import { sizeOfPublish, writePublish } from '../codec/encode.js';
 import type { Data } from '../codec/encode.js';

@@ -386,7 +386,9 @@ export class Session {
       const qos = st === SENT ? (ob.buf[ob.at[i]] >> 1) & 3 : 0;
       if (type === PUBREC) {
         // QoS 2: the broker has the message; its bytes are freed, PUBREL until PUBCOMP. A PUBREC
-        // again (a resend crossed it) is answered again; one for nothing of ours awaiting it closes.
+        // again (a resend crossed it) is answered again; one for a message not resent yet on this
+        // connection is left for the resend's; one for nothing of ours awaiting it closes.
+        if (st === QUEUED) return 0;
         if (qos !== 2 && st !== RELEASE && st !== RELEASED) return UNEXPECTED_ACK;
         ob.st[i] = RELEASED; // still in the window until PUBCOMP
         ob.len[i] = 0;

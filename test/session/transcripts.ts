@@ -436,6 +436,27 @@ function define(): void {
     ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
   ]);
 
+  add('QoS 2 out: a PUBREC for a message not resent yet on this connection (the link was full at CONNACK) is left for the resend\'s', { ...base, clean: false }, [
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 2, 1],
+    ['out', '34 08 0001 74 0001 6f6e65'],
+    ['lost'],
+    ['start'],
+    ['out', C_KEPT],
+    ['check', (t) => void (t.blocked = true)],
+    ['in', '20 02 01 00' + '50 02 0001'],
+    ['check', (t) => eq([t.closed, t.s.queued], [[], 1])],
+    ['check', (t) => void (t.blocked = false)],
+    ['pump'],
+    ['out', '3c 08 0001 74 0001 6f6e65'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
+  ]);
+
   add('QoS 2 out: a PUBCOMP before the PUBREC closes (UNEXPECTED_ACK), and so does a PUBREC for a QoS 1 message', base, [
     ...connected,
     ['publish', 't', 'one', 2, 1],
