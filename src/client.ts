@@ -53,7 +53,7 @@ export interface ClientEvents {
    * refused connection, a name that did not resolve, a TLS failure), for logs; '' otherwise.
    */
   onDisconnect?(status: number, retryMs: number, reason: string): void;
-  /** A QoS 1 message was acknowledged. */
+  /** A QoS 1 message was acknowledged (PUBACK), a QoS 2 one completed (PUBCOMP). */
   onPublished?(packetId: number): void;
   /** The link takes bytes again after it was full: a publish that returned WOULD_BLOCK may be tried again. */
   onWritable?(): void;
@@ -233,10 +233,10 @@ export class Client {
   }
 
   /**
-   * Publishes. QoS 1 is kept in the outbox until acknowledged, across reconnects, also when called
-   * offline. Returns the packet id (QoS 1), 0 (QoS 0 sent), or a status: OUTBOX_FULL, NOT_CONNECTED
-   * or QOS0_DROPPED (QoS 0 offline, per offlineQos0), WOULD_BLOCK, NO_MEMORY, STOPPED. Throws for a
-   * bad topic or QoS.
+   * Publishes. QoS 1 and 2 are kept in the outbox until acknowledged, across reconnects, also when
+   * called offline. Returns the packet id (QoS 1, 2), 0 (QoS 0 sent), or a status: OUTBOX_FULL (no
+   * room now), NO_MEMORY (it can never fit), NOT_CONNECTED or QOS0_DROPPED (QoS 0 offline, per
+   * offlineQos0), WOULD_BLOCK, STOPPED. Throws for a bad topic or QoS.
    */
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
     if (this._state === STOPPED_STATE) return STOPPED;
@@ -298,6 +298,7 @@ export class Client {
       onWritable: () => {
         if (serial !== this._linkSerial) return;
         this.session.pump(this._host.nowMs());
+        this._queue(this._rx, 0, 0); // a drain for the bytes the session left while an ack was owed
         this._flushSubs();
         this._events.onWritable?.();
       },
@@ -421,9 +422,12 @@ export class Client {
     const end = this._rxEnd;
     if (start === end || this._state !== LINKED) return;
     this._rxStart = end; // taken now: a handler may close the link (which clears the queue)
-    this.session.receive(this._rx, start, end - start, this._host.nowMs());
+    const n = this.session.receive(this._rx, start, end - start, this._host.nowMs());
     this._armSession();
-    if (this._held && this._link) {
+    // The session took less: an acknowledgement waits for the link (back-pressure). The rest stays
+    // queued, and the link stays held, until onWritable drains again.
+    if (n >= 0 && start + n < end && this._rxStart === end) this._rxStart = start + n;
+    else if (this._held && this._link) {
       this._held = false;
       this._link.resume();
     }

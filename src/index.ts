@@ -1,7 +1,6 @@
 // xs-mqtt's public exports.
 export * from './codec/index.js';
 export { validateFilter, validateTopic, topicBytes, matchTopic, decodeUtf8 } from './topic.js';
-export { InflightIds } from './session/inflight.js';
 export { statusName, isRemoteError } from './session/status.js';
 export { checkSuback } from './session/suback.js';
 export { Session } from './session/session.js';

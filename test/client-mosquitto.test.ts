@@ -189,6 +189,45 @@ describe('client against Mosquitto (plain)', () => {
     expect(pub.connects.length).toBe(2);
   });
 
+  it('QoS 2 publishing: PUBLISH, PUBREC, PUBREL, PUBCOMP with the broker; delivered once; onPublished at PUBCOMP', async () => {
+    const sub = connect(broker.port, {}, 'xs/q2/#', 2);
+    await ready(sub);
+    const pub = connect(broker.port);
+    await ready(pub);
+    const mark = broker.log().length;
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) ids.push(pub.client.publish('xs/q2/' + i, 'm' + i, 2));
+    expect(ids.every((id) => id > 0)).toBe(true);
+    await waitFor('20 PUBCOMPs', () => pub.published.length === 20);
+    await waitFor('20 messages', () => sub.got.length === 20);
+    expect(pub.published).toEqual(ids);
+    expect(sub.got.map((m) => [m.text, m.qos])).toEqual(ids.map((_, i) => ['m' + i, 2]));
+    expect(pub.client.session.queued).toBe(0);
+    const log = broker.log().slice(mark);
+    for (const kind of ['PUBREC', 'PUBCOMP']) expect(log.split(`Sending ${kind} to ${pub.client.session.options.clientId}`).length - 1, kind).toBe(20);
+    expect(log.split(`Received PUBREL from ${pub.client.session.options.clientId}`).length - 1).toBe(20);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sub.got.length).toBe(20); // exactly once
+  });
+
+  it('issue 11 item 2: a QoS 2 message from a subscription the broker kept from an earlier run is taken, not a reconnect loop', async () => {
+    const id = `xs-kept-q2-${process.pid}`;
+    const first = connect(broker.port, { clientId: id, clean: false }, 'xs/kept/b', 2);
+    await ready(first);
+    first.client.stop();
+    // Run 2 subscribes at QoS 1 only; the broker still has xs/kept/b at QoS 2 from run 1.
+    const second = connect(broker.port, { clientId: id, clean: false }, 'xs/kept/#', 1);
+    await ready(second);
+    const pub = connect(broker.port);
+    await ready(pub);
+    pub.client.publish('xs/kept/b', 'kept at 2', 2);
+    await waitFor('the QoS 2 copy', () => second.got.some((m) => m.qos === 2));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(second.closes).toEqual([]);
+    expect(second.connects.length).toBe(1);
+    expect(second.got.filter((m) => m.qos === 2).map((m) => m.text)).toEqual(['kept at 2']);
+  });
+
   it('unsubscribe stops delivery', async () => {
     const sub = connect(broker.port, {}, 'xs/unsub/#', 0);
     await ready(sub);
@@ -230,6 +269,56 @@ describe('client against Mosquitto (plain)', () => {
     expect(took).toBeLessThan(3000);
     proxy.resume();
     await waitFor('back online', () => p.connects.length === 2);
+  });
+});
+
+describe('client against Mosquitto with persistence, SIGKILLed with our QoS 2 in flight', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startMosquitto({ persistence: true });
+  });
+  afterAll(async () => broker?.stop());
+
+  it('session present after the restart: PUBREL again where PUBCOMP never came, PUBLISH with DUP where PUBREC never came; each delivered once', async () => {
+    const subId = `xs-q2kill-sub-${process.pid}`;
+    const pubId = `xs-q2kill-pub-${process.pid}`;
+    let sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/q2kill/#', 2);
+    await ready(sub);
+    sub.client.stop(); // away: what is published now is queued for it
+    const proxy = await startProxy(broker.port);
+    proxies.push(proxy);
+    const pub = connect(proxy.port, { clientId: pubId, clean: false, keepAliveSec: 2 });
+    await ready(pub);
+    for (let i = 0; i < 3; i++) pub.client.publish('xs/q2kill/' + i, 'm' + i, 2);
+    await waitFor('3 PUBCOMPs', () => pub.published.length === 3);
+    // 'a': the broker gets PUBLISH and PUBREL, and saves; its PUBCOMP is lost on the way back.
+    const mark = broker.log().length;
+    proxy.dropDown((b) => b.length === 4 && b[0] === 0x70);
+    const a = pub.client.publish('xs/q2kill/a', 'a', 2);
+    await waitFor('the PUBCOMP dropped', () => proxy.droppedDown() === 1);
+    await broker.saved(mark);
+    // 'b': into a black hole, so no PUBREC.
+    proxy.blackhole();
+    const b = pub.client.publish('xs/q2kill/b', 'b', 2);
+    await new Promise((r) => setTimeout(r, 100));
+    await broker.kill();
+    proxy.cutAll();
+    proxy.dropDown(null);
+    proxy.resume();
+    const c = pub.client.publish('xs/q2kill/c', 'c', 2); // while the broker is down: kept in the outbox
+    expect(pub.published).not.toContain(a);
+    const restarted = broker.log().length;
+    await broker.restart();
+    await waitFor('all 6 completed', () => pub.published.length === 6, 15000);
+    expect(pub.connects.at(-1)).toEqual([true, true]); // the broker kept our session
+    expect(pub.published.slice(3).sort()).toEqual([a, b, c].sort());
+    const log = broker.log().slice(restarted);
+    expect(log).toMatch(new RegExp(`Received PUBREL from ${pubId} \\(Mid: ${a}\\)`));
+    expect(log).toMatch(new RegExp(`Received PUBLISH from ${pubId} \\(d1, q2, r0, m${b}, 'xs/q2kill/b'`));
+    sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/q2kill/#', 2);
+    await waitFor('6 messages', () => sub.got.length >= 6, 15000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sub.got.map((m) => m.text).sort()).toEqual(['a', 'b', 'c', 'm0', 'm1', 'm2']); // each exactly once
   });
 });
 

@@ -117,6 +117,36 @@ describe('client on the simulator', () => {
     expect(broker.of(C.PUBLISH).length).toBe(sent + 1);
   });
 
+  it('back-pressure (issue 11 item 3): 40 QoS 1 messages while the link takes one PUBACK at a time: no close, all delivered once, acked in order', () => {
+    const { clock, network, broker, client, events } = setup();
+    const got: string[] = [];
+    client.subscribe('c/#', 1, (m) => got.push(m.text));
+    client.start();
+    clock.advance(10);
+    network.links.at(-1)!.writeLimit(4).delayMs(5); // one 4-byte PUBACK in flight at a time
+    for (let i = 1; i <= 40; i++) broker.publish('c/' + i, 'm' + i, 1, i);
+    clock.advance(1000);
+    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([]);
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => 'm' + (i + 1)));
+    expect(broker.of(C.PUBACK).map((p) => (p.body[0] << 8) | p.body[1])).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it('back-pressure: a link still full at the keepalive deadline is no error; the PINGREQ goes when it drains, and the connection stays', () => {
+    const { clock, network, broker, client, events } = setup();
+    client.start();
+    clock.advance(10);
+    expect(client.online).toBe(true);
+    clock.advance(9500);
+    network.links.at(-1)!.writeLimit(10).delayMs(1000);
+    expect(client.publish('t', 'x'.repeat(10), 0)).toBe(0); // 14 bytes in flight for 1 s: the link is full
+    clock.advance(600); // the keepalive deadline (10 s of broker silence) passes while it is full
+    expect(broker.of(C.PINGREQ)).toEqual([]);
+    clock.advance(3000);
+    expect(broker.of(C.PINGREQ).length).toBe(1);
+    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([]);
+    expect(client.online).toBe(true);
+  });
+
   it('a handler that throws loses nothing: the other handlers and messages run, every QoS 1 is acked, the error is reported', () => {
     const { clock, host, broker } = setup();
     const errors: string[] = [];
@@ -362,6 +392,23 @@ describe('client on the simulator', () => {
     clock.advance(70_000);
     expect(client.online).toBe(true);
     expect(broker.of(C.UNSUBSCRIBE).flatMap((p) => p.filters)).toEqual(['s/#']);
+  });
+
+  it('an unsubscribe made offline is not owed after a reconnect where the broker lost the session: it has nothing to unsubscribe', () => {
+    const { clock, broker, client } = setup({ clean: false });
+    client.subscribe('s/#', 1, () => {});
+    client.subscribe('t/#', 1, () => {});
+    client.start();
+    clock.advance(100);
+    broker.peer.close();
+    clock.advance(10);
+    expect(client.online).toBe(false);
+    client.unsubscribe('s/#');
+    clock.advance(70_000); // the broker answers session present = 0: it lost everything
+    expect(client.online).toBe(true);
+    clock.advance(100);
+    expect(broker.of(C.UNSUBSCRIBE)).toEqual([]);
+    expect(broker.of(C.SUBSCRIBE).flatMap((p) => p.filters)).toEqual(['s/#', 't/#', 't/#']); // t/# again, s/# not
   });
 
   it('bytes that arrive with the close (a CONNACK 5 and then FIN in one turn) are handled before the drop', () => {

@@ -2,6 +2,7 @@
 // round trips; plus the codec's edges: NO_MEMORY without partial writes, streaming, stickiness.
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/index.js';
+import { Outbox, SUB, UNSUB } from '../src/session/outbox.js';
 import { decodeCases, encodeCases } from './fixtures/packets.js';
 import { concat, decodeChunks, feedings, hex, makeDecoder, rng, toHex } from './helpers.js';
 
@@ -269,43 +270,76 @@ describe('encoder refuses misuse at the API, before writing (case 40)', () => {
   });
 });
 
-describe('in-flight packet ids (case 40: ids wrap 65535 → 1, never 0, never reused while in flight)', () => {
-  it('wraps and skips ids in use', () => {
-    const t = new C.InflightIds(3);
-    t.use(65535);
-    t.use(1);
-    // Counter at 1: 1 is taken, so 2; then 3.
-    expect(t.acquire()).toBe(2);
-    expect(t.acquire()).toBe(0); // window full
-    expect(t.release(1)).toBe(true);
-    expect(t.acquire()).toBe(3);
-    expect(t.release(7)).toBe(false); // unsolicited
+describe('a string too long by its UTF-16 length alone is refused before it is scanned (issue 11 item 8)', () => {
+  // Strings that start with a lone surrogate: scanning them throws TypeError at once, so a
+  // RangeError or NO_MEMORY proves the string was never read. The 2^28-unit one is a rope of
+  // concatenations (1 MB of memory, its length known without flattening it): scanning it took seconds.
+  let huge = 'x'.repeat(1 << 20);
+  for (let i = 0; i < 8; i++) huge = huge + huge;
+  huge = '\uD800' + huge;
+  const small = '\uD800' + 'x'.repeat(2000);
+  const buf = new Uint8Array(1024);
+  it('writePublish: NO_MEMORY for a buffer it cannot fit, RangeError above what MQTT allows', () => {
+    expect(C.writePublish(buf, 0, 't', small, 0, false, false, 0)).toBe(C.NO_MEMORY);
+    expect(C.writePublish(buf, 0, 't', small, 1, false, false, 1)).toBe(C.NO_MEMORY);
+    expect(() => C.writePublish(buf, 0, 't', huge, 0, false, false, 0)).toThrow(RangeError);
+    expect(() => C.writePublish(buf, 0, 't', small.slice(0, 10), 0, false, false, 0)).toThrow(TypeError); // one it must scan
   });
-  it('walks the whole id space without ever giving 0 or an id in use', () => {
-    const t = new C.InflightIds(4);
-    const r = rng(40);
-    const seen = new Set<number>();
-    let last = 0;
-    for (let i = 0; i < 200000; i++) {
-      if (t.count === 4 || (t.count > 0 && r() < 0.5)) {
-        const slot = Math.floor(r() * 4);
-        if (t.ids[slot]) t.release(t.ids[slot]);
-      } else {
-        const id = t.acquire();
-        expect(id).not.toBe(0);
-        expect(Array.from(t.ids).filter((x) => x === id).length).toBe(1);
-        if (last === 65535) seen.add(id);
-        last = id;
-      }
+  it('sizeOfPublish: NO_MEMORY above `max`, RangeError above what MQTT allows', () => {
+    expect(C.sizeOfPublish('t', small, 1, 1024)).toBe(C.NO_MEMORY);
+    expect(() => C.sizeOfPublish('t', huge, 1)).toThrow(RangeError);
+    expect(C.sizeOfPublish('t', 'abc', 1, 10)).toBe(10); // exactly max: fits
+    expect(C.sizeOfPublish('t', 'abc', 1, 9)).toBe(C.NO_MEMORY);
+    expect(C.sizeOfPublish('t', '\u20ac', 0, 8)).toBe(8); // 3 UTF-8 bytes: exact, not the bound
+    expect(C.sizeOfPublish('t', '\u20ac', 0, 7)).toBe(C.NO_MEMORY);
+  });
+  it('Session.publish QoS 1/2: NO_MEMORY for a string longer than the whole outbox, not scanned', () => {
+    const s = new C.Session({ clientId: 'x', outboxBytes: 1024 }, { send: () => true } as unknown as C.SessionEvents);
+    expect(s.publish('t', small, 1, false, 0)).toBe(C.NO_MEMORY);
+    expect(s.publish('t', small, 2, false, 0)).toBe(C.NO_MEMORY);
+    expect(s.publish('t', '\u20ac'.repeat(400), 2, false, 0)).toBe(C.NO_MEMORY); // 1,200 bytes: sized exactly
+    expect(() => s.publish('t', huge, 1, false, 0)).toThrow(RangeError);
+    expect(s.queued).toBe(0);
+  });
+});
+
+describe('outgoing packet ids, held by the outbox records (case 40: ids wrap 65535 → 1, never 0, never reused while open)', () => {
+  it('wraps past 65535 to 1 and skips ids still open', () => {
+    const ob = new Outbox(64, 2, 2);
+    const first = ob.add(SUB); // id 1, kept open throughout
+    expect(ob.id[first]).toBe(1);
+    for (let id = 2; id <= 65535; id++) {
+      const i = ob.add(SUB);
+      expect(ob.id[i]).toBe(id);
+      ob.free(i);
     }
-    expect(seen.size).toBeGreaterThan(0); // it wrapped
+    const i = ob.add(SUB); // 65535 → 1, which is open: 2
+    expect(ob.id[i]).toBe(2);
+    expect(ob.find(1, 0)).toBe(first);
+    expect(ob.find(1, UNSUB)).toBe(-1); // found only in the state asked for
   });
-  it('refuses to reuse an id still in flight, and id 0', () => {
-    const t = new C.InflightIds(2);
-    t.use(5);
-    expect(() => t.use(5)).toThrow(TypeError);
-    expect(() => t.use(0)).toThrow(RangeError);
-    expect(() => t.use(65536)).toThrow(RangeError);
+  it('walks the whole id space without ever giving 0 or an id in use; compacts in order', () => {
+    const ob = new Outbox(64, 2, 2);
+    const r = rng(40);
+    const open: number[] = []; // ids in the order they were made
+    let wrapped = false;
+    let last = 0;
+    for (let k = 0; k < 200000; k++) {
+      if (open.length === 4 || (open.length > 0 && r() < 0.5)) {
+        const id = open.splice(Math.floor(r() * open.length), 1)[0];
+        ob.free(ob.find(id, 0));
+      } else {
+        const id = ob.id[ob.add(SUB)];
+        expect(id).not.toBe(0);
+        expect(open).not.toContain(id);
+        if (id < last) wrapped = true;
+        last = id;
+        open.push(id);
+      }
+      // The records in use are the open ids, in the order they were made.
+      expect(Array.from(ob.id.subarray(0, ob.end)).filter((x) => x)).toEqual(open);
+    }
+    expect(wrapped).toBe(true);
   });
 });
 

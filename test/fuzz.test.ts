@@ -58,7 +58,6 @@ describe('decoder fuzz', () => {
       }
       const dec = new C.Decoder(16 + Math.floor(r() * 300), r() < 0.2 ? 1 + Math.floor(r() * 500) : undefined);
       dec.awaitingConnack = r() < 0.3;
-      dec.maxQos = Math.floor(r() * 3);
       const guarded = run % GUARDED_EVERY === 0;
       if (guarded) Object.defineProperty(dec, 'buffer', { value: guard(dec.buffer) });
 

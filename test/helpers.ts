@@ -48,7 +48,6 @@ export interface Snap {
 
 export interface DecoderOptions {
   awaitingConnack?: boolean;
-  maxQos?: number;
   bufferSize?: number;
   maxMessageSize?: number;
 }
@@ -56,7 +55,6 @@ export interface DecoderOptions {
 export function makeDecoder(o: DecoderOptions = {}): Decoder {
   const d = new Decoder(o.bufferSize ?? 256, o.maxMessageSize);
   d.awaitingConnack = o.awaitingConnack ?? false;
-  if (o.maxQos !== undefined) d.maxQos = o.maxQos;
   return d;
 }
 

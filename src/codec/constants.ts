@@ -62,7 +62,6 @@ export const WILDCARD_IN_TOPIC = -28; // case 16 [MQTT-3.3.2-2]
 export const NULL_IN_STRING = -29; // case 17 [MQTT-1.5.3-2]
 export const BAD_UTF8 = -30; // case 18 [MQTT-1.5.3-1]
 export const BAD_TOPIC_LENGTH = -31; // case 22: topic length beyond the remaining length
-export const QOS_NOT_GRANTED = -32; // case 27 [MQTT-3.8.4-6]
 export const SUBACK_COUNT_MISMATCH = -33; // case 35 [MQTT-3.8.4-5]
 export const SUBACK_QOS_ABOVE_REQUESTED = -34; // case 36
 
@@ -70,13 +69,14 @@ export const SUBACK_QOS_ABOVE_REQUESTED = -34; // case 36
 export const KEEPALIVE_TIMEOUT = -35; // no PINGRESP in time: a dead or half-open link (fault 5)
 export const CONNACK_TIMEOUT = -36; // no CONNACK in time (fault 6)
 export const CONNECTION_LOST = -37; // the link closed under us (fault 1)
-export const LINK_BLOCKED = -38; // the link would not take an acknowledgement or a ping: closed, the broker resends
+export const UNEXPECTED_ACK = -39; // a PUBREC or PUBCOMP for no QoS 2 message of ours awaiting it
 // CONNACK refusals [MQTT-3.2.2-5] (fault 7): -40 - return code.
 export const REFUSED_PROTOCOL_VERSION = -41; // 1: a configuration error, do not retry
 export const REFUSED_IDENTIFIER = -42; // 2: a configuration error, do not retry
 export const REFUSED_SERVER_UNAVAILABLE = -43; // 3: back off and retry
 export const REFUSED_BAD_CREDENTIALS = -44; // 4: stop (or retry slowly)
 export const REFUSED_NOT_AUTHORIZED = -45; // 5: stop (or retry slowly)
+export const SESSION_PRESENT_ON_CLEAN = -46; // CONNACK session present = 1 after a clean-session CONNECT [MQTT-3.2.2-1]
 
 // Local: the caller's resources or state do not allow it. Nothing was written or queued.
 export const NO_MEMORY = -60; // the caller's buffer is too small for the packet [coreMQTT MQTTNoMemory]

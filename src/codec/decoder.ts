@@ -26,7 +26,6 @@ import {
   PINGRESP,
   PUBLISH,
   PUBREL,
-  QOS_NOT_GRANTED,
   REMAINING_LENGTH_NOT_MINIMAL,
   REMAINING_LENGTH_TOO_LONG,
   RESERVED_PACKET_TYPE,
@@ -99,8 +98,6 @@ export class Decoder {
   // ---- Per connection ----
   /** True until a CONNACK arrives: any other packet first is PACKET_BEFORE_CONNACK (case 6). */
   awaitingConnack = true;
-  /** Highest QoS this client subscribed with; a PUBLISH above it is QOS_NOT_GRANTED (case 27). */
-  maxQos = 2;
 
   // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
@@ -218,13 +215,14 @@ export class Decoder {
     d.qos = qos;
     d.dup = flags > 7;
     d.retain = (flags & 1) > 0;
+    // Any QoS up to 2 is taken, whatever was granted: a broker that kept a session from an earlier
+    // run delivers at the QoS it kept, and may publish before the SUBACK (§3.8.4). Case 27's
+    // [MQTT-3.8.4-6] binds the broker; refusing would loop on the resend forever.
     return qos > 2
       ? BAD_QOS // case 12 [MQTT-3.3.1-4]
       : flags > 7 && !qos
         ? DUP_ON_QOS0 // case 14 [MQTT-3.3.1-2]
-        : qos > d.maxQos
-          ? QOS_NOT_GRANTED // case 27 [MQTT-3.8.4-6]
-          : 0;
+        : 0;
   }
 
   /** Checks the remaining length against the type; picks gathering or streaming. Returns 0 or a status. */

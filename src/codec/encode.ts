@@ -93,11 +93,6 @@ function head(buf: Uint8Array, pos: number, first: number, rl: number): number {
   return writeVarint(buf, pos + 1, rl);
 }
 
-/** Where a body of lo..hi bytes goes when written in one pass, or -1: size it exactly first. */
-function open(buf: Uint8Array, pos: number, lo: number, hi: number): number {
-  return hi <= MAX_REMAINING_LENGTH && pos + 1 + sizeOfVarint(hi) + hi <= buf.length ? pos + 1 + sizeOfVarint(lo) : -1;
-}
-
 /** Puts the fixed header before a body written at [b, end); returns the packet's end. */
 function close(buf: Uint8Array, pos: number, first: number, b: number, end: number): number {
   const rl = end - b;
@@ -167,9 +162,15 @@ function publishBody(buf: Out, pos: number, topic: Data, payload: Data | null, q
   return payload ? putData(buf, pos, payload, STR_DATA) : pos;
 }
 
-/** Bytes of a PUBLISH. Throws TypeError for an invalid topic, RangeError for QoS or size. */
-export function sizeOfPublish(topic: Data, payload: Data | null, qos: number): number {
-  return total(publishBody(null, 0, topic, payload, checkQos(qos), 0));
+/**
+ * Bytes of a PUBLISH; with `max`, NO_MEMORY when that is more than `max`. Throws TypeError for an
+ * invalid topic, RangeError for QoS or size. A string's UTF-16 length is a lower bound of its UTF-8
+ * bytes, so one too long for `max` (or for MQTT) is refused before it is scanned: a 300 MB string
+ * is not read for seconds to be refused.
+ */
+export function sizeOfPublish(topic: Data, payload: Data | null, qos: number, max?: number): number {
+  const n = total(2 + lo(topic) + (checkQos(qos) ? 2 : 0) + lo(payload)) > max! ? NO_MEMORY : total(publishBody(null, 0, topic, payload, qos, 0));
+  return n > max! ? NO_MEMORY : n;
 }
 
 /**
@@ -193,13 +194,15 @@ export function writePublish(
   else if (dup) typeError('DUP on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
   const first = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
   const id = qos ? 2 : 0;
-  let b = open(buf, pos, 2 + lo(topic) + id + lo(payload), 2 + hi(topic) + id + hi(payload));
-  if (b < 0) {
-    // Near the end of the buffer: size exactly, so that NO_MEMORY is exact.
-    const rl = publishBody(null, 0, topic, payload, qos, 0);
-    if (pos + total(rl) > buf.length) return NO_MEMORY;
-    b = pos + 1 + sizeOfVarint(rl);
+  const most = 2 + hi(topic) + id + hi(payload);
+  if (!(most <= MAX_REMAINING_LENGTH && pos + 1 + sizeOfVarint(most) + most <= buf.length)) {
+    // Near the end of the buffer: size exactly, so that NO_MEMORY is exact (a string too long by
+    // its UTF-16 length alone is refused before it is scanned).
+    const n = sizeOfPublish(topic, payload, qos, buf.length - pos);
+    if (n < 0) return n;
   }
+  // The body goes after a length prefix sized for its all-ASCII size: never later than its place.
+  const b = pos + 1 + sizeOfVarint(2 + lo(topic) + id + lo(payload));
   return close(buf, pos, first, b, publishBody(buf, b, topic, payload, qos, packetId));
 }
 

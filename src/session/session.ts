@@ -1,17 +1,16 @@
 // The sans-IO MQTT 3.1.1 session: bytes in through receive(), bytes out through the `send` the host
 // gives, time in through tick(nowMs) and out through nextDeadline(nowMs). No socket, no clock.
-// QoS 1 messages live encoded in a fixed byte ring (the outbox) until their PUBACK; their packet ids
-// come from a fixed table. Nothing is allocated per message: the buffers are made here, once.
+// QoS 1 and 2 messages live encoded in the outbox (./outbox.ts: the one table of our exchanges
+// awaiting an acknowledgement, with their states) until their PUBACK or PUBREC. Nothing is allocated
+// per message: the buffers are made here, once.
 import {
   CONNACK,
   CONNACK_TIMEOUT,
   EV_FRAGMENT,
   EV_PACKET,
   KEEPALIVE_TIMEOUT,
-  LINK_BLOCKED,
   NEED_MORE,
   NOT_CONNECTED,
-  OUTBOX_FULL,
   PINGRESP,
   PUBACK,
   PUBCOMP,
@@ -19,16 +18,16 @@ import {
   PUBREC,
   PUBREL,
   QOS2_TABLE_FULL,
+  SESSION_PRESENT_ON_CLEAN,
   SUBACK,
-  SUBACK_FAILURE,
+  UNEXPECTED_ACK,
   UNSUBACK,
   WOULD_BLOCK,
 } from '../codec/constants.js';
 import { Decoder } from '../codec/decoder.js';
-import { sizeOfPublish, writeAck, writeConnect, writeDisconnect, writeFilters, writePingreq, writePublish } from '../codec/encode.js';
+import { checkQos, writeAck, writeConnect, writeDisconnect, writeFilters, writePingreq, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
-import { rangeError } from '../codec/utf8.js';
-import { InflightIds } from './inflight.js';
+import { Outbox, QUEUED, RELEASE, RELEASED, SENT, SUB, UNSUB } from './outbox.js';
 import { checkSuback } from './suback.js';
 
 export interface SessionOptions extends ConnectOptions {
@@ -38,11 +37,11 @@ export interface SessionOptions extends ConnectOptions {
   maxMessageSize?: number;
   /** Scratch buffer for QoS 0 publishes and control packets (default 1024). */
   txBufferSize?: number;
-  /** Bytes of the QoS 1 outbox ring (default 4096). */
+  /** Bytes of the QoS 1/2 outbox ring (default 4096). */
   outboxBytes?: number;
-  /** QoS 1 messages the outbox holds at most, sent or queued (default 32). */
+  /** QoS 1/2 messages the outbox holds at most, queued, sent, or QoS 2 awaiting PUBCOMP (default 32). */
   outboxMessages?: number;
-  /** QoS 1 messages sent and not yet acknowledged at most (default 8). */
+  /** QoS 1/2 messages sent and not yet completed (PUBACK, PUBCOMP) at most (default 8). */
   inflightWindow?: number;
   /** Incoming QoS 2 exchanges open at once at most (default 32; Mosquitto sends up to 20 by default). */
   qos2Window?: number;
@@ -60,7 +59,7 @@ export interface SessionEvents {
   onConnected(sessionPresent: boolean, sessionKept: boolean): void;
   /** A message (EV_PACKET) or a piece of one (EV_FRAGMENT): read it from `session.message`. */
   onMessage(event: number): void;
-  /** A QoS 1 message was acknowledged (PUBACK). */
+  /** A QoS 1 message was acknowledged (PUBACK), a QoS 2 one completed (PUBCOMP). */
   onPublished(packetId: number): void;
   /** SUBACK: return codes codes[offset, offset + count), 0x80 for a refused filter (fault 8). */
   onSubscribed(packetId: number, codes: Uint8Array, offset: number, count: number): void;
@@ -69,22 +68,18 @@ export interface SessionEvents {
   onClose(status: number): void;
 }
 
-// Connection states.
+// Connection states, and every transition (the outbox's record states are in ./outbox.ts):
+//   OFFLINE    → CONNECTING: start() sent CONNECT
+//   CONNECTING → ONLINE: CONNACK accepted; → OFFLINE: refused, CONNACK_TIMEOUT, a remote error, linkLost()
+//   ONLINE     → OFFLINE: a remote error, KEEPALIVE_TIMEOUT, disconnect(), linkLost()
+// Within ONLINE: _pinging (a PINGREQ due, PINGRESP awaited; _pingOwed while the link would not take
+// it) and _owed (an ack the link would not take: receive() reads nothing more until pump() sends it).
 const OFFLINE = 0;
 const CONNECTING = 1; // CONNECT sent, CONNACK awaited
 const ONLINE = 2;
 
-// Outbox slot states.
-const FREE = 0;
-const QUEUED = 1; // not sent on this connection
-const SENT = 2; // sent, PUBACK awaited
-const ACKED = 3; // acknowledged, its bytes not reclaimed yet (an ack out of order)
-const RESEND = 4; // sent on an earlier connection: send again first, DUP if the session was kept
-
 /** SUBSCRIBE/UNSUBSCRIBE exchanges open at once, at most. */
 const MAX_PENDING_ACKS = 8;
-/** Acknowledgements held while the link is full; past that the connection is closed (the broker resends). */
-const OWED_ACKS = 16;
 
 /** Elapsed ms from `then` to `now` on a tick that may wrap at 2^32 (fault 12). */
 function elapsed(now: number, then: number): number {
@@ -102,29 +97,19 @@ export class Session {
 
   declare private readonly _ev: SessionEvents;
   declare private readonly _tx: Uint8Array;
-  // Outbox: a byte ring of encoded PUBLISH packets, and a ring of slots in FIFO order.
-  declare private readonly _ob: Uint8Array;
-  declare private readonly _slotStart: Uint32Array;
-  declare private readonly _slotLen: Uint32Array;
-  declare private readonly _slotId: Uint16Array;
-  declare private readonly _slotState: Uint8Array;
-  private _head = 0; // oldest slot
-  private _count = 0; // slots in use
-  private _inflight = 0; // slots SENT
-  declare private readonly _ids: InflightIds;
+  /** Our exchanges awaiting an acknowledgement: the outgoing record table. */
+  declare private readonly _ob: Outbox;
   declare private readonly _window: number;
-  // Incoming QoS 2 ids between PUBREC and PUBREL: delivered once however often they are resent.
+  // The incoming record table: QoS 2 ids between PUBREC and PUBREL (0: free), delivered once
+  // however often they are resent.
   declare private readonly _rx2: Uint16Array;
-  // Open exchanges: SUBSCRIBE id → requested QoS (awaiting SUBACK), UNSUBSCRIBE id → null (awaiting
-  // UNSUBACK). Their ids are held in `ids` too, so no two open exchanges share an id. (Allocation
-  // here is fine: rare.)
-  private readonly _pending = new Map<number, number[] | null>();
-  private _maxGranted = -1;
-  // Acknowledgements the link would not take yet, in order: flushed first by pump().
-  private readonly _owedType = new Uint8Array(OWED_ACKS);
-  private readonly _owedId = new Uint16Array(OWED_ACKS);
-  private _owedHead = 0;
-  private _owedCount = 0;
+  // The QoS each open SUBSCRIBE asked for, by packet id (allocation here is fine: rare).
+  private readonly _want = new Map<number, number[]>();
+  // Back-pressure: the acknowledgement the link would not take ((type << 16) | id, 0: none). Until
+  // pump() sends it, receive() reads nothing more, so acks keep their order [MQTT-4.6.0-2] and no
+  // more are owed than one: the host holds the bytes, and TCP's window makes the broker wait.
+  private _owed = 0;
+  private _pingOwed = false; // a PINGREQ is due and the link would not take it
   private _everConnected = false;
 
   declare private _keepAliveMs: number;
@@ -141,13 +126,8 @@ export class Session {
     this._ev = events;
     this.message = new Decoder(options.rxBufferSize ?? 1024, options.maxMessageSize);
     this._tx = new Uint8Array(options.txBufferSize ?? 1024);
-    this._ob = new Uint8Array(options.outboxBytes ?? 4096);
     const slots = options.outboxMessages ?? 32;
-    this._slotStart = new Uint32Array(slots);
-    this._slotLen = new Uint32Array(slots);
-    this._slotId = new Uint16Array(slots);
-    this._slotState = new Uint8Array(slots);
-    this._ids = new InflightIds(slots + MAX_PENDING_ACKS);
+    this._ob = new Outbox(options.outboxBytes ?? 4096, slots, MAX_PENDING_ACKS);
     this._window = Math.min(options.inflightWindow ?? 8, slots);
     this._rx2 = new Uint16Array(options.qos2Window ?? 32); // above Mosquitto's default 20 in flight
     this._keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
@@ -157,9 +137,9 @@ export class Session {
     writeConnect(new Uint8Array(0), 0, options);
   }
 
-  /** QoS 1 messages in the outbox (queued, in flight, or acknowledged out of order). */
+  /** QoS 1/2 messages in the outbox (queued, or in flight until PUBACK / PUBCOMP). */
   get queued(): number {
-    return this._count;
+    return this._ob.count;
   }
 
   /** The link is up: sends CONNECT. Returns 0 or a status (the CONNECT did not fit or was refused by the link). */
@@ -169,35 +149,43 @@ export class Session {
     if (end < 0) return end;
     this.state = CONNECTING;
     this._connectAt = this._lastRecv = nowMs;
-    this._pinging = false;
+    this._pinging = this._pingOwed = false;
     return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
   }
 
   /** The link is gone. Messages in flight will be sent again first after the next CONNACK. */
   linkLost(): void {
     this.state = OFFLINE;
-    this._inflight = 0;
-    this._owedCount = 0; // acks for a dead connection: the broker resends what they were for
-    this._pending.forEach((_, id) => this._ids.release(id));
-    this._pending.clear();
-    for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
-      if (this._slotState[i] === SENT) this._slotState[i] = RESEND;
+    this._owed = 0; // an ack for a dead connection: the broker resends what it was for
+    const ob = this._ob;
+    for (let i = 0; i < ob.end; i++) {
+      const st = ob.st[i];
+      if (st >= SUB) ob.free(i); // (UN)SUBSCRIBE: the client sends what is still owed (_want: cleared below)
+      else if (st === SENT) {
+        ob.st[i] = QUEUED;
+        ob.buf[ob.at[i]] |= 8; // sent once: DUP from now on [MQTT-3.3.1-1]
+      } else if (st === RELEASED) ob.st[i] = RELEASE;
     }
+    this._want.clear();
   }
 
   /**
-   * Bytes from the link. Returns 0, or the status that ended the connection (onClose has been
-   * called: close the link). A partial packet is kept for the next call.
+   * Bytes from the link. Returns how many it took, or the status that ended the connection
+   * (onClose has been called: close the link). A partial packet is kept for the next call. It takes
+   * fewer than `length` when an acknowledgement could not be sent (the link is full): keep the rest,
+   * and give it again after pump() on the link's onWritable — stop reading meanwhile.
    */
   receive(bytes: Uint8Array, offset: number, length: number, nowMs: number): number {
     const dec = this.message;
-    if (length > 0) {
+    const start = offset;
+    if (this._owed) this.pump(nowMs);
+    if (length > 0 && !this._owed) {
       // Bytes prove the link alive, a piece of a packet too: a PINGRESP may be queued behind a
       // large message that is still arriving, so the ping's deadline starts again.
       this._lastRecv = nowMs;
       if (this._pinging) this._pingAt = nowMs;
     }
-    while (length > 0 && this.state !== OFFLINE) {
+    while (length > 0 && this.state !== OFFLINE && !this._owed) {
       const ev = dec.push(bytes, offset, length);
       offset += dec.consumed;
       length -= dec.consumed;
@@ -206,7 +194,7 @@ export class Session {
       const s = this._handle(ev, nowMs);
       if (s < 0) return this._fail(s);
     }
-    return 0;
+    return offset - start;
   }
 
   /** Time passes: keepalive and timeouts. Returns 0, or the status that ended the connection. */
@@ -216,10 +204,12 @@ export class Session {
     if (this.state === CONNECTING) return this._fail(CONNACK_TIMEOUT);
     if (this._pinging) return this._fail(KEEPALIVE_TIMEOUT);
     // [MQTT-3.1.2-23]: a packet within each keepalive period; also ping when the broker has been
-    // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5).
-    if (!this._sendTx(writePingreq(this._tx, 0), nowMs)) return this._fail(LINK_BLOCKED);
+    // silent that long, so a client that only publishes QoS 0 still finds a dead link (fault 5). A
+    // full link is no error: pump() pings when it takes bytes again, within the same grace; a link
+    // that takes nothing that long is dead (KEEPALIVE_TIMEOUT), as the broker allows 1.5 × keepalive.
     this._pinging = true;
     this._pingAt = nowMs;
+    this._pingOwed = !this._sendTx(writePingreq(this._tx, 0), nowMs);
     return 0;
   }
 
@@ -236,51 +226,57 @@ export class Session {
   }
 
   /**
-   * Publishes. QoS 0 is sent now or refused (NOT_CONNECTED, WOULD_BLOCK). QoS 1 is encoded into the
-   * outbox, sent when online and the window allows, and kept until its PUBACK (onPublished); offline
-   * it waits there. Returns the packet id (QoS 1), 0 (QoS 0 sent), or OUTBOX_FULL / NO_MEMORY /
-   * NOT_CONNECTED / WOULD_BLOCK. Throws TypeError/RangeError for a bad topic or QoS; QoS 2 is not sent.
+   * Publishes. QoS 0 is sent now or refused (NOT_CONNECTED, WOULD_BLOCK). QoS 1 and 2 are encoded
+   * into the outbox, sent when online and the window allows, and kept until their PUBACK (QoS 1) or
+   * PUBREC (QoS 2, then PUBREL until PUBCOMP): onPublished at the end; offline they wait there.
+   * Returns the packet id (QoS 1, 2), 0 (QoS 0 sent), or OUTBOX_FULL (no room now), NO_MEMORY (larger
+   * than the whole outbox, or than the scratch buffer for QoS 0: it never fits), NOT_CONNECTED,
+   * WOULD_BLOCK. Throws TypeError/RangeError for a bad topic or QoS.
    */
   publish(topic: Data, payload: Data | null, qos: number, retain: boolean, nowMs: number): number {
-    if (qos === 0) {
+    if (checkQos(qos) === 0) {
       if (this.state !== ONLINE) return NOT_CONNECTED;
       const end = writePublish(this._tx, 0, topic, payload, 0, retain, false, 0);
       if (end < 0) return end;
       return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
     }
-    if (qos !== 1) rangeError('publish QoS must be 0 or 1');
-    const n = sizeOfPublish(topic, payload, 1);
-    const slots = this._slotId.length;
-    if (this._count === slots) return OUTBOX_FULL;
-    const start = this._alloc(n);
-    if (start < 0) return start;
-    const id = this._ids.acquire(); // never 0: the table has a slot for every message and open exchange
-    const i = (this._head + this._count) % slots;
-    writePublish(this._ob, start, topic, payload, 1, retain, false, id);
-    this._slotStart[i] = start;
-    this._slotLen[i] = n;
-    this._slotId[i] = id;
-    this._slotState[i] = QUEUED;
-    this._count++;
-    if (this.state === ONLINE) this.pump(nowMs);
+    const ob = this._ob;
+    const i = ob.put(topic, payload, qos, retain);
+    if (i < 0) return i;
+    const id = ob.id[i];
+    this.pump(nowMs);
     return id;
   }
 
-  /** Sends queued QoS 1 messages, resends first, in order, as the window allows. Call after onWritable. */
+  /**
+   * Sends what the link would not take before: the acknowledgement and PINGREQ owed, then the outbox's QUEUED
+   * PUBLISHes and RELEASE PUBRELs in order (resends first, as they are oldest), as the window allows.
+   * Call after onWritable.
+   */
   pump(nowMs: number): void {
     if (this.state !== ONLINE) return;
-    while (this._owedCount) {
-      const i = this._owedHead;
-      if (!this._sendTx(writeAck(this._tx, 0, this._owedType[i], this._owedId[i]), nowMs)) return;
-      this._owedHead = (i + 1) % OWED_ACKS;
-      this._owedCount--;
+    const owed = this._owed;
+    if (owed) {
+      if (!this._sendTx(writeAck(this._tx, 0, owed >> 16, owed & 0xffff), nowMs)) return;
+      this._owed = 0;
     }
-    for (let k = 0, i = this._head; k < this._count && this._inflight < this._window; k++, i = this._next(i)) {
-      const st = this._slotState[i];
-      if (st !== QUEUED && st !== RESEND) continue;
-      if (!this._out(this._ob, this._slotStart[i], this._slotLen[i], nowMs)) return;
-      this._slotState[i] = SENT;
-      this._inflight++;
+    if (this._pingOwed) this._pingOwed = !this._sendTx(writePingreq(this._tx, 0), nowMs);
+    if (this._pingOwed) return;
+    const ob = this._ob;
+    // SENT and RELEASED records precede QUEUED ones (sent in order), so one pass counts the window.
+    for (let i = 0, busy = 0; i < ob.end; i++) {
+      const st = ob.st[i];
+      if (!st || st >= SUB) continue;
+      if (st === RELEASE) {
+        // A PUBREL owed since the last connection: its message is in flight already.
+        if (!this._sendTx(writeAck(this._tx, 0, PUBREL, ob.id[i]), nowMs)) return;
+        ob.st[i] = RELEASED;
+      } else if (st === QUEUED) {
+        if (busy >= this._window) return;
+        if (!this._out(ob.buf, ob.at[i], ob.len[i], nowMs)) return;
+        ob.st[i] = SENT;
+      }
+      busy++;
     }
   }
 
@@ -324,53 +320,28 @@ export class Session {
     return status;
   }
 
-  private _next(i: number): number {
-    return i + 1 === this._slotId.length ? 0 : i + 1;
-  }
-
   /** Sends SUBSCRIBE (`qos` given) or UNSUBSCRIBE (`qos` null): the packet id, or a status. */
   private _exchange(filters: ArrayLike<string>, qos: ArrayLike<number> | null, nowMs: number): number {
     if (this.state !== ONLINE) return NOT_CONNECTED;
-    const id = this._pending.size < MAX_PENDING_ACKS ? this._ids.acquire() : 0;
-    if (!id) return WOULD_BLOCK;
+    const ob = this._ob;
+    let open = 0;
+    for (let k = 0; k < ob.end; k++) if (ob.st[k] >= SUB) open++;
+    if (open === MAX_PENDING_ACKS) return WOULD_BLOCK;
+    const i = ob.add(qos ? SUB : UNSUB);
+    const id = ob.id[i];
     let end: number;
     try {
       end = writeFilters(this._tx, 0, qos ? 0x82 : 0xa2, id, filters, qos);
     } catch (e) {
-      this._ids.release(id); // a bad filter or QoS is the caller's mistake: it costs no packet id
+      ob.free(i); // a bad filter or QoS is the caller's mistake: it costs no packet id
       throw e;
     }
     if (end < 0 || !this._sendTx(end, nowMs)) {
-      this._ids.release(id);
+      ob.free(i);
       return end < 0 ? end : WOULD_BLOCK;
     }
-    this._pending.set(id, qos && Array.from(qos));
+    if (qos) this._want.set(id, Array.from(qos));
     return id;
-  }
-
-  /** Room for n bytes in the outbox ring: its start, or OUTBOX_FULL. */
-  private _alloc(n: number): number {
-    const cap = this._ob.length;
-    if (!this._count) return n <= cap ? 0 : OUTBOX_FULL;
-    const slots = this._slotId.length;
-    const first = this._slotStart[this._head];
-    const last = (this._head + this._count - 1) % slots;
-    const end = this._slotStart[last] + this._slotLen[last];
-    if (this._slotStart[last] >= first) {
-      // Not wrapped: room after the newest, else at the start before the oldest.
-      if (end + n <= cap) return end;
-      return n <= first ? 0 : OUTBOX_FULL;
-    }
-    return end + n <= first ? end : OUTBOX_FULL;
-  }
-
-  /** Frees acknowledged slots at the head, reclaiming their bytes. */
-  private _reclaim(): void {
-    while (this._count && this._slotState[this._head] === ACKED) {
-      this._slotState[this._head] = FREE;
-      this._head = this._next(this._head);
-      this._count--;
-    }
   }
 
   private _handle(ev: number, nowMs: number): number {
@@ -403,69 +374,73 @@ export class Session {
     if (ev === EV_FRAGMENT) return 0; // (only PUBLISH is streamed)
     const id = dec.packetId;
     if (type === CONNACK) return this._connack(nowMs);
-    if (type === PUBACK) {
-      // An unsolicited PUBACK is ignored (case 31).
-      for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
-        if (this._slotId[i] === id && this._slotState[i] === SENT) {
-          this._slotState[i] = ACKED;
-          this._inflight--;
-          this._ids.release(id);
-          this._reclaim();
-          this._ev.onPublished(id);
-          this.pump(nowMs);
-          break;
-        }
-      }
-      return 0;
-    }
-    if (type === PUBREC) return this._ack(PUBREL, id, nowMs); // we send no QoS 2; answering is harmless (case 32)
-    if (type === PUBREL) {
+    if (type === PINGRESP) this._pinging = false;
+    else if (type === PUBREL) {
       for (let i = 0; i < this._rx2.length; i++) if (this._rx2[i] === id) this._rx2[i] = 0;
       return this._ack(PUBCOMP, id, nowMs);
-    }
-    if (type === SUBACK) {
-      const want = this._pending.get(id);
-      if (!want) return 0; // unsolicited
-      const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, want); // cases 35, 36
-      if (s) return s;
-      this._pending.delete(id);
-      this._ids.release(id);
-      for (let i = 0; i < dec.payloadLength; i++) {
-        const c = dec.data[dec.payloadOffset + i];
-        if (c !== SUBACK_FAILURE && c > this._maxGranted) this._maxGranted = c;
+    } else {
+      // An acknowledgement of ours: it completes (or moves on) only the record in the state that awaits it.
+      const ob = this._ob;
+      const i = ob.find(id, 0);
+      const st = i < 0 ? 0 : ob.st[i];
+      const qos = st === SENT ? (ob.buf[ob.at[i]] >> 1) & 3 : 0;
+      if (type === PUBREC) {
+        // QoS 2: the broker has the message; its bytes are freed, PUBREL until PUBCOMP. A PUBREC
+        // again (a resend crossed it) is answered again; one for a message not resent yet on this
+        // connection is left for the resend's; one for nothing of ours awaiting it closes.
+        if (st === QUEUED) return 0;
+        if (qos !== 2 && st !== RELEASE && st !== RELEASED) return UNEXPECTED_ACK;
+        ob.st[i] = RELEASED; // still in the window until PUBCOMP
+        ob.len[i] = 0;
+        return this._ack(PUBREL, id, nowMs);
       }
-      // A broker that granted at most QoS 1 must not send QoS 2 (case 27).
-      dec.maxQos = this._maxGranted < 0 ? 2 : this._maxGranted < 1 ? 1 : this._maxGranted;
-      this._ev.onSubscribed(id, dec.data, dec.payloadOffset, dec.payloadLength);
-      return 0;
-    }
-    if (type === UNSUBACK) {
-      if (this._pending.get(id) === null) {
-        this._pending.delete(id);
-        this._ids.release(id);
+      if (type === PUBCOMP && st !== RELEASED) return UNEXPECTED_ACK;
+      if (type === SUBACK && st === SUB) {
+        const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, this._want.get(id)!); // cases 35, 36
+        if (s) return s;
+        ob.free(i);
+        this._want.delete(id);
+        this._ev.onSubscribed(id, dec.data, dec.payloadOffset, dec.payloadLength);
+      } else if (type === UNSUBACK && st === UNSUB) {
+        ob.free(i);
         this._ev.onUnsubscribed(id);
+      } else if (type === PUBCOMP || (type === PUBACK && qos === 1)) {
+        ob.free(i);
+        this._ev.onPublished(id);
+        this.pump(nowMs);
       }
+      // Else unsolicited: a PUBACK (case 31), SUBACK or UNSUBACK for nothing awaiting it is ignored.
     }
-    else if (type === PINGRESP) this._pinging = false;
-    return 0; // PUBCOMP: we send no QoS 2
+    return 0;
   }
 
   private _connack(nowMs: number): number {
     const rc = this.message.returnCode;
     if (rc) return -40 - rc; // REFUSED_*: the broker closes the link [MQTT-3.2.2-5]
     const present = this.message.sessionPresent;
-    const kept = present || this.options.clean !== false || !this._everConnected;
+    const clean = this.options.clean !== false;
+    // A session present after a clean-session CONNECT: the broker kept what we asked it to discard,
+    // and we would skip resubscribing [MQTT-3.2.2-1] (coreMQTT closes too).
+    if (present && clean) return SESSION_PRESENT_ON_CLEAN;
+    const kept = present || clean || !this._everConnected;
     this.state = ONLINE;
     this._everConnected = true;
     this._lastRecv = nowMs;
-    // Messages sent before: again first, in order, same id [MQTT-4.4.0-1]; DUP only if the broker
-    // kept the session — otherwise they are new to it [MQTT-3.3.1-1].
-    for (let k = 0, i = this._head; k < this._count; k++, i = this._next(i)) {
-      if (this._slotState[i] !== RESEND) continue;
-      const at = this._slotStart[i];
-      this._ob[at] = present ? this._ob[at] | 8 : this._ob[at] & ~8;
+    if (!present) {
+      this._rx2.fill(0);
+      // Messages sent before are new to a broker that lost the session: no DUP [MQTT-3.3.1-1]. A
+      // QoS 2 exchange past PUBREC is complete: the broker took the message, and no PUBCOMP can come.
+      const ob = this._ob;
+      for (let i = 0; i < ob.end; i++) {
+        if (ob.st[i] === QUEUED) ob.buf[ob.at[i]] &= ~8;
+        else if (ob.st[i] === RELEASE) {
+          const id = ob.id[i];
+          ob.free(i);
+          this._ev.onPublished(id);
+          i = -1; // from the start: the callback may have changed the table
+        }
+      }
     }
-    if (!present) this._rx2.fill(0);
     // The owner first (it resubscribes), then the resends: their order among PUBLISHes is what
     // [MQTT-4.6.0-1] asks, and a publish() made in onConnected queues behind them in the outbox.
     this._ev.onConnected(present, kept);
@@ -473,13 +448,10 @@ export class Session {
     return 0;
   }
 
-  /** Sends an acknowledgement, or holds it (in order) while the link is full. */
+  /** Sends an acknowledgement, or owes it while the link is full (receive() then reads no further). */
   private _ack(type: number, id: number, nowMs: number): number {
-    if (!this._owedCount && this._sendTx(writeAck(this._tx, 0, type, id), nowMs)) return 0;
-    if (this._owedCount === OWED_ACKS) return LINK_BLOCKED;
-    const i = (this._owedHead + this._owedCount++) % OWED_ACKS;
-    this._owedType[i] = type;
-    this._owedId[i] = id;
+    // Not after disconnect() (or anything else that ended the connection) from onMessage [MQTT-3.14.4-1].
+    if (this.state === ONLINE && !this._sendTx(writeAck(this._tx, 0, type, id), nowMs)) this._owed = (type << 16) | id;
     return 0;
   }
 }

@@ -1,7 +1,7 @@
 // The steady-state workloads both allocation proofs measure: test/alloc/codec-alloc.ts on V8 and
 // tools/xs/entries/alloc.ts in XS. Engine-neutral (no Node or XS imports), so the two proofs run
 // the very same code. Buffers are made once, here; each call returns a number to keep the work live.
-import { Decoder, EV_PACKET, PUBACK, matchTopic, writeAck, writePingreq, writePublish } from '../../src/index.js';
+import { Decoder, EV_PACKET, PUBACK, PUBCOMP, PUBREC, matchTopic, writeAck, writePingreq, writePublish } from '../../src/index.js';
 import { Session } from '../../src/session/session.js';
 
 const tx = new Uint8Array(4096);
@@ -83,7 +83,7 @@ sRxEnd = writePublish(sRx, sRxEnd, 'devices/d1/cmd/reboot', sPayload, 1, false, 
 const brokerAck = new Uint8Array(4);
 
 /**
- * Publishes a QoS 0 and a QoS 1 message and takes the broker's PUBACK. `strings`: topics (and the
+ * Publishes a QoS 0, a QoS 1 and a QoS 2 message and takes the broker's PUBACK, PUBREC and PUBCOMP. `strings`: topics (and the
  * alert) as strings, as an app on V8 writes them; otherwise as bytes, as the README advises on XS.
  */
 export function sessionPublish(strings: boolean): number {
@@ -92,6 +92,12 @@ export function sessionPublish(strings: boolean): number {
   const id = strings ? session.publish('devices/d1/alerts', '{"t":41.2}', 1, false, now) : session.publish(alertsTopic, alertPayload, 1, false, now);
   writeAck(brokerAck, 0, PUBACK, id);
   session.receive(brokerAck, 0, 4, now); // the broker acknowledges it
+  // QoS 2: PUBLISH, PUBREC in, PUBREL out, PUBCOMP in.
+  const id2 = strings ? session.publish('devices/d1/alerts', '{"t":41.2}', 2, false, now) : session.publish(alertsTopic, alertPayload, 2, false, now);
+  writeAck(brokerAck, 0, PUBREC, id2);
+  session.receive(brokerAck, 0, 4, now);
+  writeAck(brokerAck, 0, PUBCOMP, id2);
+  session.receive(brokerAck, 0, 4, now);
   session.tick(now);
   return id;
 }

@@ -10,6 +10,13 @@ export interface Proxy {
   blackhole(): void;
   /** Forwards again (bytes dropped meanwhile stay lost). */
   resume(): void;
+  /**
+   * Drops each broker → client chunk that `test` picks (null: none), counting them: e.g. a lone
+   * PUBCOMP, which Mosquitto writes on its own. Chunks are TCP reads, not packets: pick whole ones.
+   */
+  dropDown(test: ((chunk: Buffer) => boolean) | null): void;
+  /** Chunks dropDown dropped so far. */
+  droppedDown(): number;
   /** Destroys every current connection, both sides. New connections are still accepted. */
   cutAll(): void;
   /** Connections accepted so far. */
@@ -22,6 +29,8 @@ export interface Proxy {
 
 export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<Proxy> {
   let dropping = false;
+  let dropDown: ((chunk: Buffer) => boolean) | null = null;
+  let droppedDown = 0;
   let accepted = 0;
   const up: Buffer[] = [];
   const down: Buffer[] = [];
@@ -48,6 +57,7 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     });
     broker.on('data', (b: Buffer) => {
       if (dropping) return;
+      if (dropDown?.(b)) return void droppedDown++;
       down.push(b);
       client.write(b);
     });
@@ -73,6 +83,8 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     port,
     blackhole: () => void (dropping = true),
     resume: () => void (dropping = false),
+    dropDown: (test) => void (dropDown = test),
+    droppedDown: () => droppedDown,
     cutAll,
     accepted: () => accepted,
     captured: () => ({ up: Buffer.concat(up), down: Buffer.concat(down) }),

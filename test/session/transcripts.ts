@@ -23,6 +23,7 @@ export type Step =
   | ['publish', string, string, number, number?] // topic, payload, qos, expected result
   | ['subscribe', string[], number[], number?]
   | ['lost']
+  | ['pump'] // the link takes bytes again: pump(), then the bytes receive() left are given again
   | ['closed', number] // the session closed the connection with this status
   | ['check', (t: Transcript) => void];
 
@@ -36,6 +37,10 @@ export interface Transcript {
   connected: Array<[boolean, boolean]>;
   subacks: Array<[number, number[]]>;
   blocked: boolean;
+  /** Called in onMessage, after the message is recorded (a handler's side effects). */
+  hook?: () => void;
+  /** Incoming hex that receive() did not take (an ack waits for the link), given again by 'pump'. */
+  held: string;
 }
 
 export const CONNECT = (o: C.ConnectOptions) => {
@@ -50,7 +55,7 @@ export const ack = (type: number, id: number) => ((type << 4) | (type === 6 ? 2 
 export const PUBACK = (id: number) => ack(4, id);
 
 export function run(opts: SessionOptions, steps: Step[], chunks: () => () => number, startMs = 1000): Transcript {
-  const t: Transcript = { now: startMs, sent: [], closed: [], messages: [], published: [], connected: [], subacks: [], blocked: false } as unknown as Transcript;
+  const t: Transcript = { now: startMs, sent: [], closed: [], messages: [], published: [], connected: [], subacks: [], blocked: false, held: '' } as unknown as Transcript;
   t.s = new Session(opts, {
     send(b, o, l) {
       if (t.blocked) return false;
@@ -70,6 +75,7 @@ export function run(opts: SessionOptions, steps: Step[], chunks: () => () => num
         at: d.fragmentOffset,
         total: d.messageLength,
       });
+      t.hook?.();
     },
     onPublished: (id) => t.published.push(id),
     onSubscribed: (id, codes, off, n) => t.subacks.push([id, Array.from(codes.subarray(off, off + n))]),
@@ -80,6 +86,7 @@ export function run(opts: SessionOptions, steps: Step[], chunks: () => () => num
   for (const step of steps) {
     switch (step[0]) {
       case 'start':
+        t.held = ''; // a new connection: what the old one left is gone
         eq(t.s.start(t.now), 0, 'start');
         break;
       case 'out': {
@@ -88,12 +95,21 @@ export function run(opts: SessionOptions, steps: Step[], chunks: () => () => num
         eq(got, toHex(hex(step[1])), 'out');
         break;
       }
+      case 'pump':
       case 'in': {
-        const bytes = hex(step[1]);
+        // 'pump': then what receive() left is given again, as the client's queue does.
+        if (step[0] === 'pump') t.s.pump(t.now);
+        // Bytes held back stay in front of new ones: receive() never skips any.
+        const bytes = hex(t.held + (step[0] === 'in' ? step[1] : '').replace(/\s/g, ''));
+        t.held = '';
         let pos = 0;
         while (pos < bytes.length) {
           const n = Math.min(sizes(), bytes.length - pos);
-          t.s.receive(bytes.slice(pos, pos + n), 0, n, t.now);
+          const took = t.s.receive(bytes.slice(pos, pos + n), 0, n, t.now);
+          if (took >= 0 && took < n) {
+            t.held = toHex(bytes, pos + took, bytes.length);
+            break;
+          }
           pos += n;
         }
         break;
@@ -158,7 +174,9 @@ export function feedingsOf(c: TranscriptCase): Array<[string, () => () => number
 
 
 export const base: SessionOptions = { clientId: 'dev1', keepAliveSec: 10 };
-export const C_BASE = CONNECT(base);
+// CONNECT written by hand: "MQTT" level 4, flags 02 (clean) or 00, keepalive 10, client id "dev1".
+export const C_BASE = '10 10 0004 4d515454 04 02 000a 0004 64657631';
+export const C_KEPT = '10 10 0004 4d515454 04 00 000a 0004 64657631';
 export const connected: Step[] = [['start'], ['out', C_BASE], ['in', '20 02 00 00']];
 
 function define(): void {
@@ -259,18 +277,18 @@ function define(): void {
 
   add('fault 2: in flight when the link drops; session kept: resent first, same ids, DUP, in order', { ...base, clean: false }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['publish', 't', 'one', 1, 1],
     ['publish', 't', 'two', 1, 2],
-    ['out', PUB('t', 'one', 1, 1) + PUB('t', 'two', 1, 2)],
+    ['out', '32 08 0001 74 0001 6f6e65' + '32 08 0001 74 0002 74776f'],
     ['lost'],
     ['publish', 't', 'three', 1, 3], // offline: queued behind them
     ['publish', 't', 'zero', 0, C.NOT_CONNECTED], // fault 13: QoS 0 is not queued
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 01 00'],
-    ['out', PUB('t', 'one', 1, 1, true) + PUB('t', 'two', 1, 2, true) + PUB('t', 'three', 1, 3)],
+    ['out', '3a 08 0001 74 0001 6f6e65' + '3a 08 0001 74 0002 74776f' + '32 0a 0001 74 0003 7468726565'], // DUP (3a) on the resent two
     ['check', (t) => eq(t.connected, [[false, true], [true, true]])],
     ['in', PUBACK(1) + PUBACK(2) + PUBACK(3)],
     ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
@@ -278,27 +296,29 @@ function define(): void {
 
   add('fault 4: the broker lost the session: messages sent anew (no DUP), the loss reported', { ...base, clean: false }, [
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
     ['publish', 't', 'one', 1, 1],
-    ['out', PUB('t', 'one', 1, 1)],
+    ['out', '32 08 0001 74 0001 6f6e65'],
     ['lost'],
     ['start'],
-    ['out', CONNECT({ ...base, clean: false })],
+    ['out', C_KEPT],
     ['in', '20 02 00 00'],
-    ['out', PUB('t', 'one', 1, 1)],
+    ['out', '32 08 0001 74 0001 6f6e65'], // no DUP: new to a broker that lost the session
     ['check', (t) => eq(t.connected, [[false, true], [false, false]])],
     ['in', PUBACK(1)],
     ['check', (t) => eq(t.published, [1])],
   ]);
 
-  add('fault 1: a drop in the middle of an incoming packet: nothing delivered or acked; the resend is', base, [
-    ...connected,
+  add('fault 1: a drop in the middle of an incoming packet: nothing delivered or acked; the resend is', { ...base, clean: false }, [
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 00 00'],
     ['in', PUB('c/1', 'cmd', 1, 9).slice(0, 12)],
     ['lost'],
     ['check', (t) => eq(t.messages, [])],
     ['start'],
-    ['out', C_BASE],
+    ['out', C_KEPT],
     ['in', '20 02 01 00' + PUB('c/1', 'cmd', 1, 9, true)],
     ['out', PUBACK(9)],
     ['check', (t) => eq(t.messages.map((m) => [m.topic, m.dup]), [['c/1', true]])],
@@ -326,16 +346,202 @@ function define(): void {
     ['check', (t) => eq(t.messages.map((m) => m.payload), [toHex(new TextEncoder().encode('once')), toHex(new TextEncoder().encode('again'))])],
   ]);
 
-  add('PUBREC for us: answered with PUBREL (case 32)', base, [...connected, ['in', '50 02 0003'], ['out', '62 02 0003']]);
+  add('case 32: a PUBREC for no QoS 2 message of ours closes (UNEXPECTED_ACK), as does a PUBCOMP', base, [
+    ...connected,
+    ['in', '50 02 0003'],
+    ['out', ''],
+    ['closed', C.UNEXPECTED_ACK],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 00 00' + '70 02 0003'],
+    ['closed', C.UNEXPECTED_ACK],
+  ]);
 
-  add('acknowledgements the full link will not take are held, in order, and sent when it drains', base, [
+  add('a remaining length of exactly 128 (length bytes 80 01), out and in; bytes written by hand', base, [
+    ...connected,
+    ['publish', 't', 'a'.repeat(123), 1, 1], // 2 + 1 + 2 + 123 = 128
+    ['out', '32 80 01 0001 74 0001' + '61'.repeat(123)],
+    ['in', '32 80 01 0001 75 0009' + '62'.repeat(123) + '40 02 0001'],
+    ['out', '40 02 0009'],
+    ['check', (t) => eq([t.messages.map((m) => [m.topic, m.payload.length / 2, m.id]), t.published], [[['u', 123, 9]], [1]])],
+  ]);
+
+  // ---- QoS 2 out (issue 11 item 1). Bytes written by hand, not by the encoder under test:
+  // PUBLISH QoS 2 is 34 (DUP: 3c), PUBREC 50 02, PUBREL 62 02 (flags 0010), PUBCOMP 70 02.
+  add('QoS 2 out: PUBLISH, PUBREC → PUBREL, PUBCOMP completes it (onPublished at PUBCOMP, not before)', base, [
+    ...connected,
+    ['publish', 'a/b', 'x', 2, 1],
+    ['out', '34 08 0003 612f62 0001 78'],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
+    ['out', ''],
+  ]);
+
+  add('QoS 2 out, session kept across a reconnect: PUBREL where PUBCOMP never came, PUBLISH with DUP where PUBREC never came, in order [MQTT-4.4.0-1]', { ...base, clean: false }, [
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 2, 1],
+    ['publish', 't', 'two', 2, 2],
+    ['publish', 't', 'three', 1, 3],
+    ['out', '34 08 0001 74 0001 6f6e65' + '34 08 0001 74 0002 74776f' + '32 0a 0001 74 0003 7468726565'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['lost'],
+    ['publish', 't', 'four', 2, 4], // offline: queued behind them, no DUP
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 01 00'],
+    ['out', '62 02 0001' + '3c 08 0001 74 0002 74776f' + '3a 0a 0001 74 0003 7468726565' + '34 09 0001 74 0004 666f7572'],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq(t.published, [1])],
+    ['in', '50 02 0002' + '40 02 0003' + '50 02 0004'],
+    ['out', '62 02 0002' + '62 02 0004'],
+    ['in', '70 02 0004' + '70 02 0002'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 3, 4, 2], 0])],
+  ]);
+
+  add('QoS 2 out, the broker lost the session: past PUBREC it is complete (no PUBCOMP can come); before, sent anew without DUP', { ...base, clean: false }, [
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 2, 1],
+    ['publish', 't', 'two', 2, 2],
+    ['out', '34 08 0001 74 0001 6f6e65' + '34 08 0001 74 0002 74776f'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['lost'],
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 00 00'],
+    ['out', '34 08 0001 74 0002 74776f'],
+    ['check', (t) => eq([t.published, t.s.queued, t.connected[1]], [[1], 1, [false, false]])],
+  ]);
+
+  add('QoS 2 out: a PUBREC again (a resend crossed it) is answered again; a PUBACK for it is ignored (case 31)', base, [
+    ...connected,
+    ['publish', 't', 'one', 2, 1],
+    ['out', '34 08 0001 74 0001 6f6e65'],
+    ['in', '40 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
+  ]);
+
+  add('QoS 2 out: a PUBREC for a message not resent yet on this connection (the link was full at CONNACK) is left for the resend\'s', { ...base, clean: false }, [
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 2, 1],
+    ['out', '34 08 0001 74 0001 6f6e65'],
+    ['lost'],
+    ['start'],
+    ['out', C_KEPT],
+    ['check', (t) => void (t.blocked = true)],
+    ['in', '20 02 01 00' + '50 02 0001'],
+    ['check', (t) => eq([t.closed, t.s.queued], [[], 1])],
+    ['check', (t) => void (t.blocked = false)],
+    ['pump'],
+    ['out', '3c 08 0001 74 0001 6f6e65'],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'],
+    ['in', '70 02 0001'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
+  ]);
+
+  add('QoS 2 out: a PUBCOMP before the PUBREC closes (UNEXPECTED_ACK), and so does a PUBREC for a QoS 1 message', base, [
+    ...connected,
+    ['publish', 't', 'one', 2, 1],
+    ['out', '34 08 0001 74 0001 6f6e65'],
+    ['in', '70 02 0001'],
+    ['closed', C.UNEXPECTED_ACK],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 00 00'],
+    ['out', '34 08 0001 74 0001 6f6e65'], // clean session: sent anew
+    ['publish', 't', 'q1', 1, 2],
+    ['out', '32 07 0001 74 0002 7131'],
+    ['in', '50 02 0002'],
+    ['closed', C.UNEXPECTED_ACK],
+    ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
+  ]);
+
+  for (const [bytes, status] of [
+    ['52 02 0001', C.BAD_FLAGS],
+    ['50 03 0001 00', C.BAD_LENGTH],
+    ['50 02 0000', C.PACKET_ID_ZERO],
+    ['72 02 0001', C.BAD_FLAGS],
+    ['70 01 00', C.BAD_LENGTH],
+  ] as const) {
+    add(`QoS 2 out: a malformed PUBREC or PUBCOMP (${bytes}) closes with ${C.statusName(status)}; the message stays`, base, [
+      ...connected,
+      ['publish', 't', 'one', 2, 1],
+      ['out', '34 08 0001 74 0001 6f6e65'],
+      ['in', bytes],
+      ['closed', status],
+      ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
+    ]);
+  }
+
+  add('QoS 2 out: the message holds its window place until PUBCOMP, its outbox bytes only until PUBREC', { ...base, inflightWindow: 1, outboxBytes: 40 }, [
+    ...connected,
+    ['publish', 't', 'a'.repeat(10), 2, 1], // 17 bytes
+    ['publish', 't', 'b'.repeat(10), 2, 2], // 17 bytes: 34 of 40 used
+    ['publish', 't', 'c'.repeat(10), 2, C.OUTBOX_FULL],
+    ['out', '34 0f 0001 74 0001' + '61'.repeat(10)],
+    ['in', '50 02 0001'],
+    ['out', '62 02 0001'], // no more: the window (1) is taken until PUBCOMP
+    ['publish', 't', 'c'.repeat(10), 2, 3], // the first one's bytes are free again
+    ['out', ''],
+    ['in', '70 02 0001'],
+    ['out', '34 0f 0001 74 0002' + '62'.repeat(10)],
+    ['in', '50 02 0002' + '70 02 0002'],
+    ['out', '62 02 0002' + '34 0f 0001 74 0003' + '63'.repeat(10)],
+    ['in', '50 02 0003' + '70 02 0003'],
+    ['out', '62 02 0003'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
+  ]);
+
+  add('back-pressure (issue 11 item 3): an ack the full link will not take stops reading; the rest is read, delivered and acked once it takes bytes again', base, [
     ...connected,
     ['check', (t) => void (t.blocked = true)],
     ['in', PUB('c/1', 'a', 1, 1) + PUB('c/2', 'b', 1, 2) + PUB('q/3', 'c', 2, 3)],
-    ['check', (t) => eq([t.messages.length, t.closed], [3, []])],
+    ['check', (t) => eq([t.messages.length, t.closed, t.held.length > 0], [1, [], true])],
     ['check', (t) => void (t.blocked = false)],
-    ['check', (t) => t.s.pump(t.now)],
+    ['pump'],
     ['out', PUBACK(1) + PUBACK(2) + ack(5, 3)],
+    ['check', (t) => eq([t.messages.length, t.held], [3, ''])],
+  ]);
+
+  add('back-pressure: a full link at the keepalive deadline is no error; PINGREQ goes when it takes bytes again; a link that takes nothing for the ping timeout is dead', base, [
+    ...connected,
+    ['publish', 't', 'a', 0, 0], // a QoS 0 publisher: it sent just now…
+    ['out', '30 04 0001 74 61'],
+    ['check', (t) => void (t.blocked = true)],
+    ['advance', 10000], // …but the broker has been silent a keepalive period: ping, and the link is full
+    ['check', (t) => eq(t.closed, [])],
+    ['advance', 3000],
+    ['check', (t) => void (t.blocked = false)],
+    ['pump'],
+    ['out', 'c0 00'],
+    ['in', 'd0 00'],
+    ['advance', 10000],
+    ['out', 'c0 00'],
+    ['in', 'd0 00'],
+    ['check', (t) => void (t.blocked = true)],
+    ['advance', 10000],
+    ['advance', 4999],
+    ['check', (t) => eq(t.closed, [])],
+    ['advance', 1],
+    ['closed', C.KEEPALIVE_TIMEOUT],
   ]);
 
   add('20 QoS 2 messages in flight at once (Mosquitto\'s default) are all taken', base, [
@@ -364,13 +570,18 @@ function define(): void {
     ['out', 'c0 00'],
   ]);
 
-  add('case 27: QoS 2 after a SUBACK granting at most 1 closes the connection', base, [
+  add('issue 11 item 2: QoS 2 after a SUBACK granting at most 1, and before any SUBACK (a kept session), is delivered once and PUBREC\'d', base, [
     ...connected,
+    ['in', '34 06 0001 62 0009 79'], // b, a subscription of an earlier run, at QoS 2
+    ['out', '50 02 0009'],
     ['subscribe', ['a'], [1]],
     ['out', '82 06 0001 0001 61 01'],
     ['in', '90 03 0001 01'],
-    ['in', PUB('a', 'x', 2, 1)],
-    ['closed', C.QOS_NOT_GRANTED],
+    ['in', '34 06 0001 61 0001 78'],
+    ['out', '50 02 0001'],
+    ['in', '62 02 0001' + '62 02 0009'],
+    ['out', '70 02 0001' + '70 02 0009'],
+    ['check', (t) => eq(t.messages.map((m) => [m.topic, m.qos]), [['b', 2], ['a', 2]])],
   ]);
 
   add('cases 35, 36: a SUBACK that does not match its SUBSCRIBE closes', base, [
@@ -409,6 +620,86 @@ function define(): void {
   ]);
 
   add('a remote protocol error closes once with its status (case 4 through the session)', base, [...connected, ['in', 'f0 00'], ['closed', C.RESERVED_PACKET_TYPE]]);
+
+  add('issue 11 item 4: CONNACK session present = 1 after a clean-session CONNECT closes [MQTT-3.2.2-1]', base, [
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 01 00'],
+    ['closed', C.SESSION_PRESENT_ON_CLEAN],
+    ['check', (t) => eq([t.connected, t.s.state], [[], 0])],
+  ]);
+
+  add('issue 11 item 5: a QoS 1 or 2 message larger than the whole outbox is NO_MEMORY (never fits), not OUTBOX_FULL', { ...base, outboxBytes: 64 }, [
+    ...connected,
+    ['publish', 't', 'a'.repeat(59), 1, C.NO_MEMORY], // 2 + 1 + 2 + 59 = 64 bytes of body: 66 in all
+    ['publish', 't', 'a'.repeat(59), 2, C.NO_MEMORY],
+    ['publish', 't', 'a'.repeat(57), 1, 1], // exactly 64
+    ['out', '32 3e 0001 74 0001' + '61'.repeat(57)],
+    ['publish', 't', 'b', 1, C.OUTBOX_FULL], // fits, but not now
+    ['publish', 't', 'a'.repeat(59), 1, C.NO_MEMORY], // full, and never fits: NO_MEMORY still
+    ['in', PUBACK(1)],
+  ]);
+
+  add('issue 11 item 7: disconnect() from onMessage: DISCONNECT is the last packet; no PUBACK or PUBREC after it [MQTT-3.14.4-1]', base, [
+    ...connected,
+    ['check', (t) => void (t.hook = () => t.s.disconnect(t.now))],
+    ['in', '32 06 0001 61 0005 78' + '32 06 0001 61 0006 78'],
+    ['out', 'e0 00'],
+    ['check', (t) => eq([t.messages.length, t.s.state], [1, 0])],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 00 00' + '34 06 0001 61 0007 78'],
+    ['out', 'e0 00'],
+  ]);
+
+  // ---- seeded bugs the suite did not catch (issue 11, "Tests that could not fail")
+  add('ack order [MQTT-4.6.0-2]: an ack for a later PUBLISH never goes ahead of one still owed, even once the link takes bytes again', base, [
+    ...connected,
+    ['check', (t) => void (t.blocked = true)],
+    ['in', '32 06 0001 61 0001 78' + '32 06 0001 61 0002 78'],
+    ['check', (t) => void (t.blocked = false)], // the link takes bytes again, before pump() is called
+    ['in', '34 06 0001 61 0003 78'],
+    ['pump'],
+    ['out', '40 02 0001' + '40 02 0002' + '50 02 0003'],
+  ]);
+
+  add('a PUBACK completes only a message sent on this connection: not one queued behind the window, nor one marked for resend', { ...base, clean: false, inflightWindow: 1 }, [
+    ['start'],
+    ['out', C_KEPT],
+    ['in', '20 02 00 00'],
+    ['publish', 't', 'one', 1, 1],
+    ['publish', 't', 'two', 1, 2],
+    ['out', '32 08 0001 74 0001 6f6e65'],
+    ['in', '40 02 0002'], // 2 is only queued
+    ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
+    ['lost'],
+    ['start'],
+    ['out', C_KEPT],
+    ['check', (t) => void (t.blocked = true)], // the resend cannot go yet
+    ['in', '20 02 01 00'],
+    ['in', '40 02 0001'], // 1 is marked for resend, not sent on this connection
+    ['check', (t) => eq([t.published, t.s.queued], [[], 2])],
+    ['check', (t) => void (t.blocked = false)],
+    ['pump'],
+    ['out', '3a 08 0001 74 0001 6f6e65'],
+    ['in', '40 02 0001'],
+    ['out', '32 08 0001 74 0002 74776f'],
+    ['in', '40 02 0002'],
+    ['check', (t) => eq([t.published, t.s.queued], [[1, 2], 0])],
+  ]);
+
+  add('back-pressure, not an owed-ack ring: 40 QoS 1 messages while the link is full: one read, nothing closed, nothing overwritten; then all, acked in order', base, [
+    ...connected,
+    ['check', (t) => void (t.blocked = true)],
+    ['in', Array.from({ length: 40 }, (_, i) => '32 06 0001 61 ' + (i + 1).toString(16).padStart(4, '0') + ' 78').join('')],
+    ['check', (t) => eq([t.messages.length, t.closed], [1, []])],
+    ['pump'], // still full: nothing more
+    ['check', (t) => eq([t.messages.length, t.closed], [1, []])],
+    ['check', (t) => void (t.blocked = false)],
+    ['pump'],
+    ['out', Array.from({ length: 40 }, (_, i) => '40 02 ' + (i + 1).toString(16).padStart(4, '0')).join('')],
+    ['check', (t) => eq([t.messages.map((m) => m.id), t.held], [Array.from({ length: 40 }, (_, i) => i + 1), ''])],
+  ]);
 }
 define();
 
@@ -430,8 +721,9 @@ export function case39(): number {
 }
 
 /**
- * 5000 random steps of publishes, drops, reconnects (session kept or not) and acks, then connect and
- * ack until nothing is left: every accepted QoS 1 message is acknowledged, none lost. Returns how
+ * 5000 random steps of QoS 1 and 2 publishes, drops, reconnects (session kept or not) and acks
+ * (PUBACK; PUBREC, then PUBCOMP for each PUBREL), then connect and ack until nothing is left: every
+ * accepted message is completed, none lost. Returns how
  * many messages were accepted.
  */
 export function randomMix(): number {
@@ -439,22 +731,25 @@ export function randomMix(): number {
   const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const t = run({ ...base, clean: false, outboxMessages: 16, outboxBytes: 1024, inflightWindow: 4 }, [], () => () => 1 << 30);
   const s = t.s;
-  const sentIds: number[] = [];
+  const replies: string[] = []; // the broker's answers to what was sent, in order
   let accepted = 0;
   let online = false;
   const dec = new C.Decoder(2048);
   dec.awaitingConnack = false;
   const drain = () => {
-    // Each send is one packet; only the PUBLISHes matter here (CONNECT is not for a client decoder).
+    // Each send is one packet; PUBLISH is answered with PUBACK (QoS 1) or PUBREC (QoS 2), PUBREL
+    // with PUBCOMP (CONNECT is not for a client decoder).
     for (const h of t.sent.splice(0)) {
+      if (h.startsWith('62')) replies.push(ack(7, parseInt(h.slice(4), 16)));
       if (h[0] !== '3') continue;
       const b = hex(h);
       dec.reset();
       dec.awaitingConnack = false;
       eq(dec.push(b, 0, b.length), C.EV_PACKET, 'decoding what was sent');
-      sentIds.push(dec.packetId);
+      replies.push(dec.qos === 2 ? ack(5, dec.packetId) : PUBACK(dec.packetId));
     }
   };
+  const qos = () => (rnd() < 0.5 ? 1 : 2);
   for (let step = 0; step < 5000; step++) {
     const r = rnd();
     if (!online) {
@@ -464,17 +759,17 @@ export function randomMix(): number {
         online = true;
         dec.reset();
         dec.awaitingConnack = false;
-      } else if (s.publish('t', 'm' + step, 1, false, t.now) > 0) accepted++;
+      } else if (s.publish('t', 'm' + step, qos(), false, t.now) > 0) accepted++;
     } else if (r < 0.5) {
-      if (s.publish('t', 'm' + step, 1, false, t.now) > 0) accepted++;
+      if (s.publish('t', 'm' + step, qos(), false, t.now) > 0) accepted++;
     } else if (r < 0.9) {
       drain();
-      const pending = sentIds.splice(0, 1 + Math.floor(rnd() * 3));
-      for (const id of pending) s.receive(hex(PUBACK(id)), 0, 4, t.now);
+      const pending = replies.splice(0, 1 + Math.floor(rnd() * 3));
+      for (const a of pending) s.receive(hex(a), 0, 4, t.now);
     } else {
       s.linkLost();
       online = false;
-      sentIds.length = 0;
+      replies.length = 0;
       t.sent.length = 0;
     }
   }
@@ -488,7 +783,7 @@ export function randomMix(): number {
       dec.awaitingConnack = false;
     }
     drain();
-    for (const id of sentIds.splice(0)) s.receive(hex(PUBACK(id)), 0, 4, t.now);
+    for (const a of replies.splice(0)) s.receive(hex(a), 0, 4, t.now);
   }
   if (!(accepted > 500)) throw new Error('only ' + accepted + ' messages accepted');
   eq(s.queued, 0, 'queued at the end');
