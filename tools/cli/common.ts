@@ -115,13 +115,42 @@ export interface ConnectionConfig {
   label: string;
 }
 
+/**
+ * `--interval -5` as `--interval=-5`: parseArgs takes a value that starts with a dash for an option
+ * ("ambiguous"), while a negative number after an option that wants a value is that value, to be
+ * refused by its range check with a message that says so.
+ */
+export function negativeValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
+  const wantsValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    wantsValue.add(`--${name}`);
+    if (o.short) wantsValue.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (wantsValue.has(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(a.startsWith('--') ? `${a}=${next}` : `${a}${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** parseArgs over CONNECTION_OPTIONS plus the command's own; a parse error is a UsageError. */
 export function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(
   argv: string[],
   own: T,
 ): { values: Record<string, string | boolean | string[] | undefined> } {
   try {
-    const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...CONNECTION_OPTIONS, ...own } });
+    const options = { ...CONNECTION_OPTIONS, ...own };
+    const { values } = parseArgs({ args: negativeValues(argv, options), strict: true, allowPositionals: false, options });
     return { values: values as Record<string, string | boolean | string[] | undefined> };
   } catch (err) {
     // parseArgs's messages are long and mention `strict`; keep the first sentence.
@@ -264,13 +293,13 @@ const CONNACK_TEXT: Record<number, string> = {
   [REFUSED_NOT_AUTHORIZED]: 'CONNACK 5: not authorized',
 };
 
-/** The Node host, noting how each link ended (the Client only reports a status). */
-class CliHost extends NodeHost {
+/** The Node host, noting whether each link opened and why it closed (also for npm start and the fleet). */
+export class CliHost extends NodeHost {
   /** Whether the latest link opened, and why it closed. */
   linkOpened = false;
   linkReason = '';
 
-  constructor(private readonly log: (line: string) => void) {
+  constructor(private readonly log: (line: string) => void = () => {}) {
     super();
   }
 
@@ -420,23 +449,31 @@ export class Connection {
     this.resolveFailed(why);
   }
 
-  /** A disconnect status, for a person: the refusal's code, or what became of the link. Called before onDisconnect resets the attempt's state. */
+  /** A disconnect status, for a person. Called before onDisconnect resets the attempt's state. */
   private describe(status: number): string {
-    const label = this.config.label;
-    const connack = CONNACK_TEXT[status];
-    if (connack) return `connection refused by ${label}: ${statusName(status)} (${connack})`;
-    if (status === CONNECTION_LOST) {
-      const reason = this.host.linkReason;
-      if (!this.host.linkOpened) {
-        // 'closed' is the Client closing a link that did not open within openTimeoutMs.
-        return reason === 'closed' || !reason ? `cannot connect to ${label}: no connection within ${TIMEOUT_MS / 1000} s` : `cannot connect to ${label}: ${reason}`;
-      }
-      if (!this.onlineThisAttempt) return `${label} closed the connection before CONNACK (${reason || 'closed'}): is it an MQTT ${this.config.tls ? 'TLS ' : ''}listener?`;
-      return `connection to ${label} lost (${reason || 'closed'})`;
-    }
-    if (status === CONNACK_TIMEOUT) return `no CONNACK from ${label} within ${TIMEOUT_MS / 1000} s`;
-    return `connection to ${label} ended: ${statusName(status)}`;
+    return describeEnd(status, this.host, this.config.label, this.onlineThisAttempt, !!this.config.tls);
   }
+}
+
+/**
+ * Why a connection ended, for a person, in one line: the refusal's code (CONNACK 1…5), or what
+ * became of the link in the host's words (ECONNREFUSED, ENOTFOUND, a certificate not trusted, …).
+ * `host` says whether the link opened and why it closed; `online`: the CONNACK had come.
+ */
+export function describeEnd(status: number, host: CliHost, label: string, online: boolean, tls: boolean): string {
+  const connack = CONNACK_TEXT[status];
+  if (connack) return `connection refused by ${label}: ${statusName(status)} (${connack})`;
+  if (status === CONNECTION_LOST) {
+    const reason = host.linkReason;
+    if (!host.linkOpened) {
+      // 'closed' is the Client closing a link that did not open within openTimeoutMs.
+      return reason === 'closed' || !reason ? `cannot connect to ${label}: no connection within ${TIMEOUT_MS / 1000} s` : `cannot connect to ${label}: ${reason}`;
+    }
+    if (!online) return `${label} closed the connection before CONNACK (${reason || 'closed'}): is it an MQTT ${tls ? 'TLS ' : ''}listener?`;
+    return `connection to ${label} lost (${reason || 'closed'})`;
+  }
+  if (status === CONNACK_TIMEOUT) return `no CONNACK from ${label} within ${TIMEOUT_MS / 1000} s`;
+  return `connection to ${label} ended: ${statusName(status)}`;
 }
 
 /** Ctrl-C and SIGTERM call `onStop` once; a second one, a second later, ends the process at once. */
