@@ -350,13 +350,17 @@ export async function main(argv: string[]): Promise<number> {
       }),
     );
   }
+  // The monitors' probes go under the template's fixed head (site/%i/data: site/…), where a broker's
+  // ACL lets the fleet publish; a head with a wildcard, or none, gives fleet/<run-id>/….
+  const head = template.slice(0, template.indexOf('%i')).replace(/\/?[^/]*$/, '');
+  const probeBase = head && !/[+#]/.test(head) ? head : `fleet/${runId}`;
   const monitors: FleetMonitor[] = [];
   for (let k = 0; k < monitorCount; k++) {
     const sub = o.mode === 'sub';
     monitors.push(
       new FleetMonitor(broker.link, {
         clientId: `fleet-${runId}-${sub ? 'sub' : 'monitor'}-${k + 1}`,
-        probeTopic: `fleet/${runId}/${sub ? 'sub' : 'monitor'}-${k + 1}/ready`,
+        probeTopic: `${probeBase}/${sub ? 'sub' : 'monitor'}-${runId}-${k + 1}/ready`,
         qos: o.qos,
         size: o.size,
         devices: sub ? [] : devices.slice(k * DEVICES_PER_MONITOR, (k + 1) * DEVICES_PER_MONITOR),
