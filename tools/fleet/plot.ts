@@ -108,7 +108,7 @@ function ratePanel(samples: Sample[], mode: string): string[] {
   const plotW = W - LEFT - RIGHT;
   const tMax = Math.max(1, ...samples.map((s) => s.tS));
   const vMax = Math.max(1, ...series.flatMap((s) => s.values));
-  const yTicks = ticks(vMax, 4);
+  const yTicks = ticks(vMax * 1.05, 4); // headroom: a steady rate is not drawn on the frame
   const yTop = yTicks[yTicks.length - 1] || 1;
   const x = (t: number) => LEFT + (t / tMax) * plotW;
   const y = (v: number) => TOP2 + PANEL_H - (v / yTop) * PANEL_H;
