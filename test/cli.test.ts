@@ -3,7 +3,7 @@
 // open to anyone, with a TLS listener; one with password auth). What is checked is what a user sees:
 // stdout, stderr, exit status, timing, and what the broker logged (SUBACKs, clean DISCONNECTs).
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -288,10 +288,10 @@ describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
     }
   });
 
-  it('a wrong password: pub and sub exit 1 at once, naming the refusal; the right one works', async ({ expect }) => {
+  it('a wrong password: pub and sub exit 5 at once, naming the refusal; the right one works', async ({ expect }) => {
     for (const tool of [['pub', '-t', 'a/b', '-m', 'x'], ['sub', '-t', 'a/b']]) {
       const r = await run([...tool, '-h', LOCAL, '-p', String(auth.port), '-u', 'alice', '-P', 'wrong']);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(5); // mosquitto's MOSQ_ERR_CONN_REFUSED
       expect(r.out).toBe('');
       // Mosquitto 2 answers a bad password to an MQTT 3.1.1 client with CONNACK 5.
       expect(r.err).toMatch(
@@ -317,7 +317,7 @@ describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
     expect(r.err).toMatch(/ECONNREFUSED .*\(3 attempts\)\n$/);
   });
 
-  it('TLS: a broker verified with --cafile works (pub -p, sub -L mqtts://); another CA, or none, fails closed', async ({ expect }) => {
+  it('TLS: a broker verified with --cafile works (pub -p, sub -L mqtts://); another CA, or none, fails closed with exit status 8', async ({ expect }) => {
     const subId = id('sub-tls');
     const sub = cli(['sub', '-L', `mqtts://${LOCAL}:${open.tlsPort}/tls/t`, '--cafile', caFile, '-i', subId, '-C', '1', '-q', '1']);
     await subscribed(open, subId);
@@ -331,11 +331,12 @@ describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
 
     const otherId = id('pub-other-ca');
     const other = await run(['pub', '-h', LOCAL, '-p', String(open.tlsPort), '--cafile', otherCaFile, '-i', otherId, '-t', 'tls/t', '-m', 'no']);
-    expect(other.code).toBe(1);
+    expect(other.code).toBe(8); // mosquitto's MOSQ_ERR_TLS
     expect(other.err).toMatch(new RegExp(`^xs-mqtt pub: cannot connect to mqtts://127\\.0\\.0\\.1:${open.tlsPort}: .*certificate.*\\n$`, 'i'));
     const noneId = id('sub-no-ca');
     const none = await run(['sub', '-h', LOCAL, '-p', String(open.tlsPort), '--tls', '-i', noneId, '-t', 'tls/t']); // Node's CA store: not our CA
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(8);
+    expect(none.err).toMatch(/SELF_SIGNED_CERT_IN_CHAIN/);
     expect(none.err).toMatch(/^xs-mqtt sub: cannot connect to mqtts:.*certificate/i);
     // Neither got as far as a CONNECT: the broker never saw their client ids.
     expect(open.log()).not.toContain(otherId);
@@ -355,7 +356,11 @@ describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
       [['sub'], /^xs-mqtt sub: no topic filter: give at least one with -t /],
       [['sub', '-t', 'a/#/b'], /^xs-mqtt sub: -t "a\/#\/b": /],
       [['sub', '-t', 'a', '-q', '3'], /^xs-mqtt sub: -q must be an integer from 0 to 2, not "3" /],
-      [['sub', '-t', 'a', '-F', '%x'], /^xs-mqtt sub: -F: unknown field %x /],
+      [['sub', '-t', 'a', '-F', '%y'], /^xs-mqtt sub: -F: unknown field %y \(known: %t %p %q %r %l %m %x %X %j %I %U %%\) /],
+      [['sub', '-t', 'a', '-R', '--retained-only'], /^xs-mqtt sub: -R and --retained-only: .* makes no sense /],
+      [['sub', '-t', 'a', '-i', 'x', '-I', 'p-'], /^xs-mqtt sub: -i and -I both give the client id: use one /],
+      [['sub', '-U', 'a/#/b'], /^xs-mqtt sub: -U "a\/#\/b": /],
+      [['pub', '-t', 'a', '-m', 'x', '-k', '-5'], /^xs-mqtt pub: -k must be an integer from 0 to 65535, not "-5" /],
       [['sub', '-L', 'http://host/a'], /^xs-mqtt sub: -L: not an mqtt:\/\/ or mqtts:\/\/ URL/],
       [['frobnicate'], /^xs-mqtt: unknown command "frobnicate": want pub or sub/],
     ];
@@ -373,11 +378,12 @@ describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
     for (const r of [top, pub, sub]) expectOk(r, '--help');
     expect(top.out).toMatch(/^Usage: xs-mqtt pub .*\n {7}xs-mqtt sub /);
     const shared = ['-h, --host', '-p, --port', '-L, --url', '-i, --id', '-u, --username', '-P, --pw', '-k, --keepalive', '-c, --disable-clean-session',
-      '--retries', '-d, --debug', '--will-topic', '--will-payload', '--will-qos', '--will-retain', '--tls ', '--cafile', '--cert', '--key', '--tls-servername', '--help', 'there is no --insecure'];
-    for (const o of [...shared, '-t, --topic', '-m, --message', '-f, --file', '-n, --null-message', '-l, --stdin-line', '-s, --stdin-file', '-q, --qos 0|1 ', '-r, --retain', '--repeat ', '--repeat-delay']) {
+      '--retries', '-d, --debug', '--quiet', '-I, --id-prefix', '--will-topic', '--will-payload', '--will-qos', '--will-retain', '--tls ', '--cafile', '--cert', '--key', '--tls-servername', '--help', 'there is no --insecure'];
+    for (const o of [...shared, '-t, --topic', '-m, --message', '-f, --file', '-n, --null-message', '-l, --stdin-line', '-s, --stdin-file', '-q, --qos 0|1 ', '-r, --retain', '--repeat ', '--repeat-delay', '5 the broker refused', '7 the connection was lost', '8 TLS failed']) {
       expect(pub.out).toContain(o);
     }
-    for (const o of [...shared, '-t, --topic', '-T, --filter-out', '-q, --qos 0|1|2', '-R, --skip-retained', '-v, --verbose', '-N, --no-newline', '-F, --format', '-C, --count', '-W, --timeout', 'status 27']) {
+    for (const o of [...shared, '-t, --topic', '-T, --filter-out', '-q, --qos 0|1|2', '-R, --skip-retained', '-v, --verbose', '-N, --no-newline', '-F, --format', '-C, --count', '-W, --timeout', 'status 27',
+      '--retained-only', '--remove-retained', '-U, --unsubscribe', '-E, --exit-after-subscribe', '%j', '%I', '%x', '%X', '%m', '5 the broker refused', '8 TLS failed']) {
       expect(sub.out).toContain(o);
     }
   });
@@ -403,5 +409,113 @@ describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
     } finally {
       rmSync(pkg, { recursive: true, force: true });
     }
+  });
+
+  it('--version prints the package version', async ({ expect }) => {
+    const version = JSON.parse(readFileSync(root + 'package.json', 'utf8')).version;
+    for (const args of [['--version'], ['sub', '--version'], ['pub', '--version']]) {
+      const r = await run(args);
+      expectOk(r, args.join(' '));
+      expect(r.out).toBe(`xs-mqtt ${version}\n`);
+    }
+  });
+
+  it('-F %j, %x, %X, %m, %I and %U print as mosquitto_sub does', async ({ expect }) => {
+    const subId = id('sub-Fj');
+    const sub = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'fj/#', '-q', '1', '-C', '2', '-F', '%j\\n%x|%X|%m|%I|%U']);
+    await subscribed(open, subId);
+    const t0 = Date.now();
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'fj/text', '-m', 'héllo "q"', '-q', '1']), 'pub');
+    const file = join(tmp, 'binary.bin');
+    writeFileSync(file, Buffer.from([0x00, 0xff, 0x10, 0xab]));
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'fj/bin', '-f', file, '-r']), 'pub -r');
+    const r = await sub.done;
+    const t1 = Date.now();
+    expectOk(r, 'sub -F');
+    const lines = r.out.split('\n');
+    expect(lines.length).toBe(5); // two messages of two lines, and the final newline
+    const text = JSON.parse(lines[0]);
+    // mid: the packet id the broker sent it with (its log: "Sending PUBLISH to … (d0, q1, r0, m<id>, 'fj/text'").
+    const mid = Number(new RegExp(`Sending PUBLISH to ${escape(subId)} \\(d0, q1, r0, m(\\d+), 'fj/text'`).exec(open.log())?.[1]);
+    expect(mid).toBeGreaterThan(0);
+    expect(Object.keys(text)).toEqual(['tst', 'topic', 'qos', 'retain', 'payloadlen', 'mid', 'payload']);
+    expect(text).toMatchObject({ topic: 'fj/text', qos: 1, retain: 0, payloadlen: Buffer.byteLength('héllo "q"'), mid, payload: 'héllo "q"' });
+    expect(text.tst).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(Date.parse(text.tst)).toBeGreaterThanOrEqual(t0 - 1);
+    expect(Date.parse(text.tst)).toBeLessThanOrEqual(t1);
+    const [hex, HEX, m, iso, unix] = lines[1].split('|');
+    expect(hex).toBe(Buffer.from('héllo "q"').toString('hex'));
+    expect(HEX).toBe(hex.toUpperCase());
+    expect(Number(m)).toBe(mid);
+    expect(iso).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}$/);
+    expect(Math.abs(Date.parse(iso.replace(/([+-]\d\d)(\d\d)$/, '$1:$2')) - t1)).toBeLessThan(60000);
+    expect(unix).toMatch(/^\d{10}\.\d{9}$/);
+    expect(Number(unix) * 1000).toBeGreaterThanOrEqual(t0 - 1000);
+    // Not UTF-8: the payload as an array of its bytes; QoS 0: no mid, and %m is 0.
+    const bin = JSON.parse(lines[2]);
+    expect(bin).toMatchObject({ topic: 'fj/bin', qos: 0, retain: 0, payloadlen: 4, payload: [0, 255, 16, 171] });
+    expect(bin).not.toHaveProperty('mid');
+    expect(lines[3].split('|').slice(0, 3)).toEqual(['00ff10ab', '00FF10AB', '0']);
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'fj/bin', '-n', '-r']), 'clear');
+  });
+
+  it('-E exits once subscribed; -U with -c removes a subscription from the persistent session; -I prefixes the client id', async ({ expect }) => {
+    const subId = id('sub-E');
+    const base = ['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-c', '-q', '1'];
+    const e = await run([...base, '-t', 'eu/a', '-t', 'eu/b', '-E']);
+    expectOk(e, 'sub -E');
+    expect(e.out).toBe('');
+    expect(open.log().match(new RegExp(`Sending SUBACK to ${escape(subId)}\\b`, 'g'))?.length).toBe(2);
+    await disconnectedCleanly(open, subId);
+    // The session holds eu/a and eu/b: -U eu/a takes eu/a away (and -E exits on its UNSUBACK).
+    expectOk(await run([...base, '-U', 'eu/a', '-E']), 'sub -U -E');
+    await open.waitForLog(new RegExp(`Received UNSUBSCRIBE from ${escape(subId)}\\b`), { timeoutMs: WAIT_MS });
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'eu/a', '-m', 'to a', '-q', '1']), 'pub a');
+    expectOk(await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'eu/b', '-m', 'to b', '-q', '1']), 'pub b');
+    // Back, with a handler for both (the client prints only what a filter of its own matches): only
+    // eu/b's message was queued for the session.
+    const back = await run([...base, '-t', 'eu/#', '-v', '-W', '2']);
+    expect(back.code).toBe(27);
+    expect(back.out).toBe('eu/b to b\n');
+    const prefixed = await run(['sub', '-h', LOCAL, '-p', String(open.port), '-I', 'cli-prefix-', '-t', 'eu/x', '-E']);
+    expectOk(prefixed, 'sub -I');
+    expect(open.log()).toMatch(/New client connected from 127\.0\.0\.1:\d+ as cli-prefix-\d+ /);
+  });
+
+  it('--retained-only prints the retained messages and ends at the first fresh one; --remove-retained clears them', async ({ expect }) => {
+    const base = ['pub', '-h', LOCAL, '-p', String(open.port), '-q', '1', '-r'];
+    expectOk(await run([...base, '-t', 'rr/a', '-m', 'kept a']), 'pub -r');
+    expectOk(await run([...base, '-t', 'rr/b', '-m', 'kept b']), 'pub -r');
+    const subId = id('sub-rr');
+    const sub = cli(['sub', '-h', LOCAL, '-p', String(open.port), '-i', subId, '-t', 'rr/#', '-q', '1', '-v', '--retained-only', '--remove-retained']);
+    await subscribed(open, subId);
+    await expect.poll(() => sub.out(), { timeout: WAIT_MS }).toBe('rr/a kept a\nrr/b kept b\n');
+    // Its clearing messages come back to it unretained, or this one does: either ends the run.
+    await run(['pub', '-h', LOCAL, '-p', String(open.port), '-t', 'rr/fresh', '-m', 'fresh']);
+    const r = await sub.done;
+    expectOk(r, 'sub --retained-only');
+    expect(r.out).toBe('rr/a kept a\nrr/b kept b\n');
+    // Cleared: the broker sent nothing retained any more.
+    const after = await run(['sub', '-h', LOCAL, '-p', String(open.port), '-t', 'rr/#', '-v', '-W', '1', '--retained-only']);
+    expect(after.code).toBe(27);
+    expect(after.out).toBe('');
+    expect(open.log()).toMatch(new RegExp(`Received PUBLISH from ${escape(subId)} \\(d0, q1, r1, m\\d+, 'rr/a', \\.\\.\\. \\(0 bytes\\)\\)`));
+  });
+
+  it('--quiet prints no error, the exit status still tells; a connection lost and not regained is exit status 7', async ({ expect }) => {
+    const port = await freePort();
+    const quiet = await run(['sub', '-h', LOCAL, '-p', String(port), '-t', 'a', '--quiet']);
+    expect(quiet.code).toBe(1);
+    expect(quiet.err).toBe('');
+    const proxy = await startProxy(open.port);
+    const pubId = id('pub-lost');
+    const mark = open.log().length;
+    const pub = cli(['pub', '-h', LOCAL, '-p', String(proxy.port), '-i', pubId, '-t', 'lost/l', '-l', '-q', '1'], { keepStdin: true });
+    pub.write('one\n');
+    await open.waitForLog(new RegExp(`Sending PUBACK to ${escape(pubId)} \\(m\\d+, rc0\\)\\n`), { from: mark, timeoutMs: WAIT_MS });
+    await proxy.stop(); // the link is cut and nothing listens there any more
+    const r = await pub.done;
+    expect(r.code).toBe(7); // mosquitto's MOSQ_ERR_CONN_LOST
+    expect(r.err).toMatch(new RegExp(`^xs-mqtt pub: connection lost and not regained: cannot connect to mqtt://127\\.0\\.0\\.1:${proxy.port}: connect ECONNREFUSED .* \\(after 1 message\\(s\\) sent\\)\\n$`));
   });
 });

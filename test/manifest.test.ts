@@ -49,7 +49,7 @@ describe('the sensor app\'s config', () => {
 
 describe('package exports', () => {
   it('every export resolves to a built file, and the Node host loads by its package name', () => {
-    if (!existsSync(root + 'dist/node.js') || !existsSync(root + 'dist/types/hosts/hosts/node/index.d.ts')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });
+    if (!existsSync(root + 'dist/node.js') || !existsSync(root + 'dist/types/hosts/node/index.d.ts')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });
     const pkg = JSON.parse(readFileSync(root + 'package.json', 'utf8'));
     const targets: string[] = [];
     for (const v of Object.values(pkg.exports) as Array<string | Record<string, string>>) targets.push(...(typeof v === 'string' ? [v] : Object.values(v)));

@@ -7,6 +7,9 @@ import { run, type Run } from './spawn.js';
 import { Client } from '../src/index.js';
 import { NodeHost } from '../hosts/node/index.js';
 import { startAedes } from './brokers/aedes.js';
+import { startMosquitto } from './brokers/mosquitto.js';
+import { freePort } from './brokers/free-port.js';
+import type { Message } from '../src/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -105,13 +108,92 @@ describe('npm start', () => {
     }
   });
 
-  it('refuses bad options with exit code 2 and prints the usage', async () => {
-    const r = await start(['--devices', '0']);
-    expect(r.code).toBe(2);
-    expect(r.err).toContain('--devices must be an integer in 1…10000');
-    expect(r.err).toContain('Usage: npm start');
+  it('a usage error is one line and a pointer to --help, exit code 2; a negative number gets the range', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--devices', '0'], 'start: --devices must be an integer in 1…10000, not "0" (npm start -- --help lists the options)\n'],
+      [['--interval', '-5'], 'start: --interval must be an integer in 10…3600000, not "-5" (npm start -- --help lists the options)\n'],
+      [['--bogus'], "start: Unknown option '--bogus' (npm start -- --help lists the options)\n"],
+      [['--prefix', 'devices/'], 'start: --prefix: a prefix without the trailing /, e.g. "devices" (npm start -- --help lists the options)\n'],
+    ];
+    for (const [args, err] of cases) {
+      const r = await start(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(err);
+    }
     const help = await start(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('--broker URL');
+    expect(help.out).toContain('--prefix P');
+    expect(help.out).toContain('--retain-status');
+  });
+
+  it.concurrent('--broker: a refused connection and a name that does not resolve end the run at once with the host\'s reason', async () => {
+    const port = await freePort(); // nothing listens there
+    const refused = await start(['--broker', `mqtt://127.0.0.1:${port}`, '--duration', '5']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe(`start: cannot connect to mqtt://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    expect(refused.ms).toBeLessThan(8000); // not the 10 s wait
+    const unknown = await start(['--broker', 'mqtt://no-such-host.invalid:1883', '--duration', '5']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^start: cannot connect to mqtt:\/\/no-such-host\.invalid:1883: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\n$/);
+  });
+
+  it.concurrent('--broker: a refused CONNACK (a wrong password) and an untrusted certificate end the run at once with the reason', async () => {
+    const [auth, tls] = await Promise.all([startMosquitto({ auth: { users: { alice: 'secret' } } }), startMosquitto({ tls: true })]);
+    try {
+      const bad = await start(['--broker', `mqtt://alice:wrong@127.0.0.1:${auth.port}`, '--duration', '5']);
+      expect(bad.code).toBe(1);
+      // Mosquitto 2 answers a bad password to an MQTT 3.1.1 client with CONNACK 5.
+      expect(bad.err).toMatch(
+        new RegExp(`^start: connection refused by mqtt://127\\.0\\.0\\.1:${auth.port}: REFUSED_(NOT_AUTHORIZED \\(CONNACK 5: not authorized\\)|BAD_CREDENTIALS \\(CONNACK 4: bad user name or password\\))\\n$`),
+      );
+      expect(bad.ms).toBeLessThan(8000); // it waited 10 s and said CONNECTION_LOST
+      const untrusted = await start(['--broker', `mqtts://127.0.0.1:${tls.tlsPort}`, '--duration', '5']); // Node's CA store: not the test CA
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.err).toBe(
+        `start: cannot connect to mqtts://127.0.0.1:${tls.tlsPort}: self-signed certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN)\n`,
+      );
+      expect(untrusted.ms).toBeLessThan(8000);
+    } finally {
+      await Promise.all([auth.stop(), tls.stop()]);
+    }
+  });
+
+  it.concurrent('--prefix: the devices publish under it; no retained status is left behind unless --retain-status', async () => {
+    const aedes = await startAedes();
+    const host = new NodeHost();
+    /** The retained messages under `filter`, as a new subscriber gets them (before a marker published after subscribing). */
+    const retained = async (filter: string, marker: string): Promise<string[]> => {
+      const got: string[] = [];
+      let done = false;
+      const c = new Client(host, { host: '127.0.0.1', port: aedes.port, clientId: `start-retained-${process.pid}-${marker}`, keepAliveSec: 30 }, {
+        onConnect: () => c.publish(marker, 'end', 1),
+      });
+      c.subscribe(filter, 1, (m: Message) => {
+        if (m.topic === marker) done = true;
+        else if (m.retain) got.push(`${m.topic} ${m.text}`);
+      });
+      c.subscribe(marker, 1, () => (done = true));
+      c.start();
+      const until = performance.now() + 10000;
+      while (!done && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+      c.stop();
+      expect(done).toBe(true);
+      return got;
+    };
+    try {
+      const r = await start(['--broker', `mqtt://127.0.0.1:${aedes.port}`, '--prefix', 'site/a', '--devices', '2', '--interval', '100', '--duration', '1']);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('monitor subscribed to site/a/+/telemetry, site/a/+/alerts, site/a/+/status');
+      expectNothingLost(row(r.out, 'total'));
+      expect(row(r.out, 'dev-1').telemetrySent).toBeGreaterThan(0);
+      expect(await retained('site/#', 'marker/1')).toEqual([]);
+      const kept = await start(['--broker', `mqtt://127.0.0.1:${aedes.port}`, '--prefix', 'site/b', '--devices', '2', '--interval', '100', '--duration', '1', '--retain-status']);
+      expect(kept.code).toBe(0);
+      expect((await retained('site/#', 'marker/2')).sort()).toEqual(['site/b/dev-1/status offline', 'site/b/dev-2/status offline']);
+    } finally {
+      await aedes.stop();
+    }
   });
 });

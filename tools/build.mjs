@@ -2,7 +2,7 @@
 // ES2022, Moddable's module specifiers left external) and the type declarations (tsc).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const entries = { index: 'src/index.ts', codec: 'src/codec/index.ts' };
@@ -26,7 +26,7 @@ for (const [name, entry] of Object.entries(entries)) {
   });
 }
 // The hosts: Node's (dist/node.js, the "./node" export) and Moddable's (dist/xs/moddable.js, the
-// "./moddable" export and manifest_include.json's "xs-mqtt/moddable"). They import only types from
+// "./moddable" export and manifest.json's "xs-mqtt/moddable"). They import only types from
 // src/, so neither carries a second copy of the library.
 await build({ ...common, entryPoints: ['hosts/node/index.ts'], outfile: 'dist/node.js', platform: 'node', target: 'node20' });
 await build({
@@ -42,8 +42,21 @@ await build({
 await build({ ...common, entryPoints: ['tools/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', packages: 'external' });
 const tsc = (...args) => execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
 tsc('-p', root + 'tsconfig.json', '--emitDeclarationOnly');
-// Declarations of the hosts, with those of src/ they refer to, under dist/types/hosts/.
-tsc('-p', root + 'tsconfig.moddable.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', root + 'dist/types/hosts');
-tsc(root + 'hosts/node/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', root + 'dist/types/hosts', '--rootDir', root,
+// Declarations of the hosts, at dist/types/hosts/node/ and dist/types/hosts/moddable/ (the exports'
+// "types"). tsc emits a host with every file it reaches (src/ again, the app, the XS test stand-ins
+// of tools/xs/device), so it emits to a scratch directory, and only the hosts' index.d.ts are kept,
+// their imports of src/ pointed at the declarations above: one types tree, nothing of the tests.
+const scratch = root + 'dist/.types-scratch/';
+tsc('-p', root + 'tsconfig.moddable.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', scratch);
+tsc(root + 'hosts/node/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', scratch, '--rootDir', root,
   '--target', 'ES2022', '--module', 'ES2022', '--moduleResolution', 'bundler', '--types', 'node', '--strict', '--skipLibCheck');
+for (const h of ['node', 'moddable']) {
+  const text = readFileSync(`${scratch}hosts/${h}/index.d.ts`, 'utf8');
+  // hosts/<h>/index.d.ts → dist/types/hosts/<h>/index.d.ts: '../../src/x' is '../../x' there.
+  const fixed = text.replace(/(['"])\.\.\/\.\.\/src\//g, '$1../../');
+  if (/['"](?:\.\.\/)+(?:src|tools|test|hosts)\//.test(fixed)) throw new Error(`hosts/${h}/index.d.ts imports a file outside the package's types: ${fixed}`);
+  mkdirSync(`${root}dist/types/hosts/${h}`, { recursive: true });
+  writeFileSync(`${root}dist/types/hosts/${h}/index.d.ts`, fixed);
+}
+rmSync(scratch, { recursive: true, force: true });
 console.log('built dist/');

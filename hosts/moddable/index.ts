@@ -27,9 +27,10 @@ export interface ModdableHostOptions {
   rxBytes?: number;
   /**
    * The TLS socket class (`embedded:io/socket/tcp/tls`, from manifest_tls.json) for targets with
-   * `tls`. Without it such a link fails ("tls: …"); it never falls back to plain TCP.
+   * `tls`. Without it such a link fails ("tls: …"); it never falls back to plain TCP. (Typed loosely,
+   * so that these declarations do not require the TLS typings of an app that has no TLS.)
    */
-  TLS?: typeof TLSSocket;
+  TLS?: new (options: any) => object;
   /** Mixed into the seed of random() (backoff jitter), with the tick and the clock: a MAC address's low 32 bits, say. */
   seed?: number;
 }
@@ -393,7 +394,7 @@ export class ModdableHost implements Host {
   constructor(options: ModdableHostOptions = {}) {
     this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];
     this._rxBytes = options.rxBytes ?? 1024;
-    this._TLS = options.TLS;
+    this._TLS = options.TLS as typeof TLSSocket | undefined;
     // Whatever differs from boot to boot and board to board; never 0 (xorshift's fixed point).
     this._seed = (Time.ticks ^ (Date.now() * 1000 + (Time.microseconds ?? 0)) ^ Math.imul(options.seed ?? 0, 0x9e3779b1)) | 1;
     for (let i = 0; i < 8; i++) this.random();

@@ -11,6 +11,8 @@ import {
   CONNACK_TIMEOUT,
   CONNECTION_LOST,
   Client,
+  Decoder,
+  NEED_MORE,
   REFUSED_BAD_CREDENTIALS,
   REFUSED_IDENTIFIER,
   REFUSED_NOT_AUTHORIZED,
@@ -21,10 +23,20 @@ import {
 } from '../../src/index.js';
 import type { ClientEvents, ClientOptions, Link, LinkEvents, Target, TlsOptions } from '../../src/index.js';
 
-/** Exit statuses. 27 is mosquitto_sub's for -W (MOSQ_ERR_TIMEOUT). */
+/**
+ * Exit statuses: mosquitto_pub's and mosquitto_sub's where they mean the same (libmosquitto's
+ * MOSQ_ERR_* numbers: 5 CONN_REFUSED, 7 CONN_LOST, 8 TLS, 27 TIMEOUT); 2 for a usage error
+ * (mosquitto uses 1) and 130 for an interrupted pub.
+ */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** The broker refused the connection (CONNACK 1–5). mosquitto_sub exits with the CONNACK code itself. */
+export const EXIT_REFUSED = 5;
+/** The connection was lost and not regained. */
+export const EXIT_LOST = 7;
+/** TLS failed: the broker's certificate not trusted, a handshake refused. */
+export const EXIT_TLS = 8;
 export const EXIT_TIMEOUT = 27;
 export const EXIT_INTERRUPTED = 130;
 
@@ -40,12 +52,14 @@ export const CONNECTION_OPTIONS = {
   port: { type: 'string', short: 'p' },
   url: { type: 'string', short: 'L' },
   id: { type: 'string', short: 'i' },
+  'id-prefix': { type: 'string', short: 'I' },
   username: { type: 'string', short: 'u' },
   pw: { type: 'string', short: 'P' },
   keepalive: { type: 'string', short: 'k' },
   'disable-clean-session': { type: 'boolean', short: 'c' },
   retries: { type: 'string' },
   debug: { type: 'boolean', short: 'd' },
+  quiet: { type: 'boolean' },
   'will-topic': { type: 'string' },
   'will-payload': { type: 'string' },
   'will-qos': { type: 'string' },
@@ -66,6 +80,8 @@ export function connectionUsage(tool: string): string {
   -L, --url URL             mqtt://[user[:password]@]host[:port][/topic], or mqtts://… for TLS;
                             in place of -h, -p, -u, -P${tool === 'pub' ? ' and -t' : ' (the topic is one more -t)'}
   -i, --id ID               client id (default xs-mqtt-${tool}-<8 random hex digits>)
+  -I, --id-prefix PREFIX    client id PREFIX followed by the process id (for a broker's
+                            clientid_prefixes), in place of -i
   -u, --username USER       user name
   -P, --pw PASSWORD         password (needs -u)
   -k, --keepalive S         keepalive in seconds, 0 to 65535 (default 60; 0: none)
@@ -77,6 +93,8 @@ export function connectionUsage(tool: string): string {
                               tool === 'sub' ? ';\n                            once connected, a lost connection is retried without end' : ''
                             }
   -d, --debug               connection events on stderr
+      --quiet               no error messages on stderr (the exit status still tells; usage
+                            errors are still printed)
 Will (published by the broker if the connection dies without a DISCONNECT):
       --will-topic TOPIC    the will's topic
       --will-payload TEXT   its payload (default empty)
@@ -109,10 +127,39 @@ export interface ConnectionConfig {
   will?: { topic: string; payload: string; qos: number; retain: boolean };
   retries: number;
   debug: boolean;
+  quiet: boolean;
   /** The topic in the URL's path, if any. */
   urlTopic?: string;
   /** For messages: the broker as a URL, without credentials. */
   label: string;
+}
+
+/**
+ * `--interval -5` as `--interval=-5`: parseArgs takes a value that starts with a dash for an option
+ * ("ambiguous"), while a negative number after an option that wants a value is that value, to be
+ * refused by its range check with a message that says so.
+ */
+export function negativeValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
+  const wantsValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    wantsValue.add(`--${name}`);
+    if (o.short) wantsValue.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (wantsValue.has(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(a.startsWith('--') ? `${a}=${next}` : `${a}${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** parseArgs over CONNECTION_OPTIONS plus the command's own; a parse error is a UsageError. */
@@ -121,7 +168,8 @@ export function parse<T extends Record<string, { type: 'string' | 'boolean'; sho
   own: T,
 ): { values: Record<string, string | boolean | string[] | undefined> } {
   try {
-    const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...CONNECTION_OPTIONS, ...own } });
+    const options = { ...CONNECTION_OPTIONS, ...own };
+    const { values } = parseArgs({ args: negativeValues(argv, options), strict: true, allowPositionals: false, options });
     return { values: values as Record<string, string | boolean | string[] | undefined> };
   } catch (err) {
     // parseArgs's messages are long and mention `strict`; keep the first sentence.
@@ -222,8 +270,9 @@ export function connectionConfig(tool: string, v: ParsedValues): ConnectionConfi
   if (password !== undefined && username === undefined) throw new UsageError('a password (-P) needs a user name (-u)');
 
   const clean = !v['disable-clean-session'];
+  if (v.id !== undefined && v['id-prefix'] !== undefined) throw new UsageError('-i and -I both give the client id: use one');
   if (!clean && (v.id === undefined || v.id === '')) throw new UsageError('-c (a persistent session) needs a client id: give one with -i');
-  const clientId = v.id ?? `xs-mqtt-${tool}-${randomBytes(4).toString('hex')}`;
+  const clientId = v.id ?? (v['id-prefix'] !== undefined ? `${v['id-prefix']}${process.pid}` : `xs-mqtt-${tool}-${randomBytes(4).toString('hex')}`);
 
   let will: ConnectionConfig['will'];
   if (v['will-topic'] !== undefined) {
@@ -250,6 +299,7 @@ export function connectionConfig(tool: string, v: ParsedValues): ConnectionConfi
     will,
     retries: integer('--retries', v.retries, 0, 0, 1000000),
     debug: !!v.debug,
+    quiet: !!v.quiet,
     label: `${secure ? 'mqtts' : 'mqtt'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
   };
   if (url?.topic !== undefined) c.urlTopic = url.topic;
@@ -264,13 +314,18 @@ const CONNACK_TEXT: Record<number, string> = {
   [REFUSED_NOT_AUTHORIZED]: 'CONNACK 5: not authorized',
 };
 
-/** The Node host, noting how each link ended (the Client only reports a status). */
-class CliHost extends NodeHost {
+/** The Node host, noting whether each link opened and why it closed (also for npm start and the fleet). */
+export class CliHost extends NodeHost {
   /** Whether the latest link opened, and why it closed. */
   linkOpened = false;
   linkReason = '';
+  /**
+   * Sees every packet the broker sends (decoded a second time, beside the client's own decoder):
+   * for what the Client reports no event of, such as a SUBACK or UNSUBACK (sub -E). Null: none.
+   */
+  tap: ((packet: Decoder) => void) | null = null;
 
-  constructor(private readonly log: (line: string) => void) {
+  constructor(private readonly log: (line: string) => void = () => {}) {
     super();
   }
 
@@ -279,13 +334,29 @@ class CliHost extends NodeHost {
     this.linkReason = '';
     const scheme = target.tls ? 'mqtts' : 'mqtt';
     this.log(`opening ${scheme}://${target.host}:${target.port}`);
+    let tap = this.tap;
+    const dec = tap ? new Decoder(4096) : null; // a PUBLISH larger than this comes in pieces: fine
+    const tapBytes = (b: Uint8Array, o: number, l: number) => {
+      while (l > 0 && tap && dec) {
+        const ev = dec.push(b, o, l);
+        o += dec.consumed;
+        l -= dec.consumed;
+        if (ev === NEED_MORE) break;
+        if (ev < 0) tap = null; // the client sees the same bytes and ends the connection
+        else tap(dec);
+      }
+    };
     return super.open(target, {
       onOpen: () => {
         this.linkOpened = true;
         this.log(`${target.tls ? 'TCP and TLS' : 'TCP'} link up; sending CONNECT`);
         events.onOpen();
       },
-      onData: (b, o, l) => events.onData(b, o, l),
+      onData: (b, o, l) => {
+        const n = events.onData(b, o, l); // what the client took: the rest comes again (flow control)
+        if (tap) tapBytes(b, o, n);
+        return n;
+      },
       onWritable: () => events.onWritable(),
       onClose: (reason) => {
         this.linkReason = reason;
@@ -312,9 +383,12 @@ export class Connection {
   readonly failed: Promise<string>;
   /** The failure, once `failed` resolved. */
   failure = '';
+  /** Its exit status: EXIT_REFUSED, EXIT_TLS, EXIT_LOST or EXIT_FAILURE. */
+  failureCode = EXIT_FAILURE;
   everConnected = false;
 
-  private readonly host: CliHost;
+  /** The Node host under the client: why links ended, and a tap on what the broker sends. */
+  readonly host: CliHost;
   private failsInRow = 0;
   private onlineThisAttempt = false;
   private resolveConnected: () => void = () => {};
@@ -354,14 +428,15 @@ export class Connection {
       },
       onDisconnect: (status, retryMs, reason) => {
         const why = this.describe(status);
+        const code = exitCodeFor(status, this.host, this.everConnected, !!config.tls);
         const failedAttempt = !this.onlineThisAttempt;
         this.onlineThisAttempt = false;
         if (failedAttempt) this.failsInRow++;
         events.onDisconnect?.(status, retryMs, reason);
-        if (retryMs < 0) this.fail(why); // a refusal: the Client has stopped
+        if (retryMs < 0) this.fail(why, code); // a refusal: the Client has stopped
         else if (failedAttempt && this.failsInRow > config.retries && !(retryForever && this.everConnected)) {
           const attempts = this.failsInRow > 1 ? ` (${this.failsInRow} attempts)` : '';
-          this.fail(`${why}${attempts}`);
+          this.fail(`${code === EXIT_LOST ? 'connection lost and not regained: ' : ''}${why}${attempts}`, code);
         } else this.debug(`${this.everConnected && !failedAttempt ? 'connection lost' : 'connection failed'}: ${why}; retrying in ${retryMs} ms`);
         this.changed();
       },
@@ -385,6 +460,11 @@ export class Connection {
   stop(): void {
     if (this.client.online) this.debug('sending DISCONNECT');
     this.client.stop();
+  }
+
+  /** An error line on stderr, unless --quiet. */
+  error(line: string): void {
+    if (!this.config.quiet) process.stderr.write(`xs-mqtt ${this.config.tool}: ${line}\n`);
   }
 
   /** A line on stderr with -d. */
@@ -413,30 +493,51 @@ export class Connection {
     for (const f of l) f();
   }
 
-  private fail(why: string): void {
+  private fail(why: string, code: number): void {
     if (this.failure) return;
     this.failure = why;
+    this.failureCode = code;
     this.client.stop();
     this.resolveFailed(why);
   }
 
-  /** A disconnect status, for a person: the refusal's code, or what became of the link. Called before onDisconnect resets the attempt's state. */
+  /** A disconnect status, for a person. Called before onDisconnect resets the attempt's state. */
   private describe(status: number): string {
-    const label = this.config.label;
-    const connack = CONNACK_TEXT[status];
-    if (connack) return `connection refused by ${label}: ${statusName(status)} (${connack})`;
-    if (status === CONNECTION_LOST) {
-      const reason = this.host.linkReason;
-      if (!this.host.linkOpened) {
-        // 'closed' is the Client closing a link that did not open within openTimeoutMs.
-        return reason === 'closed' || !reason ? `cannot connect to ${label}: no connection within ${TIMEOUT_MS / 1000} s` : `cannot connect to ${label}: ${reason}`;
-      }
-      if (!this.onlineThisAttempt) return `${label} closed the connection before CONNACK (${reason || 'closed'}): is it an MQTT ${this.config.tls ? 'TLS ' : ''}listener?`;
-      return `connection to ${label} lost (${reason || 'closed'})`;
-    }
-    if (status === CONNACK_TIMEOUT) return `no CONNACK from ${label} within ${TIMEOUT_MS / 1000} s`;
-    return `connection to ${label} ended: ${statusName(status)}`;
+    return describeEnd(status, this.host, this.config.label, this.onlineThisAttempt, !!this.config.tls);
   }
+}
+
+/**
+ * Why a connection ended, for a person, in one line: the refusal's code (CONNACK 1…5), or what
+ * became of the link in the host's words (ECONNREFUSED, ENOTFOUND, a certificate not trusted, …).
+ * `host` says whether the link opened and why it closed; `online`: the CONNACK had come.
+ */
+export function describeEnd(status: number, host: CliHost, label: string, online: boolean, tls: boolean): string {
+  const connack = CONNACK_TEXT[status];
+  if (connack) return `connection refused by ${label}: ${statusName(status)} (${connack})`;
+  if (status === CONNECTION_LOST) {
+    const reason = host.linkReason;
+    if (!host.linkOpened) {
+      // 'closed' is the Client closing a link that did not open within openTimeoutMs.
+      return reason === 'closed' || !reason ? `cannot connect to ${label}: no connection within ${TIMEOUT_MS / 1000} s` : `cannot connect to ${label}: ${reason}`;
+    }
+    if (!online) return `${label} closed the connection before CONNACK (${reason || 'closed'}): is it an MQTT ${tls ? 'TLS ' : ''}listener?`;
+    return `connection to ${label} lost (${reason || 'closed'})`;
+  }
+  if (status === CONNACK_TIMEOUT) return `no CONNACK from ${label} within ${TIMEOUT_MS / 1000} s`;
+  return `connection to ${label} ended: ${statusName(status)}`;
+}
+
+/**
+ * The exit status for a connection that ended with `status` and is not retried: mosquitto's where it
+ * means the same. `everConnected`: it had been online (then it was lost, and not regained).
+ */
+export function exitCodeFor(status: number, host: CliHost, everConnected: boolean, tls: boolean): number {
+  if (CONNACK_TEXT[status]) return EXIT_REFUSED;
+  if (everConnected) return EXIT_LOST;
+  // The link did not open over TLS for a reason of TLS's (Node's and OpenSSL's words), not of TCP's.
+  if (tls && status === CONNECTION_LOST && !host.linkOpened && /cert|ssl|tls|handshake|self[- ]signed|alert/i.test(host.linkReason)) return EXIT_TLS;
+  return EXIT_FAILURE;
 }
 
 /** Ctrl-C and SIGTERM call `onStop` once; a second one, a second later, ends the process at once. */

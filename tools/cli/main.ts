@@ -14,15 +14,23 @@ MQTT 3.1.1 command-line tools on the xs-mqtt client, modelled on mosquitto_pub a
   pub    publish a message, each line of stdin, or all of stdin (QoS 0 or 1)
   sub    subscribe and print the messages that arrive (QoS 0, 1 or 2)
 
-xs-mqtt pub --help and xs-mqtt sub --help list every option. For example:
+xs-mqtt pub --help and xs-mqtt sub --help list every option; xs-mqtt --version prints the version.
+For example:
   xs-mqtt sub -h broker.local -t 'devices/+/telemetry' -v
   xs-mqtt pub -h broker.local -t devices/dev-1/cmd/interval -m 500 -q 1
   xs-mqtt pub -L mqtts://user:secret@broker.example:8883/alerts --cafile ca.pem -l < alerts.txt
 `;
 
-/** Runs the command line `argv` (without node and the script); resolves to the exit status. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the command line `argv` (without node and the script); resolves to the exit status.
+ * `version`: the package's, which the bin reads from package.json.
+ */
+export async function main(argv: string[], version = ''): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || ((command === 'pub' || command === 'sub') && rest.length === 1 && rest[0] === '--version')) {
+    process.stdout.write(`xs-mqtt ${version || '(version unknown: no package.json beside the bin)'}\n`);
+    return EXIT_OK;
+  }
   if (command === 'pub') return runPub(rest);
   if (command === 'sub') return runSub(rest);
   if (command === '--help' || command === 'help') {

@@ -40,8 +40,10 @@ Publishing:
 ${connectionUsage('pub')}
       --help                this text
 
-Exit status: 0 all published; 1 no connection (refused, unreachable, lost and not regained) or a
-message not published; 2 a usage error; 130 interrupted (Ctrl-C) before the end.
+Exit status (mosquitto_pub's where they mean the same): 0 all published; 1 no connection (unreachable,
+no answer) or a message not published; 2 a usage error; 5 the broker refused the connection
+(CONNACK 1–5); 7 the connection was lost and not regained; 8 TLS failed (the broker's certificate not
+trusted); 130 interrupted (Ctrl-C) before the end.
 `;
 
 const PUB_OPTIONS = {
@@ -243,11 +245,11 @@ export async function runPub(argv: string[]): Promise<number> {
 
   const unacked = pending.size ? `; ${pending.size} QoS 1 message(s) not acknowledged` : '';
   if (conn.failure || error) {
-    process.stderr.write(`xs-mqtt pub: ${conn.failure || error}${sent ? ` (after ${sent} message(s) sent${unacked})` : ''}\n`);
-    return EXIT_FAILURE;
+    conn.error(`${conn.failure || error}${sent ? ` (after ${sent} message(s) sent${unacked})` : ''}`);
+    return conn.failure ? conn.failureCode : EXIT_FAILURE;
   }
   if (interrupted) {
-    process.stderr.write(`xs-mqtt pub: interrupted (${interrupted}): ${sent} message(s) sent${unacked}\n`);
+    conn.error(`interrupted (${interrupted}): ${sent} message(s) sent${unacked}`);
     return EXIT_INTERRUPTED;
   }
   conn.debug(`${sent} message(s) published${o.qos ? ' and acknowledged' : ''}; disconnected`);

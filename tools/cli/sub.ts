@@ -2,7 +2,7 @@
 // each message's payload on stdout, modelled on mosquitto_sub. It runs until Ctrl-C (a clean
 // DISCONNECT, exit 0), -C messages or the -W timeout (exit 27, as mosquitto_sub); a lost
 // connection is re-established by the Client, which also renews the subscriptions.
-import { matchTopic, validateFilter } from '../../src/index.js';
+import { SUBACK, UNSUBACK, matchTopic, statusName, validateFilter } from '../../src/index.js';
 import type { Message } from '../../src/index.js';
 import {
   Connection,
@@ -33,21 +33,35 @@ Subscribing:
   -q, --qos 0|1|2           the subscriptions' QoS (default 0)
   -R, --skip-retained       do not print messages with the retain flag (stale retained messages
                             sent on subscribing)
+      --retained-only       print only messages with the retain flag, and exit 0 at the first
+                            one without it
+      --remove-retained     clear each retained message received (publish an empty retained
+                            message to its topic, QoS 1); -T keeps topics out of it
+  -U, --unsubscribe FILTER  unsubscribe from FILTER (with -c: a filter the persistent session
+                            still holds); repeatable
+  -E, --exit-after-subscribe
+                            exit 0 once the broker has acknowledged every subscription (and -U)
 Printing:
   -v, --verbose             "TOPIC PAYLOAD" instead of the payload alone
   -N, --no-newline          no newline after each message
   -F, --format FORMAT       print FORMAT for each message, where %t is the topic, %p the payload,
-                            %q the QoS, %r the retain flag (0 or 1), %l the payload's length in
-                            bytes, %% a %, and \\n, \\t, \\r, \\\\ a newline, tab, return, backslash;
-                            a newline follows unless -N
+                            %x and %X the payload in hex (lower, upper case), %q the QoS, %r the
+                            retain flag (0 or 1), %l the payload's length in bytes, %m the message
+                            id (0 at QoS 0), %I the local time (ISO 8601, 2026-12-06T01:50:00+0100),
+                            %U the Unix time (seconds.nanoseconds), %j the message as JSON
+                            ({"tst","topic","qos","retain","payloadlen","mid","payload"}, as
+                            mosquitto_sub's, tst in UTC), %% a %, and \\n, \\t, \\r, \\\\ a
+                            newline, tab, return, backslash; a newline follows unless -N
 Ending:
   -C, --count N             exit after printing N messages
   -W, --timeout S           exit with status 27 S seconds after connecting (fractions allowed)
 ${connectionUsage('sub')}
       --help                this text
 
-Exit status: 0 -C messages printed, or Ctrl-C/SIGTERM; 1 no connection (refused, unreachable) or
-every subscription refused; 2 a usage error; 27 the -W timeout.
+Exit status (mosquitto_sub's where they mean the same): 0 -C messages printed, -E, --retained-only
+done, or Ctrl-C/SIGTERM; 1 no connection (unreachable, no answer) or every subscription refused;
+2 a usage error; 5 the broker refused the connection (CONNACK 1–5); 8 TLS failed (the broker's
+certificate not trusted); 27 the -W timeout.
 `;
 
 const SUB_OPTIONS = {
@@ -55,6 +69,10 @@ const SUB_OPTIONS = {
   'filter-out': { type: 'string', short: 'T', multiple: true },
   qos: { type: 'string', short: 'q' },
   'skip-retained': { type: 'boolean', short: 'R' },
+  'retained-only': { type: 'boolean' },
+  'remove-retained': { type: 'boolean' },
+  unsubscribe: { type: 'string', short: 'U', multiple: true },
+  'exit-after-subscribe': { type: 'boolean', short: 'E' },
   verbose: { type: 'boolean', short: 'v' },
   'no-newline': { type: 'boolean', short: 'N' },
   format: { type: 'string', short: 'F' },
@@ -62,15 +80,22 @@ const SUB_OPTIONS = {
   timeout: { type: 'string', short: 'W' },
 } as const;
 
-/** A piece of a -F format: literal bytes, or a field (t, p, q, r, l). */
-type Part = Buffer | 't' | 'p' | 'q' | 'r' | 'l';
+/** The fields of a -F format, after the %. */
+const FIELDS = 'tpqrlmxXjIU';
+
+/** A piece of a -F format: literal bytes, or a field (one of FIELDS). */
+type Part = Buffer | string;
 
 interface SubConfig {
   conn: ConnectionConfig;
   filters: string[];
   filtersOut: string[];
+  unsubscribe: string[];
   qos: number;
   skipRetained: boolean;
+  retainedOnly: boolean;
+  removeRetained: boolean;
+  exitAfterSubscribe: boolean;
   verbose: boolean;
   newline: boolean;
   format: Part[] | null;
@@ -96,10 +121,10 @@ export function compileFormat(f: string): Part[] {
     const d = f[++i];
     if (c === '%') {
       if (d === '%') lit += '%';
-      else if (d === 't' || d === 'p' || d === 'q' || d === 'r' || d === 'l') {
+      else if (d !== undefined && FIELDS.includes(d)) {
         flush();
         parts.push(d);
-      } else throw new UsageError(`-F: unknown field %${d ?? ''} (known: %t %p %q %r %l %%)`);
+      } else throw new UsageError(`-F: unknown field %${d ?? ''} (known: ${[...FIELDS].map((f) => `%${f}`).join(' ')} %%)`);
     } else {
       const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\' };
       if (d === undefined || !(d in esc)) throw new UsageError(`-F: unknown escape \\${d ?? ''} (known: \\n \\t \\r \\\\)`);
@@ -125,15 +150,21 @@ function parseSub(argv: string[]): SubConfig {
   const conn = connectionConfig('sub', v);
   const filters = ((v.topic as string[] | undefined) ?? []).map((f) => checkFilter('-t', f));
   if (conn.urlTopic !== undefined) filters.unshift(checkFilter('-L', conn.urlTopic));
-  if (!filters.length) throw new UsageError('no topic filter: give at least one with -t (or as the path of -L)');
+  const unsubscribe = ((v.unsubscribe as string[] | undefined) ?? []).map((f) => checkFilter('-U', f));
+  if (!filters.length && !unsubscribe.length) throw new UsageError('no topic filter: give at least one with -t (or as the path of -L), or -U');
+  if (v['skip-retained'] && v['retained-only']) throw new UsageError('-R and --retained-only: skipping retained messages and printing only them makes no sense');
   const timeoutS = seconds('-W', v.timeout, 0);
   if (v.timeout !== undefined && timeoutS <= 0) throw new UsageError('-W must be more than 0 seconds');
   return {
     conn,
     filters,
     filtersOut: ((v['filter-out'] as string[] | undefined) ?? []).map((f) => checkFilter('-T', f)),
+    unsubscribe,
     qos: integer('-q', v.qos, 0, 0, 2),
     skipRetained: !!v['skip-retained'],
+    retainedOnly: !!v['retained-only'],
+    removeRetained: !!v['remove-retained'],
+    exitAfterSubscribe: !!v['exit-after-subscribe'],
     verbose: !!v.verbose,
     newline: !v['no-newline'],
     format: v.format !== undefined ? compileFormat(v.format as string) : null,
@@ -145,6 +176,50 @@ function parseSub(argv: string[]): SubConfig {
 
 const NEWLINE = Buffer.from('\n');
 const SPACE = Buffer.from(' ');
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** %I: the local time in ISO 8601 with its offset, as mosquitto_sub prints it (strftime %FT%T%z). */
+export function isoLocal(d: Date): string {
+  const off = -d.getTimezoneOffset();
+  const a = Math.abs(off);
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` +
+    `${off < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}${pad(a % 60)}`
+  );
+}
+
+/** The wall-clock time in µs since the epoch, from the monotonic clock's origin. */
+function nowUs(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/**
+ * %j: the message as mosquitto_sub's JSON (tst, topic, qos, retain, payloadlen, mid at QoS 1/2,
+ * payload). The payload is a string when it is UTF-8, else an array of its bytes (as mosquitto's
+ * cJSON build), null when empty. tst is UTC with microseconds (mosquitto writes local time).
+ */
+export function messageJson(topic: string, qos: number, retain: boolean, mid: number, payload: Uint8Array, us: number): string {
+  const o: Record<string, unknown> = {
+    tst: `${new Date(Math.floor(us / 1000)).toISOString().slice(0, 19)}.${pad(us % 1000000, 6)}Z`,
+    topic,
+    qos,
+    retain: retain ? 1 : 0,
+    payloadlen: payload.length,
+  };
+  if (qos > 0) o.mid = mid;
+  let text: string | null = null;
+  try {
+    text = utf8Strict.decode(payload);
+  } catch {
+    // not UTF-8: the bytes
+  }
+  o.payload = payload.length === 0 ? null : text !== null ? text : Array.from(payload);
+  return JSON.stringify(o);
+}
 
 /** Runs `xs-mqtt sub`; resolves to the exit status. */
 export async function runSub(argv: string[]): Promise<number> {
@@ -165,6 +240,7 @@ export async function runSub(argv: string[]): Promise<number> {
   };
 
   const refused = new Set<string>();
+  const removals = new Set<number>(); // --remove-retained: QoS 1 ids of the clearing messages, until PUBACK
   let firstConnect = true;
   const conn = new Connection(
     o.conn,
@@ -177,14 +253,35 @@ export async function runSub(argv: string[]): Promise<number> {
         firstConnect = false;
       },
       onSubscribeFailed: (filter) => {
-        process.stderr.write(`xs-mqtt sub: the broker refused the subscription to '${filter}'\n`);
+        conn.error(`the broker refused the subscription to '${filter}'`);
         refused.add(filter);
         if (refused.size === new Set(o.filters).size) finish(EXIT_FAILURE, 'every subscription was refused');
+      },
+      onPublished: (id) => {
+        removals.delete(id);
       },
     },
     true,
   );
-  void conn.failed.then((why) => finish(EXIT_FAILURE, why));
+  void conn.failed.then((why) => finish(conn.failureCode, why));
+
+  if (o.exitAfterSubscribe) {
+    // -E: the Client reports no SUBACK that grants, so the host's tap counts them (one SUBSCRIBE,
+    // and one UNSUBSCRIBE, per filter); the end is once every one is acknowledged.
+    let subacks = 0;
+    let denied = 0;
+    let unsubacks = 0;
+    conn.host.tap = (p) => {
+      if (p.type === SUBACK) {
+        subacks++;
+        for (let i = 0; i < p.payloadLength; i++) if (p.data[p.payloadOffset + i] === 0x80) denied++;
+      } else if (p.type === UNSUBACK) unsubacks++;
+      else return;
+      if (subacks < o.filters.length || unsubacks < o.unsubscribe.length) return;
+      if (denied && denied === subacks) finish(EXIT_FAILURE, 'every subscription was refused');
+      else finish(EXIT_OK, denied ? `the broker refused ${denied} of ${subacks} subscriptions` : '');
+    };
+  }
 
   const out = process.stdout;
   out.on('error', () => finish(EXIT_OK)); // EPIPE: the reader went away (| head)
@@ -193,20 +290,48 @@ export async function runSub(argv: string[]): Promise<number> {
   let printed = 0;
   let pieces: Buffer[] = []; // a message larger than the receive buffer, gathered
 
+  const field = (part: string, m: Message, topic: Uint8Array, payload: Uint8Array): Uint8Array => {
+    switch (part) {
+      case 'p':
+        return payload;
+      case 't':
+        return topic;
+      case 'x':
+      case 'X': {
+        const h = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('hex');
+        return Buffer.from(part === 'X' ? h.toUpperCase() : h);
+      }
+      case 'I':
+        return Buffer.from(isoLocal(new Date()));
+      case 'U': {
+        const ns = (performance.timeOrigin + performance.now()) * 1e6;
+        return Buffer.from(`${Math.floor(ns / 1e9)}.${pad(Math.floor(ns % 1e9), 9)}`);
+      }
+      case 'j':
+        return Buffer.from(messageJson(Buffer.from(topic).toString('utf8'), m.qos, m.retain, conn.client.session.message.packetId, payload, nowUs()));
+      case 'm':
+        return Buffer.from(String(conn.client.session.message.packetId));
+      default:
+        return Buffer.from(String(part === 'q' ? m.qos : part === 'r' ? (m.retain ? 1 : 0) : payload.length));
+    }
+  };
+
   const print = (m: Message, payload: Uint8Array) => {
     const td = m.topicData;
     const ts = m.topicOffset;
     const te = ts + m.topicLength;
     if (o.skipRetained && m.retain) return;
     for (const f of outBytes) if (matchTopic(f, 0, f.length, td, ts, te)) return;
+    if (o.removeRetained && m.retain) {
+      // An empty retained message clears the topic's (QoS 1, as mosquitto_sub): kept until acknowledged.
+      const id = conn.client.publish(td.subarray(ts, te), null, 1, true);
+      if (id > 0) removals.add(id);
+      else conn.error(`cannot clear the retained message of '${m.topic}': ${statusName(id)}`);
+    }
     const chunks: Uint8Array[] = [];
     if (o.format) {
-      for (const part of o.format) {
-        if (typeof part !== 'string') chunks.push(part);
-        else if (part === 'p') chunks.push(payload);
-        else if (part === 't') chunks.push(td.subarray(ts, te));
-        else chunks.push(Buffer.from(String(part === 'q' ? m.qos : part === 'r' ? (m.retain ? 1 : 0) : payload.length)));
-      }
+      const topic = td.subarray(ts, te);
+      for (const part of o.format) chunks.push(typeof part !== 'string' ? part : field(part, m, topic, payload));
     } else {
       if (o.verbose) chunks.push(td.subarray(ts, te), SPACE);
       chunks.push(payload);
@@ -220,6 +345,11 @@ export async function runSub(argv: string[]): Promise<number> {
 
   const onMessage = (m: Message) => {
     if (ended || (o.count && printed >= o.count)) return;
+    if (o.retainedOnly && !m.retain) {
+      // --retained-only: the first message that is not retained ends the run, unprinted.
+      setImmediate(() => finish(EXIT_OK));
+      return;
+    }
     if (m.payloadLength === m.messageLength) return print(m, m.payload);
     if (m.fragmentOffset === 0) pieces = [];
     pieces.push(Buffer.from(m.payload)); // copied: the piece is gone after this call
@@ -239,15 +369,19 @@ export async function runSub(argv: string[]): Promise<number> {
       onMessage(m);
     });
   });
+  for (const f of o.unsubscribe) conn.client.unsubscribe(f);
 
   const offSignals = onSignals('sub', () => finish(EXIT_OK));
   try {
     conn.start();
     await end;
+    // --remove-retained: the clearing messages go out before the DISCONNECT (bounded).
+    const until = performance.now() + 5000;
+    while (removals.size && conn.client.online && performance.now() < until) await conn.change(until - performance.now());
   } finally {
     offSignals();
     conn.stop();
   }
-  if (endMessage) process.stderr.write(`xs-mqtt sub: ${endMessage}\n`);
+  if (endMessage) conn.error(endMessage);
   return endCode;
 }

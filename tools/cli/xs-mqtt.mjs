@@ -4,7 +4,7 @@
 // the repository bundles it with esbuild (tools/run-ts.mjs, as npm start does), in some tens of
 // milliseconds, so that there is no build step to run first — and also when dist/cli.js is older
 // than the sources, so that a stale build never runs in place of the code being edited.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,8 +43,17 @@ async function load() {
   return importTs('tools/cli/main.ts');
 }
 
+/** The package's version, for --version ('' when package.json is missing or has none). */
+function version() {
+  try {
+    return JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version ?? '';
+  } catch {
+    return '';
+  }
+}
+
 const program = await load();
-const code = await program.main(process.argv.slice(2));
+const code = await program.main(process.argv.slice(2), version());
 process.exitCode = code;
 // Everything is closed by now and the process ends by itself; should anything linger, do not hang.
 setTimeout(() => process.exit(code), 2000).unref();

@@ -8,16 +8,29 @@
 //   4  u32  device index
 //   8  u32  sequence number, from 1, consecutive over the messages publish() accepted
 //  12  u32  0
-//  16  f64  performance.now() just before publish() (the monitors run in this process: same clock)
+//  16  f64  the wall-clock time in ms (performance.timeOrigin + performance.now()) just before
+//           publish(): one clock for the monitors in this process and for a fleet in --mode sub in
+//           another process on this machine
 import { Client, topicBytes } from '../../src/index.js';
-import type { Host, Target } from '../../src/index.js';
+import type { Target } from '../../src/index.js';
+import { CliHost, describeEnd } from '../cli/common.js';
 import type { Histogram } from './histogram.js';
 
 export const HEADER_BYTES = 24;
 
+/** Milliseconds since the epoch, to the microsecond, from the monotonic clock (see the payload). */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export interface Link extends Target {
   username?: string;
   password?: string;
+}
+
+/** A topic template: every %i is the device's (or subscriber's) number, from 1. */
+export function topicFor(template: string, n: number): string {
+  return template.split('%i').join(String(n));
 }
 
 export interface DeviceConfig {
@@ -31,6 +44,8 @@ export interface DeviceConfig {
   rate: number;
   runTag: number;
   link: Link;
+  /** The broker, for messages. */
+  label: string;
   /** Where the time from start() to the first CONNACK goes. */
   connectTimes: Histogram;
 }
@@ -92,6 +107,8 @@ export class FleetDevice {
   /** performance.now() of the next scheduled publish. */
   nextDueMs = 0;
   startedAtMs = -1;
+  /** Why the first connection failed, for a person (set only while it never connected). */
+  fatal = '';
 
   private readonly cfg: DeviceConfig;
   private readonly topicData: Uint8Array;
@@ -99,7 +116,7 @@ export class FleetDevice {
   private readonly view: DataView;
   private seq = 0;
 
-  constructor(host: Host, cfg: DeviceConfig) {
+  constructor(cfg: DeviceConfig) {
     this.cfg = cfg;
     this.index = cfg.index;
     this.id = cfg.id;
@@ -114,6 +131,8 @@ export class FleetDevice {
     // of this size: a device that cannot send faster than it publishes is refused (OUTBOX_FULL).
     const packetBytes = cfg.size + this.topicData.length + 16;
     const outboxMessages = Math.min(1024, Math.max(32, Math.ceil(cfg.rate * 2)));
+    // A host of its own (a NodeHost that notes why its links end), for the reason of a failure.
+    const host = new CliHost();
     this.client = new Client(
       host,
       {
@@ -145,6 +164,9 @@ export class FleetDevice {
         onPublished: () => {
           this.acked++;
         },
+        onDisconnect: (status) => {
+          if (this.client.connects === 0 && !this.fatal) this.fatal = describeEnd(status, host, cfg.label, false, !!cfg.link.tls);
+        },
       },
     );
   }
@@ -168,7 +190,7 @@ export class FleetDevice {
   publish(): boolean {
     const seq = this.seq + 1;
     this.view.setUint32(8, seq, true);
-    this.view.setFloat64(16, performance.now(), true);
+    this.view.setFloat64(16, wallMs(), true);
     const r = this.client.publish(this.topicData, this.payload, this.cfg.qos);
     if (r < 0) {
       this.refused++;

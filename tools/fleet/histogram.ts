@@ -42,6 +42,27 @@ export class Histogram {
     return this.maxMs;
   }
 
+  /**
+   * The distribution in coarser bins, `perDecade` to a factor of ten (for a plot): each bin's bounds
+   * in ms and its count, from the lowest bin with a sample to the highest, empty bins included.
+   */
+  bins(perDecade: number): Array<{ loMs: number; hiMs: number; count: number }> {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < BUCKETS; i++) {
+      if (!this.counts[i]) continue;
+      const mid = BASE_MS * GROWTH ** (i + 0.5);
+      const j = Math.floor(Math.log10(mid) * perDecade);
+      counts.set(j, (counts.get(j) ?? 0) + this.counts[i]);
+    }
+    if (!counts.size) return [];
+    const keys = [...counts.keys()];
+    const out: Array<{ loMs: number; hiMs: number; count: number }> = [];
+    for (let j = Math.min(...keys); j <= Math.max(...keys); j++) {
+      out.push({ loMs: 10 ** (j / perDecade), hiMs: 10 ** ((j + 1) / perDecade), count: counts.get(j) ?? 0 });
+    }
+    return out;
+  }
+
   get meanMs(): number {
     return this.count ? this.sumMs / this.count : NaN;
   }

@@ -13,8 +13,9 @@
 // reconnects mid-run gets what the broker queued meanwhile instead of counting it lost; purge()
 // removes that session from a broker that outlives the run.
 import { Client, statusName } from '../../src/index.js';
-import type { Host, Message } from '../../src/index.js';
-import { HEADER_BYTES, type FleetDevice, type Link } from './device.js';
+import type { Message } from '../../src/index.js';
+import { CliHost, describeEnd } from '../cli/common.js';
+import { HEADER_BYTES, wallMs, type FleetDevice, type Link } from './device.js';
 import type { Histogram } from './histogram.js';
 
 export const DEVICES_PER_MONITOR = 100;
@@ -36,25 +37,6 @@ export class Reception {
   ) {}
 }
 
-/** `host`, telling `onReason` why each link ended: the client itself reports only a status (CONNECTION_LOST). */
-function withCloseReasons(host: Host, onReason: (reason: string) => void): Host {
-  return {
-    nowMs: () => host.nowMs(),
-    setTimer: (fn, ms) => host.setTimer(fn, ms),
-    clearTimer: (handle) => host.clearTimer(handle),
-    defer: (fn) => host.defer(fn),
-    random: () => host.random(),
-    open: (target, events) =>
-      host.open(target, {
-        ...events,
-        onClose: (reason) => {
-          if (reason !== 'closed') onReason(reason); // 'closed': we closed it
-          events.onClose(reason);
-        },
-      }),
-  };
-}
-
 export class FleetMonitor {
   readonly client: Client;
   readonly clientId: string;
@@ -63,28 +45,35 @@ export class FleetMonitor {
   lastError = '';
   /** Why the last link ended, as the host said it (a refused connection, a certificate not trusted, …). */
   lastLinkError = '';
+  /** Why the first connection failed, for a person (set only when it never connected): nothing to wait for. */
+  fatal = '';
   /** Connections lost and connection attempts failed. */
   drops = 0;
   /** Subscriptions the broker refused (SUBACK 0x80: an ACL, a limit): those devices' messages never arrive. */
   refusedSubscriptions = 0;
 
   private readonly probeTopic: string;
-  private readonly host: Host;
+  private readonly host: CliHost;
   private readonly link: Link;
   private readonly rx: Reception;
   // The payload header is copied here to be read (one buffer per monitor, no allocation per message).
   private readonly header = new Uint8Array(HEADER_BYTES);
   private readonly headerView = new DataView(this.header.buffer);
 
-  constructor(host: Host, link: Link, o: { clientId: string; probeTopic: string; qos: number; size: number; devices: FleetDevice[]; reception: Reception }) {
-    this.host = host;
+  constructor(
+    link: Link,
+    o: { clientId: string; probeTopic: string; qos: number; size: number; devices: FleetDevice[]; reception: Reception; label: string; filter?: string },
+  ) {
     this.link = link;
     this.clientId = o.clientId;
     this.probeTopic = o.probeTopic;
     this.rx = o.reception;
     const longestTopic = o.devices.reduce((n, d) => Math.max(n, d.topic.length * 3), o.probeTopic.length * 3);
+    // A host of its own, which notes why each of this monitor's links ended.
+    const linkHost = new CliHost();
+    this.host = linkHost;
     this.client = new Client(
-      withCloseReasons(host, (reason) => (this.lastLinkError = reason)),
+      linkHost,
       {
         ...this.target(),
         clientId: o.clientId,
@@ -101,8 +90,10 @@ export class FleetMonitor {
         rxQueueBytes: 4 << 20,
       },
       {
-        onDisconnect: (status) => {
+        onDisconnect: (status, _retryMs, reason) => {
           this.lastError = statusName(status);
+          if (reason && reason !== 'closed') this.lastLinkError = reason; // 'closed': we closed it
+          if (this.client.connects === 0 && !this.fatal) this.fatal = describeEnd(status, linkHost, o.label, false, !!link.tls);
           this.drops++;
         },
         onSubscribeFailed: () => {
@@ -110,6 +101,18 @@ export class FleetMonitor {
         },
       },
     );
+    // Subscribe-only (--mode sub): one filter, any publisher's messages; else each device's topic.
+    if (o.filter !== undefined) {
+      const probe = new TextEncoder().encode(o.probeTopic);
+      this.client.subscribe(o.filter, o.qos, (m) => {
+        if (m.topicLength === probe.length) {
+          let i = 0;
+          while (i < probe.length && m.topicData[m.topicOffset + i] === probe[i]) i++;
+          if (i === probe.length) return; // our own probe, matched by a wide filter
+        }
+        this.takeAny(m);
+      });
+    }
     for (const d of o.devices) this.client.subscribe(d.topic, o.qos, (m) => this.take(d, m));
     // Last: SUBSCRIBEs go out in order and the broker handles them in order, so when a probe
     // published after this one comes back, every subscription above is in place.
@@ -154,10 +157,30 @@ export class FleetMonitor {
     if (d.received.take(v.getUint32(8, true))) {
       rx.received++;
       rx.lastAtMs = now;
-      const ms = now - v.getFloat64(16, true);
+      const ms = wallMs() - v.getFloat64(16, true);
       rx.latency.record(ms);
       rx.recent.record(ms);
     } else rx.duplicates++;
+  }
+
+  /**
+   * Subscribe-only: every message counts. The latency is measured when the payload is a fleet's
+   * (the time of its publish() at offset 16, in wall-clock ms: a fleet publishing from another
+   * process on this machine, --mode pub) and the time is plausible; other payloads are counted only.
+   */
+  private takeAny(m: Message): void {
+    const rx = this.rx;
+    rx.received++;
+    rx.lastAtMs = performance.now();
+    if (m.fragmentOffset !== 0 || m.payloadLength < HEADER_BYTES) return;
+    const h = this.header;
+    const data = m.data;
+    const at = m.payloadOffset;
+    for (let i = 0; i < HEADER_BYTES; i++) h[i] = data[at + i];
+    const ms = wallMs() - this.headerView.getFloat64(16, true);
+    if (!(ms >= 0 && ms < 600000)) return;
+    rx.latency.record(ms);
+    rx.recent.record(ms);
   }
 
   stop(): void {

@@ -2,9 +2,10 @@
 // library: a persistent session (clean: false), a retained will, telemetry at QoS 0 on a timer,
 // alerts at QoS 1 (kept until acknowledged, across reconnects), and commands on a subscription.
 //
-// Topics, for the device `dev-1`:
-//   devices/dev-1/status        retained, QoS 1: `online` once connected, `offline` at a clean end
-//                               or, as the will, when the link dies without DISCONNECT
+// Topics, for the device `dev-1` (the prefix `devices` is --prefix's default):
+//   devices/dev-1/status        QoS 1: `online` once connected, `offline` at a clean end or, as the
+//                               will, when the link dies without DISCONNECT; retained (both) only
+//                               with --retain-status, so that a run leaves nothing on a broker
 //   devices/dev-1/telemetry     QoS 0: {"t":21.4,"h":40.2,"seq":17}
 //   devices/dev-1/alerts        QoS 1: {"n":1,"kind":"high","t":25.3,"threshold":25,"seq":17}
 //   devices/dev-1/cmd/interval  to the device: the telemetry period in ms (10 … 3600000)
@@ -14,6 +15,10 @@ import { SimSensor, round1 } from './sensor.js';
 
 export interface DeviceConfig extends Target {
   id: string;
+  /** Topics are `${prefix}/${id}/…`. */
+  prefix: string;
+  /** status and the will retained. */
+  retainStatus: boolean;
   username?: string;
   password?: string;
   /** Telemetry period, ms. */
@@ -61,7 +66,7 @@ export class Device {
     this.cfg = cfg;
     this.id = cfg.id;
     this.intervalMs = cfg.intervalMs;
-    const base = `devices/${cfg.id}`;
+    const base = `${cfg.prefix}/${cfg.id}`;
     this.topics = { status: `${base}/status`, telemetry: `${base}/telemetry`, alerts: `${base}/alerts`, cmd: `${base}/cmd/` };
     this.client = new Client(
       host,
@@ -74,13 +79,13 @@ export class Device {
         clientId: cfg.id,
         clean: false,
         keepAliveSec: 30,
-        will: { topic: this.topics.status, payload: 'offline', qos: 1, retain: true },
+        will: { topic: this.topics.status, payload: 'offline', qos: 1, retain: cfg.retainStatus },
         reconnectMinMs: 500,
         reconnectMaxMs: 10000,
       },
       {
         onConnect: (sessionPresent) => {
-          this.client.publish(this.topics.status, this.ending ? 'offline' : 'online', 1, true);
+          this.client.publish(this.topics.status, this.ending ? 'offline' : 'online', 1, cfg.retainStatus);
           if (this.client.connects > 1) cfg.log(`${this.id}: online again (session ${sessionPresent ? 'kept' : 'new'})`);
           if (!this.started && !this.ending) {
             // First connection: start reading, at a random point in the period so that devices
@@ -109,14 +114,14 @@ export class Device {
     return this.client.session.queued === 0;
   }
 
-  /** Stops the readings, and says `offline` (retained, QoS 1) while still connected. */
+  /** Stops the readings, and says `offline` (QoS 1) while still connected. */
   stopPublishing(): void {
     if (this.ending) return;
     this.ending = true;
     this.running = false;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (this.client.online) this.client.publish(this.topics.status, 'offline', 1, true);
+    if (this.client.online) this.client.publish(this.topics.status, 'offline', 1, this.cfg.retainStatus);
   }
 
   /** DISCONNECT (the broker drops the will) and no more reconnecting. */

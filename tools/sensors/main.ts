@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NodeHost } from '../../hosts/node/index.js';
-import type { TlsOptions } from '../../src/index.js';
+import { validateTopic, type TlsOptions } from '../../src/index.js';
+import { CliHost, describeEnd, negativeValues } from '../cli/common.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { Device } from './device.js';
 import { Monitor } from './monitor.js';
@@ -13,9 +14,10 @@ import { Screen, liveLine, liveTable, secs, stopOnSignals, summaryTable, totals,
 export const USAGE = `Usage: npm start [-- options]        (or: node tools/start.mjs [options])
 
 Simulated sensors (dev-1 … dev-N) publish telemetry over MQTT with the xs-mqtt client on the Node
-host, while a monitor subscribed to devices/+/telemetry shows the readings as they arrive. Without
+host, while a monitor subscribed to PREFIX/+/telemetry shows the readings as they arrive. Without
 --broker, an embedded broker (Aedes, in this process) listens on a free 127.0.0.1 port. Ctrl-C (or
---duration) ends the run cleanly with a summary; the exit code is 0 when no QoS 1 alert was lost.
+--duration) ends the run cleanly with a summary; the exit code is 0 when no QoS 1 alert was lost,
+1 when one was or the broker could not be reached (at once, with the reason), 2 for a usage error.
 
 Options:
   --devices N       simulated devices (default 3)
@@ -24,14 +26,17 @@ Options:
   --broker URL      a broker of your own: mqtt://host[:port] (1883) or mqtts://host[:port] (8883);
                     user:password@ in the URL to log in (default: the embedded broker)
   --ca FILE         PEM CA certificate(s) to verify an mqtts:// broker (default: Node's CA store)
+  --prefix P        the topics' prefix: P/dev-1/telemetry, … (default devices)
+  --retain-status   publish status (and the will) retained, as a real device would: the broker
+                    keeps each device's last status after the run (default: not retained)
   --threshold C     alert when a temperature rises to C °C, and when it falls back (default 25)
   --alert-every N   also an alert every N readings of each device (default 0: none)
   --help            this text
 
-Topics, for dev-1:
+Topics, for dev-1 (with the default prefix):
   devices/dev-1/telemetry     QoS 0   {"t":21.4,"h":40.2,"seq":17}
   devices/dev-1/alerts        QoS 1   {"n":1,"kind":"high","t":25.1,"threshold":25,"seq":17}
-  devices/dev-1/status        QoS 1, retained: online, offline (also the will)
+  devices/dev-1/status        QoS 1: online, offline (also the will); retained with --retain-status
   devices/dev-1/cmd/interval  send it a period in ms (10 … 3600000) to change the device's rate
 `;
 
@@ -43,6 +48,8 @@ export interface Options {
   ca: string;
   threshold: number;
   alertEvery: number;
+  prefix: string;
+  retainStatus: boolean;
   help: boolean;
 }
 
@@ -57,24 +64,22 @@ function integer(name: string, v: string | undefined, dflt: number, min: number,
 
 export function parseOptions(argv: string[]): Options {
   let values;
+  const options = {
+    devices: { type: 'string' },
+    interval: { type: 'string' },
+    duration: { type: 'string' },
+    broker: { type: 'string' },
+    ca: { type: 'string' },
+    threshold: { type: 'string' },
+    'alert-every': { type: 'string' },
+    prefix: { type: 'string' },
+    'retain-status': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        devices: { type: 'string' },
-        interval: { type: 'string' },
-        duration: { type: 'string' },
-        broker: { type: 'string' },
-        ca: { type: 'string' },
-        threshold: { type: 'string' },
-        'alert-every': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values } = parseArgs({ args: negativeValues(argv, options), strict: true, allowPositionals: false, options }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError((err as Error).message.replace(/\. To specify .*$/s, ''));
   }
   const duration = values.duration === undefined ? 0 : Number(values.duration);
   if (!(duration >= 0) || !Number.isFinite(duration)) throw new UsageError(`--duration must be a number of seconds, not ${JSON.stringify(values.duration)}`);
@@ -88,10 +93,23 @@ export function parseOptions(argv: string[]): Options {
     ca: values.ca ?? '',
     threshold,
     alertEvery: integer('alert-every', values['alert-every'], 0, 0, 1000000),
+    prefix: values.prefix ?? 'devices',
+    retainStatus: values['retain-status'] ?? false,
     help: values.help ?? false,
   };
+  checkPrefix('--prefix', o.prefix);
   if (o.ca && !o.broker.startsWith('mqtts:')) throw new UsageError('--ca goes with --broker mqtts://…');
   return o;
+}
+
+/** A topic prefix: a topic, without wildcards or a trailing /, to which /dev-1/… is added. */
+export function checkPrefix(option: string, prefix: string): void {
+  if (prefix.endsWith('/')) throw new UsageError(`${option}: a prefix without the trailing /, e.g. ${JSON.stringify(prefix.replace(/\/+$/, ''))}`);
+  try {
+    validateTopic(`${prefix}/dev-1`);
+  } catch (err) {
+    throw new UsageError(`${option}: ${JSON.stringify(prefix)} is not a topic prefix (${(err as Error).message})`);
+  }
 }
 
 interface BrokerTarget {
@@ -160,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     if (o.broker) target = parseBroker(o.broker, o.ca);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`start: ${err.message}\n\n${USAGE}`);
+    process.stderr.write(`start: ${err.message} (npm start -- --help lists the options)\n`);
     return 2;
   }
   if (o.help) {
@@ -189,8 +207,25 @@ export async function main(argv: string[]): Promise<number> {
   const host = new NodeHost();
   const link = { host: target.host, port: target.port, tls: target.tls, username: target.username, password: target.password };
   const ids = Array.from({ length: o.devices }, (_, k) => `dev-${k + 1}`);
-  const monitor = new Monitor(host, ids, { ...link, log });
-  const devices = ids.map((id) => new Device(host, { ...link, id, intervalMs: o.intervalMs, threshold: o.threshold, alertEvery: o.alertEvery, log }));
+  // The monitor on a host of its own, which notes why its links end: a first connection that fails
+  // (refused by the broker, or no link: ECONNREFUSED, ENOTFOUND, a certificate not trusted) ends the
+  // run at once with that reason: there is nothing to wait for.
+  const monitorHost = new CliHost();
+  let fatal = '';
+  const label = target.label;
+  const monitor: Monitor = new Monitor(monitorHost, ids, {
+    ...link,
+    prefix: o.prefix,
+    log,
+    onDisconnect: (status) => {
+      if (monitor.client.connects > 0 || fatal) return;
+      fatal = describeEnd(status, monitorHost, label, false, !!link.tls);
+      monitor.client.stop();
+    },
+  });
+  const devices = ids.map(
+    (id) => new Device(host, { ...link, id, prefix: o.prefix, retainStatus: o.retainStatus, intervalMs: o.intervalMs, threshold: o.threshold, alertEvery: o.alertEvery, log }),
+  );
   const rows: Row[] = devices.map((device) => ({ device, seen: monitor.devices.get(device.id)! }));
 
   let code = 0;
@@ -200,8 +235,11 @@ export async function main(argv: string[]): Promise<number> {
   let started = false;
   // The monitor first, so that it hears the devices' first words.
   monitor.client.start();
-  if (!(await until(() => monitor.ready, 10000, () => !!signals.requested()))) {
-    if (!signals.requested()) {
+  if (!(await until(() => monitor.ready, 10000, () => !!signals.requested() || !!fatal))) {
+    if (fatal) {
+      process.stderr.write(`start: ${fatal}\n`);
+      code = 1;
+    } else if (!signals.requested()) {
       process.stderr.write(`start: no connection to ${target.label} within 10 s${monitor.lastError ? ` (${monitor.lastError})` : ''}\n`);
       code = 1;
     }
@@ -210,10 +248,10 @@ export async function main(argv: string[]): Promise<number> {
     const tStart = performance.now();
     for (const d of devices) d.start();
     log(
-      `monitor subscribed to devices/+/telemetry, devices/+/alerts, devices/+/status; ` +
+      `monitor subscribed to ${o.prefix}/+/telemetry, ${o.prefix}/+/alerts, ${o.prefix}/+/status; ` +
         (o.durationS ? `running for ${o.durationS} s (Ctrl-C to stop sooner)` : 'Ctrl-C to stop'),
     );
-    if (!target.tls) log(`  to change dev-1's period: mosquitto_pub -h ${target.host} -p ${target.port} -t devices/dev-1/cmd/interval -m 250`);
+    if (!target.tls) log(`  to change dev-1's period: mosquitto_pub -h ${target.host} -p ${target.port} -t ${o.prefix}/dev-1/cmd/interval -m 250`);
 
     const render = () => {
       if (screen.tty) {

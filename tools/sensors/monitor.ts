@@ -22,7 +22,10 @@ export interface Seen {
 export interface MonitorConfig extends Target {
   username?: string;
   password?: string;
+  /** The devices' topics are `${prefix}/${id}/…`. */
+  prefix: string;
   log(line: string): void;
+  onDisconnect?(status: number, retryMs: number): void;
 }
 
 function fresh(id: string): Seen {
@@ -42,10 +45,12 @@ export class Monitor {
   lastError = '';
 
   private readonly probeTopic: string;
+  private readonly prefixLength: number;
 
   constructor(host: Host, ids: string[], cfg: MonitorConfig) {
     for (const id of ids) this.devices.set(id, fresh(id));
     this.probeTopic = `xs-mqtt-demo/${this.clientId}/ready`;
+    this.prefixLength = cfg.prefix.length + 1;
     this.client = new Client(
       host,
       {
@@ -67,19 +72,20 @@ export class Monitor {
         onDisconnect: (status, retryMs) => {
           this.lastError = statusName(status);
           if (this.ready) cfg.log(`monitor: offline (${this.lastError}), ${retryMs < 0 ? 'stopped' : `retry in ${retryMs} ms`}`);
+          cfg.onDisconnect?.(status, retryMs);
         },
       },
     );
-    this.client.subscribe('devices/+/telemetry', 0, (m) => this.telemetry(m));
-    this.client.subscribe('devices/+/alerts', 1, (m) => this.alert(m));
-    this.client.subscribe('devices/+/status', 1, (m) => this.status(m));
+    this.client.subscribe(`${cfg.prefix}/+/telemetry`, 0, (m) => this.telemetry(m));
+    this.client.subscribe(`${cfg.prefix}/+/alerts`, 1, (m) => this.alert(m));
+    this.client.subscribe(`${cfg.prefix}/+/status`, 1, (m) => this.status(m));
     this.client.subscribe(this.probeTopic, 1, () => {
       this.ready = true;
     });
   }
 
   private device(m: Message): Seen | null {
-    const id = m.topic.split('/')[1];
+    const id = m.topic.slice(this.prefixLength).split('/')[0];
     const d = this.devices.get(id);
     if (!d) this.others++;
     return d ?? null;
