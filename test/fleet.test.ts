@@ -85,6 +85,20 @@ describe('npm run fleet', () => {
     expect(r.out).toMatch(/OK: nothing lost at QoS 1\.\n$/);
   });
 
+  it.concurrent('--qos 2 against Mosquitto: every message completed (PUBCOMP) and received exactly once', async () => {
+    const r = await fleet(['--devices', '10', '--rate', '5', '--qos', '2', '--duration', '2']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const t = table(r.out);
+    expect(t.connected).toBe(10);
+    expect(t.sent).toBeGreaterThanOrEqual(50);
+    expect(t.acknowledged).toBe(t.sent);
+    expect(t.received).toBe(t.sent);
+    expect(t.lost).toBe(0);
+    expect(r.out).toMatch(/PUBCOMPs/);
+    expect(r.out).toMatch(/OK: nothing lost at QoS 2\.\n$/);
+  });
+
   it.concurrent('runs against the in-process Aedes (--broker aedes) at QoS 0', async () => {
     const r = await fleet(['--broker', 'aedes', '--devices', '8', '--rate', '10', '--qos', '0', '--size', '200', '--duration', '2']);
     expect(r.err).toBe('');
@@ -101,10 +115,10 @@ describe('npm run fleet', () => {
   });
 
   it.concurrent('refuses bad options with exit code 2 and a message', async () => {
-    const qos = await fleet(['--qos', '2']);
+    const qos = await fleet(['--qos', '3']);
     expect(qos.code).toBe(2);
     expect(qos.out).toBe('');
-    expect(qos.err).toContain('fleet: --qos must be an integer in 0…1, not "2"');
+    expect(qos.err).toContain('fleet: --qos must be an integer in 0…2, not "3"');
     // One line each, with a pointer to --help; a negative number gets the range, not "ambiguous".
     const oneLine: Array<[string[], string]> = [
       [['--devcies', '5'], "fleet: Unknown option '--devcies'"],

@@ -22,7 +22,8 @@ import {
 export const PUB_USAGE = `Usage: xs-mqtt pub [options] -t TOPIC (-m TEXT | -f FILE | -l | -s | -n)
 
 Publishes MQTT 3.1.1 messages with the xs-mqtt client, as mosquitto_pub does. It exits 0 once every
-message is published (QoS 1: acknowledged by the broker) and it has disconnected cleanly.
+message is published (QoS 1: acknowledged by the broker; QoS 2: its exchange completed, PUBCOMP) and it
+has disconnected cleanly.
 
 The message (exactly one of):
   -m, --message TEXT        TEXT, as UTF-8
@@ -33,7 +34,7 @@ The message (exactly one of):
   -n, --null-message        an empty message (with -r: clears the topic's retained message)
 Publishing:
   -t, --topic TOPIC         the topic (no + or # wildcards)
-  -q, --qos 0|1             QoS (default 0). QoS 2 is not offered: xs-mqtt publishes at QoS 0 or 1
+  -q, --qos 0|1|2           QoS (default 0)
   -r, --retain              the broker keeps the message as the topic's retained message
       --repeat N            publish the message N times (default 1; not with -l)
       --repeat-delay S      wait S seconds between repeats (fractions allowed; default 0)
@@ -93,8 +94,7 @@ function parsePub(argv: string[]): PubConfig {
     throw new UsageError(`-t ${JSON.stringify(topic)}: ${(err as Error).message}`);
   }
 
-  if (v.qos === '2') throw new UsageError('-q 2: xs-mqtt does not publish at QoS 2 (it receives QoS 2, but publishes at QoS 0 or 1): use -q 1');
-  const qos = integer('-q', v.qos, 0, 0, 1);
+  const qos = integer('-q', v.qos, 0, 0, 2);
 
   const given: Array<[Source, string]> = [];
   if (v.message !== undefined) given.push(['message', '-m']);

@@ -28,13 +28,13 @@ publishes to a broker at a fixed rate, each to its own topic, while monitor clie
 the time of the publish() call, so the run counts what was sent, acknowledged, received and lost
 and measures the latency from publish() to the subscriber's handler. A progress line every second;
 a table at the end (Ctrl-C ends the run early, and still prints it). Exit code 0 when nothing was
-lost at QoS 1 (QoS 0 may lose messages under overload: reported, not failed), 1 otherwise (also a
+lost at QoS 1 or 2 (QoS 0 may lose messages under overload: reported, not failed), 1 otherwise (also a
 broker that refuses or cannot be reached: at once, with the reason), 2 for usage errors.
 
 Options:
   --devices N        simulated devices (default 100)
   --rate R           messages per second per device, fractions allowed (default 1)
-  --qos 0|1          QoS of the messages and of the monitors' subscriptions (default 1)
+  --qos 0|1|2        QoS of the messages and of the monitors' subscriptions (default 1)
   --size B           payload bytes, ${HEADER_BYTES} or more (default 64)
   --duration S       seconds from the first connection to the end of publishing (default 60)
   --drain S          then at most this long for acknowledgements and deliveries in flight (default 5)
@@ -140,7 +140,7 @@ export function parseOptions(argv: string[]): Options {
   const o: Options = {
     devices: number('devices', values.devices, 100, 1, 100000, true),
     rate: number('rate', values.rate, 1, 0.001, 10000, false),
-    qos: number('qos', values.qos, 1, 0, 1, true),
+    qos: number('qos', values.qos, 1, 0, 2, true),
     size: number('size', values.size, 64, HEADER_BYTES, 65536, true),
     durationS: number('duration', values.duration, 60, 0.1, 7 * 86400, false),
     drainS: number('drain', values.drain, 5, 0, 3600, false),
@@ -597,8 +597,8 @@ export async function main(argv: string[]): Promise<number> {
   const problems: string[] = [];
   if (connected < o.devices) problems.push(`${plural(o.devices - connected, publishing ? 'device' : 'subscriber')} never connected`);
   if (publishing && sent === 0) problems.push('nothing was sent');
-  if (o.mode === 'both' && o.qos === 1 && lost > 0) problems.push(`${plural(lost, 'QoS 1 message')} lost`);
-  if (o.mode === 'pub' && o.qos === 1 && acked < sent) problems.push(`${plural(sent - acked, 'QoS 1 message')} never acknowledged`);
+  if (o.mode === 'both' && o.qos > 0 && lost > 0) problems.push(`${plural(lost, `QoS ${o.qos} message`)} lost`);
+  if (o.mode === 'pub' && o.qos > 0 && acked < sent) problems.push(`${plural(sent - acked, `QoS ${o.qos} message`)} never acknowledged`);
   const report: Report = {
     runId,
     mode: o.mode,
@@ -646,7 +646,7 @@ export async function main(argv: string[]): Promise<number> {
   ];
   if (publishing) {
     rows.push(['sent', String(sent), 'accepted by publish()']);
-    rows.push(['acknowledged', o.qos ? String(acked) : '—', o.qos ? `PUBACKs${acked < sent ? ` (${sent - acked} never acknowledged)` : ''}` : 'QoS 0: no acknowledgements']);
+    rows.push(['acknowledged', o.qos ? String(acked) : '—', o.qos ? `${o.qos === 2 ? 'PUBCOMPs' : 'PUBACKs'}${acked < sent ? ` (${sent - acked} never acknowledged)` : ''}` : 'QoS 0: no acknowledgements']);
   }
   if (o.mode !== 'pub') {
     rows.push(['received', String(received), `${o.mode === 'sub' ? 'messages at the subscribers' : 'distinct messages at the monitors'}${reception.duplicates ? ` (and ${reception.duplicates} duplicates: QoS 1 redeliveries)` : ''}`]);
@@ -688,9 +688,9 @@ export async function main(argv: string[]): Promise<number> {
   code = problems.length ? 1 : 0;
   if (code) out.push(`FAILED: ${problems.join(', ')}.`);
   else if (o.mode === 'sub') out.push(`OK: ${plural(received, 'message')} received.`);
-  else if (o.mode === 'pub') out.push(o.qos ? 'OK: every message acknowledged (QoS 1).' : 'OK: every message sent (QoS 0).');
+  else if (o.mode === 'pub') out.push(o.qos ? `OK: every message acknowledged (QoS ${o.qos}).` : 'OK: every message sent (QoS 0).');
   else if (o.qos === 0) out.push(lost ? `OK at QoS 0: ${lost} lost (QoS 0 is at most once: reported, not failed).` : 'OK: nothing lost (QoS 0).');
-  else out.push('OK: nothing lost at QoS 1.');
+  else out.push(`OK: nothing lost at QoS ${o.qos}.`);
   if (o.plot) {
     try {
       writeFileSync(
