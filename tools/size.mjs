@@ -53,7 +53,9 @@ export const parts = {
     // shorter IPv4 pattern in the Moddable host gave back 26 B minified (gzip kept 5 B of it).
     // Lowered to 22,400 / 9,175 B (measured 22,389 / 9,168) when the host's three fallback reasons
     // became one: the platform's own message is what onClose reports anyway.
-    budget: { minified: 22400, gzip: 9175 },
+    // Raised to 22,520 / 9,220 B (2026-12-06), +120 / +45 B, for decodeUtf8 (Message.text, topic)
+    // staying inside its range and decoding ill-formed bytes to U+FFFD as TextDecoder does (issue 11.6).
+    budget: { minified: 22520, gzip: 9220 },
     target: { minified: 8192, gzip: 3072 },
     source: `export { Client, Message, topicBytes, statusName } from './src/index.ts'; export { ModdableHost } from './hosts/moddable/index.ts';`,
   },
