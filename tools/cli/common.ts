@@ -16,6 +16,7 @@ import {
   REFUSED_NOT_AUTHORIZED,
   REFUSED_PROTOCOL_VERSION,
   REFUSED_SERVER_UNAVAILABLE,
+  STOPPED,
   statusName,
   validateTopic,
 } from '../../src/index.js';
@@ -353,6 +354,7 @@ export class Connection {
         this.changed();
       },
       onDisconnect: (status, retryMs, reason) => {
+        if (status === STOPPED) return; // our own stop(): not a failure
         const why = this.describe(status);
         const failedAttempt = !this.onlineThisAttempt;
         this.onlineThisAttempt = false;
@@ -369,8 +371,8 @@ export class Connection {
         events.onPublished?.(id);
         this.changed();
       },
-      onSubscribeFailed: (filter) => {
-        events.onSubscribeFailed?.(filter);
+      onSubscribed: (filter, granted) => {
+        events.onSubscribed?.(filter, granted);
         this.changed();
       },
     });

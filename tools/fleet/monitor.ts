@@ -12,7 +12,7 @@
 // A monitor's session is persistent (clean: false, an id unique to the run), so that a monitor that
 // reconnects mid-run gets what the broker queued meanwhile instead of counting it lost; purge()
 // removes that session from a broker that outlives the run.
-import { Client, statusName } from '../../src/index.js';
+import { Client, STOPPED, SUBACK_FAILURE, statusName } from '../../src/index.js';
 import type { Host, Message } from '../../src/index.js';
 import { HEADER_BYTES, type FleetDevice, type Link } from './device.js';
 import type { Histogram } from './histogram.js';
@@ -102,11 +102,12 @@ export class FleetMonitor {
       },
       {
         onDisconnect: (status) => {
+          if (status === STOPPED) return; // the run's own end
           this.lastError = statusName(status);
           this.drops++;
         },
-        onSubscribeFailed: () => {
-          this.refusedSubscriptions++;
+        onSubscribed: (_filter, granted) => {
+          if (granted === SUBACK_FAILURE) this.refusedSubscriptions++;
         },
       },
     );
