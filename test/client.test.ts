@@ -463,13 +463,12 @@ describe('client on the simulator', () => {
     const { clock, broker, client, events } = setup();
     client.start();
     clock.advance(10);
-    broker.ackPublishes = true;
     const sent = broker.log.length;
     client.subscribe(['r/ok', 'r/no'], 1, () => {});
-    // The scripted broker grants what is asked: answer this one by hand, after its own SUBACK is dropped.
+    // The scripted broker grants what is asked: its own SUBACK is dropped, and this one answered by hand.
     const link = broker.peer;
     const write = link.write.bind(link);
-    link.write = (b: Uint8Array) => (b[0] === 0x90 ? undefined : write(b));
+    link.write = (b: Uint8Array) => (b[0] === 0x90 ? true : write(b));
     clock.advance(10);
     const id = broker.log.slice(sent).find((p) => p.type === C.SUBSCRIBE)!.id!;
     link.write = write;
