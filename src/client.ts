@@ -16,7 +16,7 @@ import {
 import type { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
 import { writeFilters } from './codec/encode.js';
-import { utf8, rangeError, STR_FILTER } from './codec/utf8.js';
+import { utf8, rangeError, typeError, STR_FILTER } from './codec/utf8.js';
 import type { Host, Link, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionOptions } from './session/session.js';
@@ -302,6 +302,8 @@ export class Client {
     // Also unsubscribe()'s body (qos and handler null): one method less on the device.
     const list = ([] as string[]).concat(filters);
     const q = qos === null ? null : list.map((_, i) => (typeof qos === 'number' ? qos : qos[i]));
+    // A missing handler must not pass for an unsubscription.
+    if (q && typeof handler !== 'function') typeError('handler must be a function');
     // Checked whole before anything changes: each filter, each QoS, and the packet's size.
     if (writeFilters(new Uint8Array(this._o.txBufferSize ?? 1024), 0, q ? 0x82 : 0xa2, 1, list, q) < 0) rangeError('filters over txBufferSize');
     const group = ++this._groups;

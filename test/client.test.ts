@@ -577,6 +577,7 @@ describe('client on the simulator', () => {
     expect(() => client.subscribe(['ok', 'a/#/b'], 0, () => {})).toThrow(TypeError);
     expect(() => client.subscribe(['ok', 'ok2'], [0, 3], () => {})).toThrow(RangeError);
     expect(() => client.unsubscribe('a+')).toThrow(TypeError);
+    expect(() => client.subscribe('ok', 0, undefined as unknown as C.Handler)).toThrow('handler must be a function');
     client.subscribe('a'.repeat(40), 0, () => {});
     client.start();
     clock.advance(10);
