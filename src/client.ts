@@ -12,12 +12,11 @@ import {
   REFUSED_NOT_AUTHORIZED,
   REFUSED_PROTOCOL_VERSION,
   STOPPED,
-  SUBACK_FAILURE,
 } from './codec/constants.js';
 import type { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
-import { checkQos } from './codec/encode.js';
-import { utf8, STR_FILTER, STRING, XS } from './codec/utf8.js';
+import { writeFilters } from './codec/encode.js';
+import { utf8, rangeError, typeError, STR_FILTER, STRING, XS } from './codec/utf8.js';
 import type { Host, Link, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionOptions } from './session/session.js';
@@ -49,35 +48,54 @@ export interface ClientEvents {
   onConnect?(sessionPresent: boolean, sessionKept: boolean): void;
   /**
    * Offline, with the status that ended the connection; a reconnect follows in `retryMs` (-1:
-   * stopped). `reason`: the host's words when the link itself failed or closed (CONNECTION_LOST: a
-   * refused connection, a name that did not resolve, a TLS failure), for logs; '' otherwise.
+   * stopped). Once for every connection attempt that start() or a reconnect began, however it ended:
+   * a remote error, a lost link, a final refusal (retryMs -1), or stop()/end() (STOPPED, -1).
+   * `reason`: the host's words when the link itself failed or closed (CONNECTION_LOST: a refused
+   * connection, a name that did not resolve, a TLS failure), for logs; '' otherwise.
    */
   onDisconnect?(status: number, retryMs: number, reason: string): void;
   /** A QoS 1 message was acknowledged (PUBACK), a QoS 2 one completed (PUBCOMP). */
   onPublished?(packetId: number): void;
   /** The link takes bytes again after it was full: a publish that returned WOULD_BLOCK may be tried again. */
   onWritable?(): void;
-  /** The broker refused a subscription (SUBACK 0x80, fault 8). */
-  onSubscribeFailed?(filter: string): void;
+  /**
+   * SUBACK, once per filter of a subscribe(): the QoS the broker granted (0, 1, 2), or 0x80
+   * (SUBACK_FAILURE) when it refused the filter (fault 8). A refused filter is not retried.
+   */
+  onSubscribed?(filter: string, granted: number): void;
+  /** UNSUBACK, once per filter of an unsubscribe(); also when a new session made it moot. */
+  onUnsubscribed?(filter: string): void;
+  /**
+   * A message (or a piece of one) that matched no handler's filter: one the broker kept for a
+   * persistent session before subscribe() was called again, or one for a filter since unsubscribed.
+   * Handlers run first; this only when none matched. It is acknowledged like any other.
+   */
+  onMessage?(message: Message): void;
+  /** end() finished: the client is stopped; `left` QoS 1 messages were not acknowledged (0: all were). */
+  onEnd?(left: number): void;
   /**
    * A handler threw. The message still counts as delivered (its PUBACK goes) and the other handlers
    * and messages run. Without this event the error is thrown again from a deferred task, after the
-   * bytes at hand are handled: it surfaces as an uncaught error, and nothing is lost.
+   * bytes at hand are handled: it surfaces as an uncaught error, and nothing is lost. `filter` is ''
+   * for onMessage.
    */
   onHandlerError?(error: unknown, filter: string): void;
 }
 
 export type Handler = (message: Message) => void;
 
-// Its fields keep plain names: under XS, names the engine already holds (filter, qos, packetId…)
-// cost no flash, where mangled ones each add a symbol.
+// A subscription, or (handler null) an unsubscription owed to the broker. Its fields keep plain
+// names: under XS, names the engine already holds (filter, qos, packetId…) cost no flash, where
+// mangled ones each add a symbol.
 interface Subscription {
   filter: string;
   bytes: Uint8Array; // the filter's UTF-8, for matching without strings
   qos: number;
-  handler: Handler;
-  known: boolean; // the broker has it (SUBACK seen in a session it kept)
-  packetId: number; // of the SUBSCRIBE awaiting its SUBACK, or 0
+  handler: Handler | null;
+  known: boolean; // the broker has it (SUBACK seen in a session it kept); an unsubscription: never
+  packetId: number; // of the (UN)SUBSCRIBE awaiting its ack, or 0
+  group: number; // the subscribe()/unsubscribe() call: its filters go in one packet
+  index: number; // the filter's place in that packet (its SUBACK return code)
 }
 
 /**
@@ -121,6 +139,10 @@ export class Message {
   get dup(): boolean {
     return this._m.dup;
   }
+  /** The PUBLISH's packet id (QoS 1, 2), 0 for QoS 0. */
+  get packetId(): number {
+    return this._m.packetId;
+  }
   /** A message larger than the receive buffer comes in pieces: this one starts at `fragmentOffset` of `messageLength`. */
   get fragmentOffset(): number {
     return this._m.fragmentOffset;
@@ -145,6 +167,8 @@ export class Message {
   }
 }
 
+const EMPTY = ''; // hoisted: a literal on a per-message path is a fresh chunk each time under XS
+
 // Client states.
 const IDLE = 0;
 const OPENING = 1; // link opening
@@ -165,10 +189,11 @@ export class Client {
   declare private readonly _host: Host;
   declare private readonly _o: ClientOptions;
   declare private readonly _events: ClientEvents;
+  // Subscriptions, and unsubscriptions the broker may still need (handler null), in call order.
   // Replaced, never changed in place: a handler may (un)subscribe while dispatch walks the list.
   private _subs: Subscription[] = [];
-  // Filters unsubscribed while the broker may still hold them: sent when possible.
-  private _owedUnsubs: string[] = [];
+  private _groups = 0; // subscribe()/unsubscribe() calls made
+  private _endTimer: unknown = null; // end() is waiting
   private _link: Link | null = null;
   private _linkSerial = 0; // events of an older link are ignored
   private _state = IDLE;
@@ -202,9 +227,12 @@ export class Client {
       send: (b, o, l) => (this._link ? this._link.write(b, o, l) : false),
       onConnected: (present, kept) => this._connected(present, kept),
       onMessage: () => this._dispatch(),
-      onPublished: (id) => this._events.onPublished?.(id),
-      onSubscribed: (id, codes, off) => this._subscribed(id, codes, off),
-      onUnsubscribed: () => this._flushSubs(),
+      onPublished: (id) => {
+        this._events.onPublished?.(id);
+        this._settle();
+      },
+      onSubscribed: (id, codes, off) => this._acked(id, codes, off),
+      onUnsubscribed: (id) => this._acked(id, null, 0),
       onClose: (status) => this._drop(status),
     });
     this.message = new Message(this.session);
@@ -215,21 +243,44 @@ export class Client {
     return this.session.state === 2;
   }
 
-  /** Starts connecting (and reconnecting until stop()). */
+  /**
+   * Starts connecting (and reconnecting until stop()); again after stop() or a final refusal, with
+   * what the outbox kept. Throws what the host's open() throws for a target it can never reach.
+   */
   start(): void {
-    if (this._state !== IDLE) return;
+    if (this._state !== IDLE && this._state !== STOPPED_STATE) return;
+    this._attempt = 0;
     this._open();
   }
 
-  /** Disconnects cleanly (DISCONNECT: the broker discards the will) and stops reconnecting. */
+  /**
+   * Disconnects cleanly (DISCONNECT: the broker discards the will) and stops reconnecting. The
+   * outbox is kept: QoS 1 messages not yet acknowledged go again after start(). A connection
+   * attempt in progress is reported to onDisconnect (STOPPED, -1); a pending end() finishes.
+   */
   stop(): void {
-    if (this._state === STOPPED_STATE) return;
-    if (this._link) {
-      this.session.disconnect(this._host.nowMs());
-      this._closeLink();
+    const was = this._state;
+    if (was !== STOPPED_STATE) {
+      if (this._link) {
+        this.session.disconnect(this._host.nowMs());
+        this._closeLink();
+      }
+      this._state = STOPPED_STATE;
+      this._setTimer(0, -1);
+      if (was && was < WAITING) this._events.onDisconnect?.(STOPPED, -1, ''); // opening or linked: an attempt ends
     }
-    this._state = STOPPED_STATE;
-    this._setTimer(0, -1);
+    if (this._endTimer !== null) this._settle(true);
+  }
+
+  /**
+   * Ends gracefully: stops once every QoS 1 message is acknowledged and every (un)subscribe
+   * answered, or after `timeoutMs` at the latest, meanwhile connecting and reconnecting as usual.
+   * Then onEnd(left) reports how many QoS 1 messages were not acknowledged (they stay in the
+   * outbox for a later start()). With nothing outstanding it stops at once.
+   */
+  end(timeoutMs: number): void {
+    if (this._endTimer === null) this._endTimer = this._host.setTimer(() => this._settle(true), timeoutMs);
+    this._settle();
   }
 
   /**
@@ -261,29 +312,44 @@ export class Client {
     return r;
   }
 
-  /** Subscribes `handler` to `filter` (wildcards allowed). Sent now if online, else at the next connect. Throws for a bad filter or QoS. */
-  subscribe(filter: string, qos: number, handler: Handler): void {
-    const bytes = new Uint8Array(utf8(filter, STR_FILTER)); // the filter is checked first, then the QoS
-    utf8(filter, STR_FILTER, bytes, 0);
-    const sub: Subscription = { filter, bytes, qos: checkQos(qos), handler, known: false, packetId: 0 };
-    this._subs = this._subs.concat([sub]);
-    this._owedUnsubs = this._owedUnsubs.filter((f) => f !== filter);
+  /**
+   * Subscribes `handler` to a filter, or to several in one SUBSCRIBE (wildcards allowed; `qos` one
+   * for all, or one per filter). Sent now if online, else at the next connect; onSubscribed reports
+   * each filter's SUBACK. A filter subscribed again gets the new handler and QoS in place of the old.
+   * Throws TypeError/RangeError for a bad filter or QoS, or filters that cannot fit in txBufferSize.
+   */
+  subscribe(filters: string | string[], qos: number | number[], handler: Handler): void {
+    // Also unsubscribe()'s body (qos and handler null): one method less on the device.
+    const list = ([] as string[]).concat(filters);
+    const q = qos === null ? null : list.map((_, i) => (typeof qos === 'number' ? qos : qos[i]));
+    // A missing handler must not pass for an unsubscription.
+    if (q && typeof handler !== 'function') typeError('handler must be a function');
+    // Checked whole before anything changes: each filter, each QoS, and the packet's size.
+    if (writeFilters(new Uint8Array(this._o.txBufferSize ?? 1024), 0, q ? 0x82 : 0xa2, 1, list, q) < 0) rangeError('filters over txBufferSize');
+    const group = ++this._groups;
+    // The filters' earlier subscriptions or unsubscriptions give way to these (the last of a filter given twice wins).
+    const subs = this._subs.filter((sub) => list.indexOf(sub.filter) < 0);
+    for (let i = 0; i < list.length; i++) {
+      const filter = list[i];
+      if (list.lastIndexOf(filter) !== i) continue;
+      const bytes = new Uint8Array(utf8(filter, STR_FILTER));
+      utf8(filter, STR_FILTER, bytes, 0);
+      subs.push({ filter, bytes, qos: q ? q[i] : 0, handler, known: false, packetId: 0, group, index: 0 });
+    }
+    this._subs = subs;
     this._flushSubs();
   }
 
-  /** Removes the handlers of `filter` and unsubscribes from it. */
-  unsubscribe(filter: string): void {
-    this._subs = this._subs.filter((sub) => sub.filter !== filter);
-    if (this._owedUnsubs.indexOf(filter) < 0) this._owedUnsubs = this._owedUnsubs.concat([filter]);
-    this._flushSubs();
+  /** Removes the handlers of a filter (or several) and unsubscribes from it, in one UNSUBSCRIBE; onUnsubscribed reports each. */
+  unsubscribe(filters: string | string[]): void {
+    this.subscribe(filters, null!, null!);
   }
 
   // ---- connection ----
 
   private _open(): void {
-    this._state = OPENING;
     const serial = ++this._linkSerial;
-    this._setTimer(3, this._o.openTimeoutMs ?? 10000);
+    // First: open() throws for a target that can never work, and nothing has changed then.
     this._link = this._host.open(this._o, {
       onOpen: () => {
         if (serial !== this._linkSerial) return;
@@ -312,6 +378,8 @@ export class Client {
         });
       },
     });
+    this._state = OPENING;
+    this._setTimer(3, this._o.openTimeoutMs ?? 10000);
   }
 
   private _closeLink(): void {
@@ -332,6 +400,7 @@ export class Client {
       this._state = STOPPED_STATE;
       this._setTimer(0, -1);
       this._events.onDisconnect?.(status, -1, reason);
+      this._settle();
       return;
     }
     // A connection that did not last does not count as a success (a takeover loop, fault 14).
@@ -352,45 +421,62 @@ export class Client {
     this._onlineAt = this._host.nowMs();
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
-      if (!present) subs[i].known = false; // the broker has none of them
+      // Not acknowledged on the last connection: sent again. A new session has none of the
+      // subscriptions, nor anything to unsubscribe from: those unsubscriptions are done.
       subs[i].packetId = 0;
+      if (!present) subs[i].known = false;
     }
-    if (!present) this._owedUnsubs = []; // nor anything to unsubscribe from
-    this._flushSubs();
+    if (!present) this._acked(0, null, 0);
+    else this._flushSubs();
     this._events.onConnect?.(present, kept);
   }
 
   /**
-   * Sends what is owed: SUBSCRIBEs the broker lacks, UNSUBSCRIBEs it has not had. Retried on
-   * writable and after each SUBACK/UNSUBACK, as a full link or 8 open exchanges refuse some.
+   * Sends what is owed: SUBSCRIBEs the broker lacks, UNSUBSCRIBEs it has not had, a packet per
+   * subscribe()/unsubscribe() call. Retried on writable and after each SUBACK/UNSUBACK, as a full
+   * link or 8 open exchanges refuse some.
    */
   private _flushSubs(): void {
     if (!this.online) return;
-    const now = this._host.nowMs();
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
-      if (sub.known || sub.packetId) continue;
-      const id = this.session.subscribe([sub.filter], [sub.qos], now);
+      const first = subs[i];
+      if (first.known || first.packetId) continue;
+      const filters: string[] = [];
+      const qos: number[] = [];
+      for (let j = i; j < subs.length; j++) {
+        const sub = subs[j];
+        if (sub.group !== first.group || sub.known || sub.packetId) continue;
+        sub.index = filters.push(sub.filter) - 1;
+        qos.push(sub.qos);
+      }
+      const now = this._host.nowMs();
+      const id = first.handler ? this.session.subscribe(filters, qos, now) : this.session.unsubscribe(filters, now);
       if (id <= 0) return;
-      sub.packetId = id;
-    }
-    while (this._owedUnsubs.length) {
-      if (this.session.unsubscribe([this._owedUnsubs[0]], now) <= 0) return;
-      this._owedUnsubs = this._owedUnsubs.slice(1);
+      for (let j = i; j < subs.length; j++) {
+        const sub = subs[j];
+        if (sub.group === first.group && !sub.known && !sub.packetId) sub.packetId = id;
+      }
     }
   }
 
-  private _subscribed(id: number, codes: Uint8Array, off: number): void {
+  /**
+   * SUBACK (codes given) or UNSUBACK for packet `id`: each filter sent in it is reported, and an
+   * unsubscription is done. Id 0 (a new session): every unsubscription is done.
+   */
+  private _acked(id: number, codes: Uint8Array | null, off: number): void {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub.packetId !== id) continue;
-      sub.packetId = 0;
+      if (sub.packetId !== id || (!id && sub.handler)) continue;
+      sub.packetId = codes ? 0 : -1; // -1: done, removed below
       sub.known = true; // a refusal (0x80) is reported, not retried
-      if (codes[off] === SUBACK_FAILURE) this._events.onSubscribeFailed?.(sub.filter);
+      if (codes) this._events.onSubscribed?.(sub.filter, codes[off + sub.index]);
+      else this._events.onUnsubscribed?.(sub.filter);
     }
+    this._subs = this._subs.filter((sub) => sub.packetId >= 0);
     this._flushSubs();
+    this._settle();
   }
 
   // ---- receiving: queued in the socket callback, handled from a deferred task ----
@@ -433,25 +519,49 @@ export class Client {
     }
   }
 
-  /** Every handler whose filter matches (fragments too: Message tells a piece from a whole). */
+  /**
+   * Every handler whose filter matches, in subscription order, then onMessage if none did
+   * (fragments too: Message tells a piece from a whole).
+   */
   private _dispatch(): void {
     const m = this.session.message;
     const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
+    let matched = false;
     // A handler's stop() ends the dispatch: nothing runs after stop(). (Not a closed link: the last
     // messages that came with the peer's close are still handled, as onClose promises.)
-    for (let i = 0; i < subs.length && this._state !== STOPPED_STATE; i++) {
-      const sub = subs[i];
-      if (!matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
+    for (let i = 0; i <= subs.length && this._state !== STOPPED_STATE; i++) {
+      const sub = i < subs.length ? subs[i] : null;
+      let fn: Handler | undefined;
+      if (sub) {
+        if (!sub.handler || !matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
+        fn = sub.handler;
+        matched = true;
+      } else if (!matched) fn = this._events.onMessage;
+      if (!fn) return;
       try {
-        sub.handler(this.message);
+        fn.call(sub ? undefined : this._events, this.message);
       } catch (e) {
         const report = this._events.onHandlerError;
-        if (report) report(e, sub.filter);
+        if (report) report.call(this._events, e, sub ? sub.filter : EMPTY);
         else
           this._host.defer(() => {
             throw e;
           });
       }
+    }
+  }
+
+  /**
+   * end() is waiting: it finishes (stop(), onEnd) when `now`, when nothing is outstanding any more,
+   * or when the client has stopped.
+   */
+  private _settle(now?: boolean): void {
+    if (this._endTimer === null) return;
+    if (now || this._state === STOPPED_STATE || this._state === IDLE || (!this.session.queued && this._subs.every((sub) => sub.known))) {
+      this._host.clearTimer(this._endTimer);
+      this._endTimer = null;
+      this.stop();
+      this._events.onEnd?.(this.session.queued);
     }
   }
 

@@ -70,6 +70,10 @@ export interface Host {
   defer(fn: () => void): void;
   /** A number in [0, 1), for backoff jitter. */
   random(): number;
-  /** Opens a link to `target`. Events arrive later, never inside this call. */
+  /**
+   * Opens a link to `target`. Events arrive later, never inside this call. May throw TypeError for
+   * a target no link could ever reach (the Node host: no host, a port outside 1..65535): the
+   * client's start() then throws it, rather than retrying forever.
+   */
   open(target: Target, events: LinkEvents): Link;
 }

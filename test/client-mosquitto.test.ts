@@ -3,7 +3,7 @@
 // $-topics, keepalive on a black-holed link, and a broker SIGKILLed with our QoS 1 messages in flight.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client, statusName } from '../src/index.js';
-import type { ClientOptions, Message } from '../src/index.js';
+import type { ClientEvents, ClientOptions, Message } from '../src/index.js';
 import { NodeHost } from '../hosts/node/index.js';
 import { startMosquitto } from './brokers/mosquitto.js';
 import type { Broker } from './brokers/mosquitto.js';
@@ -31,7 +31,8 @@ interface Probe {
   connects: Array<[boolean, boolean]>;
 }
 
-function connect(port: number, opts: Partial<ClientOptions> = {}, filter?: string, qos = 1): Probe {
+/** A started client; `events` adds events the probe does not record. */
+function connect(port: number, opts: Partial<ClientOptions> = {}, filter?: string, qos = 1, events: ClientEvents = {}): Probe {
   const p: Probe = { got: [], published: [], closes: [], connects: [] } as unknown as Probe;
   p.client = new Client(
     host,
@@ -40,6 +41,7 @@ function connect(port: number, opts: Partial<ClientOptions> = {}, filter?: strin
       onConnect: (sp, kept) => p.connects.push([sp, kept]),
       onDisconnect: (s) => p.closes.push(statusName(s)),
       onPublished: (id) => p.published.push(id),
+      ...events,
     },
   );
   if (filter) p.client.subscribe(filter, qos, (m: Message) => p.got.push({ topic: m.topic, text: m.text, qos: m.qos, retain: m.retain, dup: m.dup }));
@@ -241,6 +243,91 @@ describe('client against Mosquitto (plain)', () => {
     await waitFor('PUBACKs', () => pub.published.length === 2);
     await new Promise((r) => setTimeout(r, 300));
     expect(sub.got.map((m) => m.text)).toEqual(['before']);
+  });
+
+  it('stop() with 20 QoS 1 messages in flight keeps them; start() sends them again and all 20 arrive and are acknowledged', async () => {
+    const sub = connect(broker.port, {}, 'xs/resume/#', 1);
+    await ready(sub);
+    const pub = connect(broker.port);
+    await ready(pub);
+    for (let i = 0; i < 20; i++) expect(pub.client.publish('xs/resume/' + i, 'r' + i, 1)).toBeGreaterThan(0);
+    pub.client.stop(); // at once: most are written, few if any acknowledged
+    const left = pub.client.session.queued;
+    expect(left).toBe(20 - pub.published.length);
+    expect(left).toBeGreaterThan(0);
+    expect(pub.closes).toEqual(['STOPPED']); // reported once
+    pub.client.start();
+    await waitFor('all acknowledged', () => pub.published.length === 20);
+    expect(pub.client.session.queued).toBe(0);
+    await waitFor('all 20 delivered', () => new Set(sub.got.map((m) => m.text)).size === 20);
+    expect(pub.connects.length).toBe(2);
+  });
+
+  it('end(timeoutMs) waits for the PUBACKs of 20 QoS 1 messages, then disconnects cleanly (no will) and reports 0 left', async () => {
+    const sub = connect(broker.port, {}, 'xs/end/#', 1);
+    await ready(sub);
+    let left = -1;
+    const pub = connect(broker.port, { will: { topic: 'xs/end/will', payload: 'gone', qos: 1 } }, undefined, 1, { onEnd: (n) => (left = n) });
+    await ready(pub);
+    for (let i = 0; i < 20; i++) pub.client.publish('xs/end/' + i, 'e' + i, 1);
+    pub.client.end(5000);
+    await waitFor('onEnd', () => left >= 0);
+    expect(left).toBe(0);
+    expect(pub.published.length).toBe(20);
+    expect(pub.client.online).toBe(false);
+    expect(pub.closes).toEqual(['STOPPED']);
+    await waitFor('all 20 delivered', () => sub.got.length >= 20);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sub.got.map((m) => m.text).sort()).toEqual(Array.from({ length: 20 }, (_, i) => 'e' + i).sort()); // and no will
+  });
+
+  it('end(timeoutMs) on a black-holed link gives up at the bound and reports what was left; start() later delivers it', async () => {
+    const sub = connect(broker.port, {}, 'xs/endbh/#', 1);
+    await ready(sub);
+    const proxy = await startProxy(broker.port);
+    proxies.push(proxy);
+    let left = -1;
+    const pub = connect(proxy.port, {}, undefined, 1, { onEnd: (n) => (left = n) });
+    await ready(pub);
+    proxy.blackhole();
+    for (let i = 0; i < 5; i++) pub.client.publish('xs/endbh/' + i, 'b' + i, 1);
+    const t0 = Date.now();
+    pub.client.end(500);
+    await waitFor('onEnd', () => left >= 0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+    expect(left).toBe(5);
+    expect(pub.client.session.queued).toBe(5);
+    proxy.cutAll();
+    proxy.resume();
+    pub.client.start();
+    await waitFor('all acknowledged', () => pub.published.length === 5);
+    await waitFor('all delivered', () => new Set(sub.got.map((m) => m.text)).size === 5);
+  });
+
+  it('several filters in one SUBSCRIBE, each granted QoS reported; onMessage gets what a kept session delivers before subscribe()', async () => {
+    const id = `xs-catch-${process.pid}`;
+    const granted: Array<[string, number]> = [];
+    const first = connect(broker.port, { clientId: id, clean: false }, undefined, 1, { onSubscribed: (f, g) => granted.push([f, g]) });
+    const mark = broker.log().length;
+    first.client.subscribe(['xs/catch/0', 'xs/catch/1/#', 'xs/catch/2'], [0, 1, 2], () => {});
+    await waitFor('SUBACK', () => granted.length === 3);
+    expect(granted).toEqual([
+      ['xs/catch/0', 0],
+      ['xs/catch/1/#', 1],
+      ['xs/catch/2', 2],
+    ]);
+    expect(broker.log().slice(mark).match(/Received SUBSCRIBE from /g)?.length).toBe(1);
+    first.client.stop();
+    const pub = connect(broker.port);
+    await ready(pub);
+    pub.client.publish('xs/catch/1/a', 'while away', 1);
+    await waitFor('PUBACK', () => pub.published.length === 1);
+    // Back, with no subscribe() yet: the kept session delivers at once, to the catch-all.
+    const caught: string[] = [];
+    const back = connect(broker.port, { clientId: id, clean: false }, undefined, 1, { onMessage: (m) => caught.push(`${m.topic} ${m.text} q${m.qos}`) });
+    await waitFor('caught', () => caught.length === 1);
+    expect(caught).toEqual(['xs/catch/1/a while away q1']);
+    expect(back.connects[0]).toEqual([true, true]);
   });
 
   it('$-topics are not matched by # or + [MQTT-4.7.2-1], but by $SYS/#', async () => {

@@ -50,7 +50,8 @@ interface Probe {
   published: number[];
   connects: number; // onConnect calls: the client went online
   disconnects: Array<{ status: number; retryMs: number; reason: string }>;
-  subscribeFailed: string[];
+  subscribed: Array<[string, number]>; // onSubscribed: filter, granted QoS or 0x80
+  unsubscribed: string[]; // onUnsubscribed
 }
 
 const clients: Client[] = [];
@@ -60,7 +61,7 @@ let seq = 0;
 /** A started client with unique id; `subs` are subscribed before start (sent with the first CONNACK). */
 function connect(port: number, opts: Partial<ClientOptions> = {}, subs: Array<[string, number]> = []): Probe {
   const id = `xs-ta-${process.pid}-${++seq}`;
-  const p: Probe = { id, got: [], published: [], connects: 0, disconnects: [], subscribeFailed: [] } as unknown as Probe;
+  const p: Probe = { id, got: [], published: [], connects: 0, disconnects: [], subscribed: [], unsubscribed: [] } as unknown as Probe;
   p.client = new Client(
     host,
     { host: LOCAL, port, clientId: id, keepAliveSec: 30, reconnectMinMs: 100, reconnectMaxMs: 400, ...opts },
@@ -68,7 +69,8 @@ function connect(port: number, opts: Partial<ClientOptions> = {}, subs: Array<[s
       onConnect: () => p.connects++,
       onDisconnect: (status, retryMs, reason) => p.disconnects.push({ status, retryMs, reason }),
       onPublished: (packetId) => p.published.push(packetId),
-      onSubscribeFailed: (filter) => p.subscribeFailed.push(filter),
+      onSubscribed: (filter, granted) => p.subscribed.push([filter, granted]),
+      onUnsubscribed: (filter) => p.unsubscribed.push(filter),
     },
   );
   for (const [filter, qos] of subs) p.client.subscribe(filter, qos, (m) => record(p, m));
@@ -168,6 +170,15 @@ describe('Mosquitto, password auth and ACL', () => {
       await waitFor('both online', () => witness.client.online && dev.client.online);
       await subscribedAt(broker, witness);
       await subscribedAt(broker, dev, 2);
+      // Each filter's SUBACK code reaches the application. Mosquitto's ACL file grants a
+      // subscription it will deliver nothing to (it filters at delivery): a refusal (0x80) is
+      // proven against Aedes below.
+      await waitFor('both SUBACKs reported', () => dev.subscribed.length === 2);
+      expect(dev.subscribed).toEqual([
+        ['devices/#', 1],
+        ['forbidden/#', 1],
+      ]);
+      expect(witness.subscribed).toEqual([['#', 1]]);
 
       const id = dev.client.publish('devices/d1/t', 'hello', 1);
       expect(id).toBeGreaterThan(0);
@@ -430,6 +441,36 @@ describe('Aedes', () => {
     // The client found its link lost and reconnects on its own.
     await waitFor('dying client back', () => dying.connects === before + 1);
     expect(dying.disconnects.map((d) => d.status)).toEqual([CONNECTION_LOST]);
+  });
+
+  it('several filters in one SUBSCRIBE: each SUBACK code reported (a refusal as 0x80, fault 8), then the UNSUBACK', async () => {
+    // Aedes refuses what its authorizeSubscribe hook turns down: SUBACK 0x80 for that filter only.
+    const saved = aedes.broker.authorizeSubscribe;
+    aedes.broker.authorizeSubscribe = (client, sub, done) => done(null, sub.topic.startsWith('ae/denied') ? null : sub);
+    try {
+      const sub = connect(aedes.port);
+      sub.client.subscribe(['ae/multi/a', 'ae/denied/#', 'ae/multi/c'], [0, 1, 2], (m) => record(sub, m));
+      await waitFor('SUBACK reported', () => sub.subscribed.length === 3);
+      expect(sub.subscribed).toEqual([
+        ['ae/multi/a', 0],
+        ['ae/denied/#', 0x80],
+        ['ae/multi/c', 2],
+      ]);
+      expect(subscribed.get(sub.id)).toBe(1); // one SUBSCRIBE packet
+      const pub = connect(aedes.port);
+      await ready(pub, 0);
+      pub.client.publish('ae/denied/x', 'refused', 1);
+      pub.client.publish('ae/multi/c', 'granted', 1);
+      await waitFor('the granted one', () => sub.got.length >= 1);
+      await sleep(200);
+      expect(sub.got.map((m) => [m.topic, m.qos])).toEqual([['ae/multi/c', 1]]);
+      sub.client.unsubscribe(['ae/multi/a', 'ae/multi/c']);
+      await waitFor('UNSUBACK reported', () => sub.unsubscribed.length === 2);
+      expect(sub.unsubscribed).toEqual(['ae/multi/a', 'ae/multi/c']);
+      expect(unsubscribed.get(sub.id)).toBe(1); // one UNSUBSCRIBE packet
+    } finally {
+      aedes.broker.authorizeSubscribe = saved;
+    }
   });
 
   it('unsubscribe stops delivery (nothing more reaches the client on the wire)', async () => {

@@ -23,7 +23,8 @@ function setup(opts: Partial<ClientOptions> = {}, startMs = 5000) {
       onConnect: (p, k) => events.push(['connect', p, k]),
       onDisconnect: (s, retry) => events.push(['disconnect', C.statusName(s), retry]),
       onPublished: (id) => events.push(['published', id]),
-      onSubscribeFailed: (f) => events.push(['subfail', f]),
+      onSubscribed: (f, granted) => events.push(['subscribed', f, granted]),
+      onUnsubscribed: (f) => events.push(['unsubscribed', f]),
     },
   );
   return { clock, network, host, broker, client, events };
@@ -204,7 +205,7 @@ describe('client on the simulator', () => {
     expect(client.online).toBe(false);
     clock.advance(600_000);
     expect(broker.of(C.CONNECT).length).toBe(1); // stopped: no reconnect
-    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([]);
+    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([['disconnect', 'STOPPED', -1]]); // reported once
   });
 
   it('fault 7: CONNACK 5 (and 1, 2, 4) stops the client with a clear status; no retry', () => {
@@ -480,6 +481,236 @@ describe('client on the simulator', () => {
     expect(a.online || b.online).toBe(false);
     expect(events.filter((e) => e.startsWith('a')).length).toBeGreaterThan(2); // it keeps trying, over TLS only
     expect(network.links.every((l) => l.peer === null || l.peer.received.length === 0)).toBe(true);
+  });
+
+  it('subscribe() with several filters sends one SUBSCRIBE; onSubscribed reports each filter with its granted QoS', () => {
+    const { clock, broker, client, events } = setup();
+    client.subscribe(['m/a', 'm/b/#', 'm/c'], [0, 2, 1], () => {});
+    client.subscribe('m/d', 1, () => {});
+    client.start();
+    clock.advance(10);
+    expect(broker.of(C.SUBSCRIBE).map((p) => p.filters)).toEqual([['m/a', 'm/b/#', 'm/c'], ['m/d']]);
+    expect(events.filter((e) => e[0] === 'subscribed')).toEqual([
+      ['subscribed', 'm/a', 0],
+      ['subscribed', 'm/b/#', 2],
+      ['subscribed', 'm/c', 1],
+      ['subscribed', 'm/d', 1],
+    ]);
+    // One QoS for all the filters.
+    client.subscribe(['n/1', 'n/2'], 1, () => {});
+    clock.advance(10);
+    expect(broker.of(C.SUBSCRIBE).at(-1)!.filters).toEqual(['n/1', 'n/2']);
+    expect(events.slice(-2)).toEqual([
+      ['subscribed', 'n/1', 1],
+      ['subscribed', 'n/2', 1],
+    ]);
+  });
+
+  it('a SUBACK refusal (0x80) reaches onSubscribed for its filter only, and is not retried', () => {
+    const { clock, broker, client, events } = setup();
+    client.start();
+    clock.advance(10);
+    const sent = broker.log.length;
+    client.subscribe(['r/ok', 'r/no'], 1, () => {});
+    // The scripted broker grants what is asked: its own SUBACK is dropped, and this one answered by hand.
+    const link = broker.peer;
+    const write = link.write.bind(link);
+    link.write = (b: Uint8Array) => (b[0] === 0x90 ? true : write(b));
+    clock.advance(10);
+    const id = broker.log.slice(sent).find((p) => p.type === C.SUBSCRIBE)!.id!;
+    link.write = write;
+    broker.send([0x90, 4, id >> 8, id & 255, 1, 0x80]);
+    clock.advance(10);
+    expect(events.filter((e) => e[0] === 'subscribed')).toEqual([
+      ['subscribed', 'r/ok', 1],
+      ['subscribed', 'r/no', 0x80],
+    ]);
+    clock.advance(60_000);
+    expect(broker.of(C.SUBSCRIBE).length).toBe(1);
+  });
+
+  it('subscribing a filter again replaces its handler (delivered once, to the new one) and sends its new QoS', () => {
+    const { clock, broker, client } = setup();
+    const got: string[] = [];
+    client.subscribe('x/#', 0, (m) => got.push('old ' + m.text));
+    client.subscribe(['x/#', 'y'], 1, (m) => got.push('new ' + m.text));
+    client.start();
+    clock.advance(10);
+    broker.publish('x/1', 'a', 1, 5);
+    clock.advance(10);
+    expect(got).toEqual(['new a']);
+    expect(broker.of(C.SUBSCRIBE).map((p) => p.filters)).toEqual([['x/#', 'y']]); // the first never went
+    client.subscribe('x/#', 0, (m) => got.push('newer ' + m.text));
+    clock.advance(10);
+    expect(broker.of(C.SUBSCRIBE).map((p) => p.filters)).toEqual([['x/#', 'y'], ['x/#']]);
+    expect(broker.of(C.SUBSCRIBE).at(-1)!.body.at(-1)).toBe(0); // the new QoS
+    broker.publish('x/2', 'b', 0);
+    clock.advance(10);
+    expect(got).toEqual(['new a', 'newer b']);
+  });
+
+  it('unsubscribe() with several filters: one UNSUBSCRIBE; onUnsubscribed reports each at the UNSUBACK', () => {
+    const { clock, broker, client, events } = setup();
+    client.subscribe(['u/a', 'u/b'], 1, () => {});
+    client.start();
+    clock.advance(10);
+    client.unsubscribe(['u/a', 'u/b']);
+    clock.advance(10);
+    const un = broker.of(C.UNSUBSCRIBE);
+    expect(un.map((p) => p.filters)).toEqual([['u/a', 'u/b']]);
+    expect(events.filter((e) => e[0] === 'unsubscribed')).toEqual([]);
+    broker.send([0xb0, 2, un[0].id! >> 8, un[0].id! & 255]); // UNSUBACK (the scripted broker sends none)
+    clock.advance(10);
+    expect(events.filter((e) => e[0] === 'unsubscribed')).toEqual([
+      ['unsubscribed', 'u/a'],
+      ['unsubscribed', 'u/b'],
+    ]);
+  });
+
+  it('an unsubscribe owed when the broker lost the session is not sent (nothing to undo), and is reported done', () => {
+    const { clock, broker, client, events } = setup({ clean: false });
+    let present = 0;
+    broker.connack = () => [present, 0];
+    client.subscribe('s/#', 1, () => {});
+    client.start();
+    clock.advance(100);
+    broker.peer.close();
+    clock.advance(10);
+    client.unsubscribe('s/#');
+    present = 0; // the broker lost our session: the subscription is gone with it
+    clock.advance(70_000);
+    expect(client.online).toBe(true);
+    expect(broker.of(C.UNSUBSCRIBE)).toEqual([]);
+    expect(events.filter((e) => e[0] === 'unsubscribed')).toEqual([['unsubscribed', 's/#']]);
+    expect(broker.of(C.SUBSCRIBE).length).toBe(1); // nor subscribed again
+  });
+
+  it('onMessage catches what no handler matched (a kept session delivering before subscribe()); handlers first, then it only when none matched', () => {
+    const { clock, broker, host } = setup();
+    const seen: string[] = [];
+    const client = new C.Client(
+      host,
+      { host: 'broker', port: 1883, clientId: 'cm', keepAliveSec: 10, clean: false },
+      { onMessage: (m) => seen.push(`any ${m.topic} ${m.text} q${m.qos} id${m.packetId}${m.dup ? ' dup' : ''}`) },
+    );
+    broker.connack = () => [1, 0];
+    client.subscribe('h/#', 1, (m) => seen.push(`h ${m.topic}`));
+    client.start();
+    clock.advance(10);
+    broker.publish('old/1', 'kept', 1, 7, true); // from the kept session: no handler for it
+    broker.publish('h/1', 'handled', 1, 8);
+    broker.publish('old/2', 'zero', 0);
+    clock.advance(10);
+    expect(seen).toEqual(['any old/1 kept q1 id7 dup', 'h h/1', 'any old/2 zero q0 id0']);
+    expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([7, 8]); // acknowledged like the rest
+  });
+
+  it('Message exposes packetId and dup; text of bytes that are not UTF-8 is U+FFFD, not an exception in the handler', () => {
+    const { clock, broker, client } = setup();
+    const got: Array<[number, boolean, string]> = [];
+    client.subscribe('b', 1, (m) => got.push([m.packetId, m.dup, m.text]));
+    client.start();
+    clock.advance(10);
+    const buf = new Uint8Array(32);
+    const n = C.writePublish(buf, 0, 'b', Uint8Array.from([0xf7, 0xbf, 0xbf, 0xbf]), 1, false, true, 300);
+    broker.send(buf.slice(0, n));
+    clock.advance(10);
+    expect(got).toEqual([[300, true, '\ufffd'.repeat(4)]]);
+  });
+
+  it('subscribe() throws for filters whose SUBSCRIBE could never fit txBufferSize, or a bad filter or QoS, and changes nothing', () => {
+    const { clock, broker, client } = setup({ txBufferSize: 64 });
+    expect(() => client.subscribe(['a'.repeat(30), 'b'.repeat(30)], 0, () => {})).toThrow(RangeError);
+    expect(() => client.subscribe(['ok', 'a/#/b'], 0, () => {})).toThrow(TypeError);
+    expect(() => client.subscribe(['ok', 'ok2'], [0, 3], () => {})).toThrow(RangeError);
+    expect(() => client.unsubscribe('a+')).toThrow(TypeError);
+    expect(() => client.subscribe('ok', 0, undefined as unknown as C.Handler)).toThrow('handler must be a function');
+    client.subscribe('a'.repeat(40), 0, () => {});
+    client.start();
+    clock.advance(10);
+    expect(broker.of(C.SUBSCRIBE).map((p) => p.filters)).toEqual([['a'.repeat(40)]]);
+  });
+
+  it('stop() keeps the outbox and start() resumes it: every QoS 1 message accepted is delivered and acknowledged', () => {
+    const { clock, broker, client, events } = setup();
+    client.start();
+    clock.advance(10);
+    broker.ackPublishes = false;
+    for (let i = 0; i < 5; i++) expect(client.publish('t', 'm' + i, 1)).toBeGreaterThan(0);
+    clock.advance(10);
+    client.stop();
+    expect(client.session.queued).toBe(5);
+    expect(client.publish('t', 'late', 1)).toBe(C.STOPPED);
+    clock.advance(60_000);
+    expect(broker.of(C.CONNECT).length).toBe(1);
+    broker.ackPublishes = true;
+    client.start();
+    clock.advance(10);
+    expect(client.online).toBe(true);
+    expect(client.session.queued).toBe(0);
+    expect(events.filter((e) => e[0] === 'published').length).toBe(5);
+    expect(broker.of(C.PUBLISH).map((p) => p.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm0', 'm1', 'm2', 'm3', 'm4']);
+    expect(events.filter((e) => e[0] === 'disconnect')).toEqual([['disconnect', 'STOPPED', -1]]);
+  });
+
+  it('end(timeoutMs): waits for the acknowledgements, then DISCONNECT and onEnd(0); or stops at the bound and reports what was left', () => {
+    const { clock, broker, host, network } = setup();
+    const seen: string[] = [];
+    const client = new C.Client(
+      host,
+      { host: 'broker', port: 1883, clientId: 'e', keepAliveSec: 10 },
+      { onEnd: (left) => seen.push(`end ${left} at ${clock.nowMs()}`), onDisconnect: (s, r) => seen.push(`${C.statusName(s)} ${r}`) },
+    );
+    client.start();
+    clock.advance(10);
+    network.links.at(-1)!.delayMs(50); // each way: a PUBACK comes 100 ms after its PUBLISH
+    for (let i = 0; i < 3; i++) client.publish('t', 'e' + i, 1);
+    const t0 = clock.nowMs();
+    client.end(5000);
+    expect(seen).toEqual([]);
+    clock.advance(200);
+    expect(seen).toEqual(['STOPPED -1', `end 0 at ${t0 + 100}`]); // there and back: 2 × 50 ms
+    expect(broker.of(C.DISCONNECT).length).toBe(1);
+    expect(client.online).toBe(false);
+
+    // The broker stops acknowledging: end() gives up at its bound, and what is left stays queued.
+    client.start();
+    clock.advance(200);
+    broker.ackPublishes = false;
+    client.publish('t', 'never acked', 1);
+    const t1 = clock.nowMs();
+    client.end(3000);
+    clock.advance(10_000);
+    expect(seen.slice(2)).toEqual(['STOPPED -1', `end 1 at ${t1 + 3000}`]);
+    expect(client.session.queued).toBe(1);
+    // With nothing outstanding it ends at once; stopped, it reports at once too.
+    client.end(1000);
+    expect(seen.at(-1)).toBe(`end 1 at ${t1 + 3000 + 7000}`);
+  });
+
+  it('every way of going offline is reported once to onDisconnect: stop() while opening or online, not while waiting to retry', () => {
+    const { clock, network, client, events } = setup({ reconnectMinMs: 1000, reconnectMaxMs: 1000 });
+    const disconnects = () => events.filter((e) => e[0] === 'disconnect');
+    network.faults = { blackhole: true };
+    client.start();
+    clock.advance(10);
+    client.stop(); // opening
+    expect(disconnects()).toEqual([['disconnect', 'STOPPED', -1]]);
+    client.stop();
+    expect(disconnects().length).toBe(1);
+    network.faults = {};
+    network.refuse('broker', 1883);
+    client.start();
+    clock.advance(10);
+    expect(disconnects().length).toBe(2); // refused: CONNECTION_LOST, retry
+    client.stop(); // waiting to retry: offline already, and reported
+    expect(disconnects().length).toBe(2);
+    network.refuse('broker', 1883, false);
+    client.start();
+    clock.advance(10);
+    expect(client.online).toBe(true);
+    client.stop();
+    expect(disconnects().map((e) => e[1])).toEqual(['STOPPED', 'CONNECTION_LOST', 'STOPPED']);
   });
 
   it('0 QoS 1 messages lost through random cuts of the link in both directions', () => {

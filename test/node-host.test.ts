@@ -306,10 +306,13 @@ describe('NodeHost basics', () => {
     expect(c.opens).toBe(0);
   });
 
-  it('a port out of range (Node throws inside connect): onClose later, not inside open()', async () => {
-    const c = new Conn(plain(70000));
-    expect(c.closes).toBe(0);
-    expect(await c.closed()).toMatch(/port/i);
+  it('a target no link could ever reach (no host, a port missing or outside 1..65535): open() throws TypeError at once, no link', () => {
+    const events = { onOpen() {}, onData: () => 0, onWritable() {}, onClose() {} };
+    for (const t of [plain(70000), plain(0), plain(1.5), { host: LOCAL } as Target, { host: '', port: 1883 }, { port: 1883 } as Target]) {
+      expect(() => host.open(t, events), JSON.stringify(t)).toThrow(TypeError);
+    }
+    expect(() => host.open(plain(70000), events)).toThrow('port must be an integer from 1 to 65535, not 70000');
+    expect(() => host.open({ port: 1883 } as Target, events)).toThrow('host must be a non-empty string, not undefined');
   });
 
   it('a malformed client key (Node throws inside tls.connect): onClose later', async () => {

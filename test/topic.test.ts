@@ -1,7 +1,8 @@
 // Topic filter matching on bytes [MQTT-4.7], with the spec's own examples, checked against a
 // straightforward string reference implementation on random topics.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Decoder, EV_PACKET, matchTopic, topicBytes, validateFilter, validateTopic, writePublish } from '../src/index.js';
+import { Decoder, EV_PACKET, decodeUtf8, matchTopic, topicBytes, validateFilter, validateTopic, writePublish } from '../src/index.js';
 import { rng } from './helpers.js';
 
 const enc = new TextEncoder();
@@ -118,5 +119,51 @@ describe('topicBytes', () => {
 
   it('refuses what is not a topic name, as validateTopic does', () => {
     for (const bad of ['', 'a/+', 'a/#', 'a\u0000b', 'x\ud800']) expect(() => topicBytes(bad), JSON.stringify(bad)).toThrow(TypeError);
+  });
+});
+
+describe('decodeUtf8', () => {
+  const td = new TextDecoder(); // the reference: WHATWG's decoder, U+FFFD for each ill-formed sequence
+  const hex = (h: string) => Uint8Array.from(h.split(' ').map((x) => parseInt(x, 16)));
+
+  it('stays inside [start, end): a sequence cut by `end` is U+FFFD, not completed from the bytes after it', () => {
+    const b = hex('61 e2 82 ac');
+    expect(decodeUtf8(b, 0, 2)).toBe('a\ufffd');
+    expect(decodeUtf8(b, 0, 3)).toBe('a\ufffd');
+    expect(decodeUtf8(b, 0, 4)).toBe('a€');
+    expect(decodeUtf8(b, 2, 4)).toBe('\ufffd\ufffd'); // continuation bytes without their lead
+    expect(decodeUtf8(b, 1, 1)).toBe('');
+  });
+
+  it('decodes bytes that are not UTF-8 to U+FFFD instead of throwing', () => {
+    for (const h of ['f7 bf bf bf', 'f4 90 80 80', 'ed a0 80', 'c0 af', 'e0 80 af', 'ff', 'f0 9f 98', '80 61']) {
+      const b = hex(h);
+      expect(decodeUtf8(b, 0, b.length), h).toBe(td.decode(b));
+    }
+    expect(decodeUtf8(hex('f7 bf bf bf'), 0, 4)).toBe('\ufffd'.repeat(4));
+  });
+
+  it('agrees with TextDecoder on random bytes, read from the middle of a larger buffer', () => {
+    // Bytes drawn mostly from the values where UTF-8 decoding branches, so that near-valid
+    // sequences (and their every way of going wrong) are common.
+    const interesting = [0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xf7, 0xf8, 0xff];
+    const byte = fc.oneof(fc.constantFrom(...interesting), fc.integer({ min: 0, max: 255 }));
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 24 }), fc.array(byte, { maxLength: 4 }), fc.array(byte, { maxLength: 4 }), (mid, before, after) => {
+        const all = Uint8Array.from([...before, ...mid, ...after]);
+        const got = decodeUtf8(all, before.length, before.length + mid.length);
+        expect(got).toBe(td.decode(Uint8Array.from(mid)));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('round-trips any string', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (text) => {
+        const b = new TextEncoder().encode(text);
+        expect(decodeUtf8(b, 0, b.length)).toBe(text);
+      }),
+    );
   });
 });

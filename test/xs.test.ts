@@ -122,7 +122,7 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
   it.each([
     ['topics and payloads as bytes', false],
     ['topics and payloads as strings', true],
-  ])('the whole device path allocates nothing (%s): Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out)', async (_name, strings) => {
+  ])('the whole device path allocates nothing (%s): Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out; one more no handler matches, to onMessage)', async (_name, strings) => {
     const bundle = await bundleWithStandIns('tools/xs/device/alloc.ts', 'tools/.cache/xs/device-alloc.js', { 'embedded:io/socket/tcp': 'tcp-memory.ts' });
     const device = await startWorker();
     try {

@@ -26,9 +26,14 @@ for (const [name, entry] of Object.entries(entries)) {
   });
 }
 // The hosts: Node's (dist/node.js, the "./node" export) and Moddable's (dist/xs/moddable.js, the
-// "./moddable" export and manifest.json's "xs-mqtt/moddable"). They import only types from
-// src/, so neither carries a second copy of the library.
-await build({ ...common, entryPoints: ['hosts/node/index.ts'], outfile: 'dist/node.js', platform: 'node', target: 'node20' });
+// "./moddable" export and manifest.json's "xs-mqtt/moddable"). Neither carries a second copy
+// of the library: Moddable's imports only types from src/, and Node's NodeClient, which extends
+// Client, imports it from dist/index.js.
+const srcAsIndex = {
+  name: 'src-as-index',
+  setup: (b) => b.onResolve({ filter: /^\.\.\/\.\.\/src\/index\.js$/ }, () => ({ path: './index.js', external: true })),
+};
+await build({ ...common, entryPoints: ['hosts/node/index.ts'], outfile: 'dist/node.js', platform: 'node', target: 'node20', plugins: [srcAsIndex] });
 await build({
   ...common,
   minify: true,

@@ -20,7 +20,7 @@ import config from 'mc/config';
 import Resource from 'Resource';
 import TLSSocket from 'embedded:io/socket/tcp/tls';
 import Timer from 'timer';
-import { Client, statusName, topicBytes } from '../../src/index.js';
+import { Client, SUBACK_FAILURE, statusName, topicBytes } from '../../src/index.js';
 import type { Message } from '../../src/index.js';
 import { ModdableHost } from '../../hosts/moddable/index.js';
 
@@ -77,8 +77,8 @@ const client = new Client(
     onDisconnect(status, retryMs, reason) {
       trace(`mqtt: offline, ${statusName(status)}${reason ? ` (${reason})` : ''}${retryMs < 0 ? ', stopped' : `, retry in ${retryMs} ms`}\n`);
     },
-    onSubscribeFailed(filter) {
-      trace(`mqtt: subscription refused: ${filter}\n`);
+    onSubscribed(filter, granted) {
+      if (granted === SUBACK_FAILURE) trace(`mqtt: subscription refused: ${filter}\n`);
     },
   },
 );

@@ -4,10 +4,14 @@
 // - exactly one onClose ends every link, whether it opened or not, and nothing follows it;
 // - write() copies (the caller reuses its buffer) and either takes all the bytes or none;
 // - TLS never falls back to plain TCP.
+// Also what Node users expect and a device does not need: NodeClient, a Client with broker URLs,
+// default ports, generated client ids, options checked at once, and promises (connected(), end()).
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Host, Link, LinkEvents, Target, TlsOptions } from '../../src/index.js';
+import { Client, statusName } from '../../src/index.js';
+import type { ClientEvents, ClientOptions, Host, Link, LinkEvents, Target, TlsOptions } from '../../src/index.js';
 
 /**
  * Bytes a link may hold queued in user space before write() refuses more. Node's own
@@ -228,7 +232,9 @@ export class NodeHost implements Host {
     return Math.random();
   }
 
+  /** Throws TypeError (checkTarget) for a target no link can be opened to: Client.start() throws it. */
   open(target: Target, events: LinkEvents): Link {
+    checkTarget(target);
     return new NodeLink(target, events);
   }
 }
@@ -236,4 +242,174 @@ export class NodeHost implements Host {
 /** The Node host; one is enough for any number of clients. */
 export function nodeHost(): NodeHost {
   return new NodeHost();
+}
+
+/** A value as a message shows it. */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/**
+ * Throws TypeError unless `target` has a non-empty `host` and an integer `port` in 1..65535: what a
+ * retry could never fix is refused at once, not retried forever.
+ */
+export function checkTarget(target: Target): void {
+  if (!target || typeof target !== 'object') throw new TypeError(`options must be an object with host and port, not ${shown(target)}`);
+  if (typeof target.host !== 'string' || !target.host) throw new TypeError(`host must be a non-empty string, not ${shown(target.host)}`);
+  const port = target.port;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`port must be an integer from 1 to 65535, not ${shown(port)}`);
+}
+
+/** ClientOptions where the broker may be a URL, and the port and client id may be left out. */
+export type NodeClientOptions = Omit<ClientOptions, 'host' | 'port' | 'clientId'> & {
+  /**
+   * The broker: mqtt://[user[:password]@]host[:port], or mqtts://… for TLS (with `tls` for a CA or
+   * a client certificate). User and password are percent-decoded. Options given beside it win.
+   */
+  url?: string;
+  host?: string;
+  /** Default 1883, or 8883 with TLS. */
+  port?: number;
+  /** Default (clean session only): xs-mqtt- and 12 random hex digits. */
+  clientId?: string;
+};
+
+/**
+ * Full ClientOptions from NodeClientOptions: the URL split, the default port, a client id made
+ * when none is given. Throws TypeError for what cannot work: no host, a port outside 1..65535, a
+ * URL that is not mqtt:// or mqtts:// (or has a path), TLS options with mqtt://, a persistent
+ * session (clean: false) without a client id.
+ */
+export function resolveOptions(options: NodeClientOptions): ClientOptions {
+  if (!options || typeof options !== 'object') throw new TypeError(`options must be an object, not ${shown(options)}`);
+  const { url, ...o } = options;
+  let secure = o.tls !== undefined;
+  let host = o.host;
+  let port = o.port;
+  let username = o.username;
+  let password = o.password;
+  if (url !== undefined) {
+    let u: URL | null = null;
+    try {
+      u = new URL(url);
+    } catch {
+      // reported below
+    }
+    if (!u || (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:')) throw new TypeError(`url must be mqtt://host[:port] or mqtts://…, not ${shown(url)}`);
+    if ((u.pathname && u.pathname !== '/') || u.search || u.hash) throw new TypeError(`url names a broker only, without a path: ${shown(url)}`);
+    if (u.protocol === 'mqtt:' && secure) throw new TypeError('tls options go with mqtts://, not mqtt://');
+    secure = u.protocol === 'mqtts:';
+    host ??= u.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 address without its brackets
+    if (u.port) port ??= Number(u.port);
+    if (u.username) username ??= decodeURIComponent(u.username);
+    if (u.password) password ??= decodeURIComponent(u.password);
+  }
+  port ??= secure ? 8883 : 1883;
+  checkTarget({ host: host as string, port });
+  let clientId = o.clientId;
+  if (clientId === undefined) {
+    if (o.clean === false) throw new TypeError('a persistent session (clean: false) needs a clientId');
+    clientId = 'xs-mqtt-' + randomBytes(6).toString('hex');
+  } else if (typeof clientId !== 'string') throw new TypeError(`clientId must be a string, not ${shown(clientId)}`);
+  return { ...o, host: host as string, port, clientId, tls: secure ? (o.tls ?? {}) : undefined, username, password };
+}
+
+/** A Client that ended for good (a final refusal, stop()) before connecting: `status` says why. */
+export class ConnectError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.name = 'ConnectError';
+    this.status = status;
+  }
+}
+
+interface Pending {
+  connect: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+  end: Array<(left: number) => void>;
+  last: string; // the latest disconnect, for a timeout's message
+}
+
+/**
+ * The Client for Node: options as NodeClientOptions (a URL, default ports, a generated client id,
+ * TypeError at once for options that cannot work) on the Node host, with promises. The events
+ * given work as with Client; the promises come from them, so the device's Client carries none.
+ */
+export class NodeClient extends Client {
+  // `#`, not `_`: the build mangles _names per bundle, and this class's bundle is not Client's.
+  readonly #pending: Pending;
+
+  constructor(options: NodeClientOptions | string, events: ClientEvents = {}, host: Host = new NodeHost()) {
+    const pending: Pending = { connect: [], end: [], last: '' };
+    // Every event of `events` (read through the prototype), three of them also settling promises.
+    const ev: ClientEvents = Object.create(events);
+    ev.onConnect = (present, kept) => {
+      for (const w of pending.connect.splice(0)) w.resolve();
+      events.onConnect?.(present, kept);
+    };
+    ev.onDisconnect = (status, retryMs, reason) => {
+      pending.last = statusName(status) + (reason ? ` (${reason})` : '');
+      if (retryMs < 0) {
+        const e = new ConnectError(`not connected: ${pending.last}`, status);
+        for (const w of pending.connect.splice(0)) w.reject(e);
+      }
+      events.onDisconnect?.(status, retryMs, reason);
+    };
+    ev.onEnd = (left) => {
+      for (const resolve of pending.end.splice(0)) resolve(left);
+      events.onEnd?.(left);
+    };
+    super(host, resolveOptions(typeof options === 'string' ? { url: options } : options), ev);
+    this.#pending = pending;
+  }
+
+  /**
+   * Resolves when the client is online (at once if it is). Rejects with a ConnectError when it
+   * stops first (a final refusal such as bad credentials, stop(), end()), or when `timeoutMs` passes
+   * first (the error then says how the last attempt ended). Failed attempts that the client retries
+   * do not reject: without `timeoutMs` it waits as long as the client tries.
+   */
+  connected(timeoutMs?: number): Promise<void> {
+    if (this.online) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const list = this.#pending.connect;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const w = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      list.push(w);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          list.splice(list.indexOf(w), 1);
+          const last = this.#pending.last;
+          reject(new ConnectError(`not connected within ${timeoutMs} ms${last ? `; last attempt: ${last}` : ''}`, 0));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /**
+   * Client.end() as a promise: resolves, once the client has stopped, with the number of QoS 1
+   * messages left unacknowledged (0: all were). Waits `timeoutMs` at most (default 10 s).
+   */
+  override end(timeoutMs = 10000): Promise<number> {
+    return new Promise((resolve) => {
+      this.#pending.end.push(resolve);
+      super.end(timeoutMs);
+    });
+  }
+}
+
+/** A NodeClient, started: `connect('mqtt://broker.local')`, then `await client.connected()`. */
+export function connect(options: NodeClientOptions | string, events?: ClientEvents): NodeClient {
+  const client = new NodeClient(options, events);
+  client.start();
+  return client;
 }

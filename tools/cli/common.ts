@@ -18,6 +18,7 @@ import {
   REFUSED_NOT_AUTHORIZED,
   REFUSED_PROTOCOL_VERSION,
   REFUSED_SERVER_UNAVAILABLE,
+  STOPPED,
   statusName,
   validateTopic,
 } from '../../src/index.js';
@@ -427,6 +428,7 @@ export class Connection {
         this.changed();
       },
       onDisconnect: (status, retryMs, reason) => {
+        if (status === STOPPED) return; // our own stop(): not a failure
         const why = this.describe(status);
         const code = exitCodeFor(status, this.host, this.everConnected, !!config.tls);
         const failedAttempt = !this.onlineThisAttempt;
@@ -444,8 +446,8 @@ export class Connection {
         events.onPublished?.(id);
         this.changed();
       },
-      onSubscribeFailed: (filter) => {
-        events.onSubscribeFailed?.(filter);
+      onSubscribed: (filter, granted) => {
+        events.onSubscribed?.(filter, granted);
         this.changed();
       },
     });

@@ -2,7 +2,7 @@
 // each message's payload on stdout, modelled on mosquitto_sub. It runs until Ctrl-C (a clean
 // DISCONNECT, exit 0), -C messages or the -W timeout (exit 27, as mosquitto_sub); a lost
 // connection is re-established by the Client, which also renews the subscriptions.
-import { SUBACK, UNSUBACK, matchTopic, statusName, validateFilter } from '../../src/index.js';
+import { SUBACK, SUBACK_FAILURE, UNSUBACK, matchTopic, statusName, validateFilter } from '../../src/index.js';
 import type { Message } from '../../src/index.js';
 import {
   Connection,
@@ -252,7 +252,8 @@ export async function runSub(argv: string[]): Promise<number> {
         if (firstConnect && o.timeoutMs) setTimeout(() => finish(EXIT_TIMEOUT, `timed out after ${o.timeoutMs / 1000} s (-W)`), o.timeoutMs).unref();
         firstConnect = false;
       },
-      onSubscribeFailed: (filter) => {
+      onSubscribed: (filter, granted) => {
+        if (granted !== SUBACK_FAILURE) return;
         conn.error(`the broker refused the subscription to '${filter}'`);
         refused.add(filter);
         if (refused.size === new Set(o.filters).size) finish(EXIT_FAILURE, 'every subscription was refused');

@@ -12,7 +12,7 @@
 // A monitor's session is persistent (clean: false, an id unique to the run), so that a monitor that
 // reconnects mid-run gets what the broker queued meanwhile instead of counting it lost; purge()
 // removes that session from a broker that outlives the run.
-import { Client, statusName } from '../../src/index.js';
+import { Client, STOPPED, SUBACK_FAILURE, statusName } from '../../src/index.js';
 import type { Message } from '../../src/index.js';
 import { CliHost, describeEnd } from '../cli/common.js';
 import { HEADER_BYTES, wallMs, type FleetDevice, type Link } from './device.js';
@@ -91,13 +91,14 @@ export class FleetMonitor {
       },
       {
         onDisconnect: (status, _retryMs, reason) => {
+          if (status === STOPPED) return; // the run's own end
           this.lastError = statusName(status);
           if (reason && reason !== 'closed') this.lastLinkError = reason; // 'closed': we closed it
           if (this.client.connects === 0 && !this.fatal) this.fatal = describeEnd(status, linkHost, o.label, false, !!link.tls);
           this.drops++;
         },
-        onSubscribeFailed: () => {
-          this.refusedSubscriptions++;
+        onSubscribed: (_filter, granted) => {
+          if (granted === SUBACK_FAILURE) this.refusedSubscriptions++;
         },
       },
     );

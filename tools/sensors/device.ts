@@ -9,7 +9,7 @@
 //   devices/dev-1/telemetry     QoS 0: {"t":21.4,"h":40.2,"seq":17}
 //   devices/dev-1/alerts        QoS 1: {"n":1,"kind":"high","t":25.3,"threshold":25,"seq":17}
 //   devices/dev-1/cmd/interval  to the device: the telemetry period in ms (10 … 3600000)
-import { Client, statusName } from '../../src/index.js';
+import { Client, STOPPED, statusName } from '../../src/index.js';
 import type { Host, Message, Target } from '../../src/index.js';
 import { SimSensor, round1 } from './sensor.js';
 
@@ -95,6 +95,7 @@ export class Device {
           }
         },
         onDisconnect: (status, retryMs) => {
+          if (status === STOPPED) return; // our own stop()
           cfg.log(`${this.id}: offline (${statusName(status)}), ${retryMs < 0 ? 'stopped' : `retry in ${retryMs} ms`}`);
         },
         onPublished: (packetId) => {

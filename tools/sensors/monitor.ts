@@ -1,6 +1,6 @@
 // The monitor of `npm start`: a client subscribed to every device's telemetry (QoS 0), alerts (QoS 1)
 // and status (retained), keeping per device the last reading and what arrived.
-import { Client, statusName } from '../../src/index.js';
+import { Client, STOPPED, statusName } from '../../src/index.js';
 import type { Host, Message, Target } from '../../src/index.js';
 
 export interface Seen {
@@ -70,6 +70,7 @@ export class Monitor {
         // order: when the probe published now comes back, every subscription above is active.
         onConnect: () => this.client.publish(this.probeTopic, 'ready', 1),
         onDisconnect: (status, retryMs) => {
+          if (status === STOPPED) return; // our own stop()
           this.lastError = statusName(status);
           if (this.ready) cfg.log(`monitor: offline (${this.lastError}), ${retryMs < 0 ? 'stopped' : `retry in ${retryMs} ms`}`);
           cfg.onDisconnect?.(status, retryMs);

@@ -3,8 +3,9 @@
 // Moddable host (hosts/moddable/index.ts) over an in-memory lwIP-like socket
 // (tools/xs/device/tcp-memory.ts), with the sensor app's options. One iteration publishes a QoS 0
 // reading and a QoS 1 alert (topics as bytes, or as strings) and takes the broker's PUBACK, then receives a QoS 1
-// and a QoS 0 command, dispatches them and acknowledges the QoS 1 — the host's reads, its deferred
-// drain, the client, the session and the codec, all of it.
+// and a QoS 0 command, dispatches them and acknowledges the QoS 1, and a QoS 0 message no handler
+// matches, for the catch-all onMessage — the host's reads, its deferred drain, the client, the
+// session and the codec, all of it.
 import { Client, PUBACK, topicBytes, writeAck, writePublish } from '../../../src/index.js';
 import type { Message } from '../../../src/index.js';
 import { ModdableHost } from '../../../hosts/moddable/index.js';
@@ -12,11 +13,12 @@ import { runTimers } from './io.js';
 import { connect, feed, wire } from './tcp-memory.js';
 
 let dispatched = 0;
+let caught = 0;
 let published = 0;
 const client = new Client(
   new ModdableHost(),
   { host: '192.0.2.1', port: 1883, clientId: 'alloc', keepAliveSec: 60, rxBufferSize: 512, txBufferSize: 512, outboxBytes: 2048, rxQueueBytes: 2048 },
-  { onPublished: () => void published++ },
+  { onPublished: () => void published++, onMessage: (m: Message) => void (caught += m.payloadLength) },
 );
 client.subscribe('devices/+/cmd/#', 1, (m: Message) => void (dispatched += m.payloadLength));
 client.start();
@@ -35,6 +37,7 @@ const rx = new Uint8Array(256);
 let rxEnd = writePublish(rx, 0, 'devices/alloc/cmd/interval', '5000', 1, false, false, 1);
 const idAt = rxEnd - 4 - 2; // the QoS 1 packet id, before the 4-byte payload
 rxEnd = writePublish(rx, rxEnd, 'devices/alloc/cmd/led', 'on', 0, false, false, 0);
+rxEnd = writePublish(rx, rxEnd, 'fleet/alloc/notice', 'x', 0, false, false, 0); // no handler: onMessage
 
 // The same topics and payload as strings, as an app written without topicBytes would give them.
 const telemetryText = 'devices/alloc/telemetry';
@@ -60,5 +63,5 @@ function iteration(i: number, strings: boolean): void {
     for (let i = 0; i < n; i++) iteration(i, strings);
     return dispatched;
   },
-  ok: () => client.online && published > 0 && dispatched > 0 && wire.sent > 0 && client.session.queued === 0,
+  ok: () => client.online && published > 0 && dispatched > 0 && caught > 0 && wire.sent > 0 && client.session.queued === 0,
 };
