@@ -8,4 +8,4 @@ export type { ClientOptions, ClientEvents, Handler } from './client.js';
 export type { Host, Link, LinkEvents, Target, TlsOptions } from './host.js';
 export { topicBytes } from './topic.js';
 export { statusName } from './session/status.js';
-export { NOT_CONNECTED, NO_MEMORY, OUTBOX_FULL, QOS0_DROPPED, STOPPED, WOULD_BLOCK } from './codec/constants.js';
+export { NOT_CONNECTED, NO_MEMORY, OUTBOX_FULL, QOS0_DROPPED, STOPPED, SUBACK_FAILURE, WOULD_BLOCK } from './codec/constants.js';

@@ -397,7 +397,7 @@ describe.concurrent('xs-mqtt pub and sub against Mosquitto', () => {
     expect(top.out).toMatch(/^Usage: xs-mqtt pub .*\n {7}xs-mqtt sub /);
     const shared = ['-h, --host', '-p, --port', '-L, --url', '-i, --id', '-u, --username', '-P, --pw', '-k, --keepalive', '-c, --disable-clean-session',
       '--retries', '-d, --debug', '--quiet', '-I, --id-prefix', '--will-topic', '--will-payload', '--will-qos', '--will-retain', '--tls ', '--cafile', '--cert', '--key', '--tls-servername', '--help', 'there is no --insecure'];
-    for (const o of [...shared, '-t, --topic', '-m, --message', '-f, --file', '-n, --null-message', '-l, --stdin-line', '-s, --stdin-file', '-q, --qos 0|1 ', '-r, --retain', '--repeat ', '--repeat-delay', '5 the broker refused', '7 the connection was lost', '8 TLS failed']) {
+    for (const o of [...shared, '-t, --topic', '-m, --message', '-f, --file', '-n, --null-message', '-l, --stdin-line', '-s, --stdin-file', '-q, --qos 0|1|2 ', '-r, --retain', '--repeat ', '--repeat-delay', '5 the broker refused', '7 the connection was lost', '8 TLS failed']) {
       expect(pub.out).toContain(o);
     }
     for (const o of [...shared, '-t, --topic', '-T, --filter-out', '-q, --qos 0|1|2', '-R, --skip-retained', '-v, --verbose', '-N, --no-newline', '-F, --format', '-C, --count', '-W, --timeout', 'status 27',

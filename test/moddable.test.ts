@@ -2,6 +2,10 @@
 // simulator (mcsim, headless) against a real Mosquitto, through tools/moddable/sim.mjs. The SDK is
 // found through $MODDABLE. Without it these tests skip with one line saying how to get it; where
 // .ci/run found ../shared/moddable/setup.sh (XS_MQTT_REQUIRE_SIM=1), a missing SDK is a failure.
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs tools without declarations
@@ -83,6 +87,62 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
       await run.stop();
       await w.endAsync();
       await pb.stop();
+    }
+  }, 300_000);
+
+  it('the sensor app over Moddable\'s own TLS: a CA made by openssl at test time (an app resource) works; a device trusting another CA never connects', async () => {
+    const tb = await startMosquitto({ tls: true, pki: 'rsa' });
+    /** The sensor app with one DER certificate among its resources, as ca.der. */
+    const appWithCa = async (pem: string, id: string) => {
+      const dir = mkdtempSync(join(tmpdir(), 'xs-mqtt-tlsapp-'));
+      writeFileSync(join(dir, 'ca.der'), new X509Certificate(pem).raw);
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ include: [root + 'examples/sensor/manifest.json'], resources: { '*': ['./ca'] } }));
+      return buildApp({
+        manifest: join(dir, 'manifest.json'),
+        config: { broker: '127.0.0.1', port: tb.tlsPort, mqttTls: true, mqttServername: 'localhost', mqttCa: 'ca.der', clientId: id, interval: 300, threshold: 99 },
+      });
+    };
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${tb.port}`, { clientId: 'watchtls' + process.pid, reconnectPeriod: 0 });
+    const seen: string[] = [];
+    w.on('message', (topic) => seen.push(topic));
+    await w.subscribeAsync('devices/#', { qos: 1 });
+    try {
+      const good = 'simtls' + process.pid;
+      const app = await appWithCa(tb.caPem, good);
+      let run = await startApp(app.so);
+      try {
+        await run.waitFor(/^mqtt: online/, 30_000);
+        const until = Date.now() + 15_000;
+        while (seen.filter((t) => t === `devices/${good}/telemetry`).length < 2) {
+          if (Date.now() > until) throw new Error('no telemetry over TLS\n' + run.output());
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        await run.stop();
+      }
+      expect(tb.log()).toMatch(new RegExp(`New client connected from 127\\.0\\.0\\.1:\\d+ as ${good}`));
+
+      const bad = 'simbadca' + process.pid;
+      const other = await appWithCa(tb.otherCaPem, bad);
+      run = await startApp(other.so);
+      try {
+        // Moddable's TLS rejects the chain by throwing inside its TCP socket's callback: uncaught, that
+        // is "XS abort" (a board reboots). The host's guarded TCP socket turns it into the link's end.
+        const m = await run.next(/^mqtt: offline, CONNECTION_LOST \((tls: [^)]*)\)/, 30_000);
+        console.log('a device trusting another CA: ' + m[0]);
+        expect(m[1]).toMatch(/^tls: /);
+        await run.next(/^mqtt: offline, CONNECTION_LOST \(tls: /, 30_000); // again on the retry: still running
+        expect(run.output()).not.toMatch(/XS abort/);
+        expect(run.lines.some((l: string) => l.startsWith('mqtt: online'))).toBe(false);
+      } finally {
+        await run.stop();
+      }
+      // It never got as far as CONNECT: the broker never saw its client id, on either listener.
+      expect(tb.log()).not.toContain(bad);
+      expect(seen.some((t) => t.includes(bad))).toBe(false);
+    } finally {
+      await w.endAsync();
+      await tb.stop();
     }
   }, 300_000);
 

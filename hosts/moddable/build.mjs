@@ -46,4 +46,13 @@ const imports = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"
 const allowed = (s) => s === 'xs-mqtt' || s === 'xs-mqtt/moddable' || s === 'timer' || s === 'time' || s === 'Resource' || s.startsWith('embedded:') || s.startsWith('mc/');
 const bad = imports.filter((s) => !allowed(s));
 if (bad.length || /\bfrom\s*["']node:/.test(text)) throw new Error('dist/xs/sensor.js imports ' + bad.join(', '));
+// …and only names the device's "xs-mqtt" (src/device.ts) exports: a missing one aborts the app at link time on the device.
+const exported = (file) => new Set([...readFileSync(root + file, 'utf8').matchAll(/export\s*\{([^}]*)\}/g)].flatMap((m) => m[1].split(',').map((e) => e.trim().split(/\s+as\s+/).pop())));
+for (const [spec, file] of [['xs-mqtt', 'dist/xs/index.js'], ['xs-mqtt/moddable', 'dist/xs/moddable.js']]) {
+  const names = exported(file);
+  for (const m of text.matchAll(new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*["']${spec}["']`, 'g'))) {
+    const missing = m[1].split(',').map((e) => e.trim().split(/\s+as\s+/)[0]).filter((n) => n && !names.has(n));
+    if (missing.length) throw new Error(`dist/xs/sensor.js imports ${missing.join(', ')} from ${spec}, which ${file} does not export (src/device.ts)`);
+  }
+}
 console.log('built dist/xs/sensor.js; imports: ' + [...new Set(imports)].join(', '));

@@ -180,11 +180,15 @@ class ModdableLink implements Link {
     if (t) {
       if (!this._TLS) throw new Error(NO_TLS);
       // Moddable's TLS socket (examples/io/tcp/tlssocket) runs its handshake over the TCP class given
-      // as `TCP.io`; `host` is the TLS server name, sent as SNI. (Its ssl/* checks the chain and the
-      // dates, not this name: trust a CA of your own, secure.certificate, for a private broker.)
+      // as `TCP.io`; `host` is the TLS server name, sent as SNI and (SDK 8.2.3's ssl_cert.js) matched
+      // against the certificate's subjectAltName; its ssl/* checks the chain and the dates too.
       options.host = t.servername ?? target.host;
       options.secure = secureOptions(t);
-      options.TCP = { io: TCP };
+      // Its handshake runs inside the TCP socket's callbacks and throws there on a chain it does not
+      // trust (or cannot parse): uncaught, that is "XS abort" — a reboot on a board. The TCP class it
+      // is given catches it and ends this link with the reason instead (options reach it spread).
+      options.TCP = { io: GuardedTCP };
+      options.link = this;
       this._socket = new this._TLS(options as TLSOptions);
     } else {
       this._socket = new TCP(options as TCPOptions);
@@ -364,6 +368,23 @@ class ModdableLink implements Link {
     if (this._busy || why === 'closed') Timer.set(() => events.onClose(why), 0);
     else events.onClose(why); // from a socket callback: already outside open/write/close
   }
+}
+
+/**
+ * The TCP socket the TLS socket runs on, its callbacks guarded: a throw inside one (the handshake's)
+ * ends the link (`options.link`) with 'tls: <message>' instead of escaping to the runtime. Called
+ * with `new`: it returns the socket it makes.
+ */
+function GuardedTCP(o: Record<string, any>): TCP {
+  const link = o.link as ModdableLink;
+  const guard = (fn: (n: number) => void) => (n: number) => {
+    try {
+      fn(n);
+    } catch (e) {
+      (link as unknown as { _fail(why: string): void })._fail('tls: ' + reason(e));
+    }
+  };
+  return new TCP({ ...o, onReadable: guard(o.onReadable), onWritable: guard(o.onWritable) } as TCPOptions);
 }
 
 /** What a socket's throw says, for onClose's reason (the platform's words: "would block", "invalid address"…). */

@@ -25,6 +25,8 @@ export interface MosquittoOptions {
    * certificate's CN, and no password is checked on that listener).
    */
   tls?: boolean | { requireCertificate?: boolean };
+  /** The test PKI's keys: EC P-256 (default) or RSA 2048 (what Moddable's TLS verifies). */
+  pki?: 'ec' | 'rsa';
   /** More config lines, appended as they are. */
   extraConfig?: string[];
   /**
@@ -93,7 +95,7 @@ process.once('exit', () => {
 const ADDRESS_IN_USE = /Address already in use|Error: Unable to bind/i;
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Broker> {
-  const pki = testPki();
+  const pki = testPki(opts.pki);
   const dir = mkdtempSync(join(tmpdir(), 'xs-mqtt-mosquitto-'));
   const tls = opts.tls ? (opts.tls === true ? {} : opts.tls) : null;
   const timeoutMs = opts.startTimeoutMs ?? 10000;

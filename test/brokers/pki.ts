@@ -37,6 +37,11 @@ CN = unused
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
+[ca_ext_aki]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
 [server_ext]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -52,7 +57,7 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `;
 
-let cached: Pki | null = null;
+const cached: Record<string, Pki> = {};
 
 function openssl(dir: string, args: string[]): void {
   try {
@@ -68,14 +73,17 @@ function openssl(dir: string, args: string[]): void {
  * removed at once (a test worker may be killed without running exit handlers), and a broker writes
  * the files it needs into its own folder.
  */
-export function testPki(): Pki {
-  if (cached) return cached;
+export function testPki(kind: 'ec' | 'rsa' = 'ec'): Pki {
+  if (cached[kind]) return cached[kind];
   const dir = mkdtempSync(join(tmpdir(), 'xs-mqtt-pki-'));
   try {
     writeFileSync(join(dir, 'openssl.cnf'), CONFIG);
-    const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    // RSA for Moddable's TLS (its ssl/* verifies RSA chains; test/moddable.test.ts), EC elsewhere.
+    // Its CA carries an authorityKeyIdentifier (its own key id): Moddable's TLS (SDK 8.2.3) aborts
+    // the VM ("XS abort: unhandled exception") verifying a chain whose trusted CA has none.
+    const key = kind === 'rsa' ? ['-newkey', 'rsa:2048', '-nodes'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
     const ca = (name: string, cn: string) =>
-      openssl(dir, ['req', '-x509', '-new', '-config', 'openssl.cnf', '-extensions', 'ca_ext', ...key,
+      openssl(dir, ['req', '-x509', '-new', '-config', 'openssl.cnf', '-extensions', kind === 'rsa' ? 'ca_ext_aki' : 'ca_ext', ...key,
         '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3650', '-subj', `/CN=${cn}`]);
     let serial = 1;
     const leaf = (name: string, cn: string, caName: string, ext: string) => {
@@ -89,7 +97,7 @@ export function testPki(): Pki {
     ca('other-ca', 'xs-mqtt unrelated CA');
     leaf('other-client', CLIENT_CN, 'other-ca', 'client_ext');
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-    cached = {
+    cached[kind] = {
       caPem: read('ca.crt'),
       serverCertPem: read('server.crt'),
       serverKeyPem: read('server.key'),
@@ -99,7 +107,7 @@ export function testPki(): Pki {
       otherClientCertPem: read('other-client.crt'),
       otherClientKeyPem: read('other-client.key'),
     };
-    return cached;
+    return cached[kind];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
