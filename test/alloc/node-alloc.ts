@@ -2,8 +2,9 @@
 // The Node host's own path on a real socket: a link from NodeHost.open() to a TCP server in this
 // process. Node itself allocates per turn (the write request, the staging buffer, the tick that
 // flushes it) and per read (the Buffer it reads into); what is measured is what the host adds per
-// packet. Each measurement is one turn on a fresh link: n packets written through link.write(),
-// which the host stages, and the same at 2n, less a single write (the turn's own cost).
+// packet. Each measurement is on a fresh link: argv[3] 'write', n packets written through
+// link.write() in one turn (the host stages them); 'read', n packets the peer wrote at once, read
+// until all are decoded; each at n and 2n, less a single packet (the turn's or the read's own cost).
 // argv[2] = 'control:K' seeds an allocation every K packets.
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -22,9 +23,12 @@ const len = writePublish(pkt, 0, 'dev/t', new Uint8Array(7), 0, false, false, 0)
 if (len !== 16) throw new Error('packet of ' + len);
 
 let received = 0;
+let accepted = 0;
+let opened = 0;
 let peer: Socket | null = null; // the server's side of the link being measured
 const server = createServer((s: Socket) => {
   peer = s;
+  accepted++;
   s.on('data', (b) => (received += b.length));
   s.on('error', () => {});
 });
@@ -35,7 +39,10 @@ function openLink(port: number): Promise<Link> {
     const link: Link = host.open(
       { host: '127.0.0.1', port },
       {
-        onOpen: () => resolve(link),
+        onOpen: () => {
+          opened++;
+          resolve(link);
+        },
         onData: (b, o, l) => take(b, o, l),
         onWritable: () => {},
         onClose: (reason) => reject(new Error(reason)),
@@ -112,6 +119,7 @@ async function measure(port: number, count: number): Promise<number> {
 /** New-space bytes of receiving `count` packets written by the peer at once, on a fresh link, until they are all decoded. */
 async function measureRead(port: number, count: number): Promise<number> {
   const link = await openLink(port);
+  while (accepted < opened) await new Promise((r) => setImmediate(r)); // `peer` is this link's
   await new Promise((r) => setImmediate(r));
   const c = chunk(count);
   bytesIn = 0;
