@@ -6,7 +6,11 @@
 //   the same fields, fed whole and in random splits, with random receive buffer sizes (so a large
 //   PUBLISH is also streamed in fragments);
 // - streams: runs of packets back to back, written at successive offsets / parsed across packet
-//   boundaries.
+//   boundaries;
+// - mutated server streams (a byte set, flipped, inserted, deleted, or the end cut): where
+//   mqtt-packet accepts a packet, we decode the same fields, or refuse it by a rule of
+//   REFUSAL_RULES that holds of that packet ("a client refuses what only a server receives"…);
+//   and we take no packet it refuses.
 // fast-check picks the seed and prints it with the shrunk counterexample on failure.
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
@@ -575,5 +579,208 @@ describe('decode: mqtt-packet generate() output decodes with ours to the same fi
 describe('volume', () => {
   it(`checked at least ${MIN_PACKETS} random packets in this run`, () => {
     expect(checked).toBeGreaterThanOrEqual(MIN_PACKETS);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Mutated server packets: a differential oracle where there is no expected value. mqtt-packet's
+// parser reads what a mutation made of valid bytes; where it accepts a packet, our decoder must
+// record the same fields, or refuse it by a rule named here, which must hold of that packet.
+
+/** A packet mqtt-packet parsed, with its bytes in the stream. */
+interface RefPacket {
+  p: Packet & Record<string, unknown>;
+  bytes: Uint8Array; // the whole packet, fixed header included
+}
+
+/** What our decoder's state was when the packet came. */
+interface Context {
+  awaitingConnack: boolean;
+}
+
+/** The fixed-header flags MQTT 3.1.1 requires for each packet type a client receives [MQTT-2.2.2-1]. */
+const FIXED_FLAGS: Record<number, number> = { 2: 0, 4: 0, 5: 0, 6: 2, 7: 0, 9: 0, 11: 0, 13: 0 };
+const CLIENT_ONLY = ['connect', 'subscribe', 'unsubscribe', 'pingreq', 'disconnect'];
+
+/** Offset of the variable header: after the type byte and the remaining length's bytes (whatever their form). */
+function bodyAt(b: Uint8Array): number {
+  let i = 1;
+  while (b[i] & 0x80) i++;
+  return i + 1;
+}
+
+/** UTF-8 as MQTT 3.1.1 requires it [MQTT-1.5.3-1]: well-formed (no surrogates, no overlongs). */
+function wellFormedUtf8(b: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A PUBLISH's topic bytes, from its own bytes. */
+function topicOf(r: RefPacket): Uint8Array {
+  const at = bodyAt(r.bytes);
+  const n = (r.bytes[at] << 8) | r.bytes[at + 1];
+  return r.bytes.subarray(at + 2, at + 2 + n);
+}
+
+/**
+ * The rules by which our client refuses a packet mqtt-packet accepts, keyed by the status we return.
+ * Each says when it applies, from the packet's own bytes and fields: a refusal whose rule does not
+ * hold of the packet is a failure, as is one with no rule.
+ */
+const REFUSAL_RULES: Record<number, { rule: string; holds: (r: RefPacket, c: Context) => boolean }> = {
+  [C.UNEXPECTED_PACKET]: {
+    rule: 'a client refuses what only a server receives: CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT',
+    holds: (r) => CLIENT_ONLY.includes(r.p.cmd),
+  },
+  [C.PACKET_BEFORE_CONNACK]: { rule: 'the first packet from the server is a CONNACK [MQTT-3.2.0-1]', holds: (r, c) => c.awaitingConnack && r.p.cmd !== 'connack' },
+  [C.DUPLICATE_CONNACK]: { rule: 'a server sends one CONNACK per connection [MQTT-3.2.0-1]', holds: (r, c) => !c.awaitingConnack && r.p.cmd === 'connack' },
+  [C.BAD_FLAGS]: {
+    rule: 'fixed-header flags other than the packet type requires are malformed [MQTT-2.2.2-2]',
+    holds: (r) => (r.bytes[0] >> 4) in FIXED_FLAGS && (r.bytes[0] & 15) !== FIXED_FLAGS[r.bytes[0] >> 4],
+  },
+  [C.BAD_CONNACK_FLAGS]: { rule: "CONNACK's reserved flag bits are 0 [MQTT-3.2.2.1]", holds: (r) => r.p.cmd === 'connack' && (r.bytes[bodyAt(r.bytes)] & 0xfe) !== 0 },
+  [C.SESSION_PRESENT_ON_ERROR]: {
+    rule: 'a refused CONNACK has session present 0 [MQTT-3.2.2-4]',
+    holds: (r) => r.p.cmd === 'connack' && r.p.returnCode !== 0 && r.p.sessionPresent === true,
+  },
+  [C.BAD_RETURN_CODE]: {
+    rule: 'CONNACK return codes are 0-5, SUBACK return codes 0, 1, 2, 0x80 [MQTT-3.9.3-2]',
+    holds: (r) =>
+      (r.p.cmd === 'connack' && (r.p.returnCode as number) > 5) ||
+      (r.p.cmd === 'suback' && (r.p.granted as number[]).some((g) => g !== 0 && g !== 1 && g !== 2 && g !== 0x80)),
+  },
+  [C.BAD_LENGTH]: {
+    rule: 'a fixed-size packet has its size (CONNACK, the acks, UNSUBACK: 2; PINGRESP: 0), a SUBACK at least one return code, a PUBLISH room for a topic of a character (and its packet id)',
+    holds: (r) => {
+      const rl = r.bytes.length - bodyAt(r.bytes);
+      const want = { connack: 2, puback: 2, pubrec: 2, pubrel: 2, pubcomp: 2, unsuback: 2, pingresp: 0 }[r.p.cmd as string];
+      if (want !== undefined) return rl !== want;
+      if (r.p.cmd === 'publish') return rl < 2 + Math.max(1, topicOf(r).length) + (r.p.qos ? 2 : 0);
+      return r.p.cmd === 'suback' && rl < 3;
+    },
+  },
+  [C.PACKET_ID_ZERO]: {
+    rule: 'a packet identifier is non-zero [MQTT-2.3.1-1]',
+    holds: (r) => r.p.messageId === 0 && (r.p.cmd !== 'publish' || (r.p.qos as number) > 0),
+  },
+  [C.DUP_ON_QOS0]: { rule: 'a QoS 0 PUBLISH has DUP 0 [MQTT-3.3.1-2]', holds: (r) => r.p.cmd === 'publish' && r.p.qos === 0 && r.p.dup === true },
+  [C.EMPTY_TOPIC]: { rule: 'a topic name is at least one character [MQTT-4.7.3-1]', holds: (r) => r.p.cmd === 'publish' && topicOf(r).length === 0 },
+  [C.WILDCARD_IN_TOPIC]: {
+    rule: 'a topic name has no wildcard [MQTT-3.3.2-2]',
+    holds: (r) => r.p.cmd === 'publish' && (topicOf(r).includes(0x2b) || topicOf(r).includes(0x23)),
+  },
+  [C.NULL_IN_STRING]: { rule: 'a string has no U+0000 [MQTT-1.5.3-2]', holds: (r) => r.p.cmd === 'publish' && topicOf(r).includes(0) },
+  [C.BAD_UTF8]: { rule: 'a topic name is well-formed UTF-8 [MQTT-1.5.3-1]', holds: (r) => r.p.cmd === 'publish' && !wellFormedUtf8(topicOf(r)) },
+  [C.REMAINING_LENGTH_NOT_MINIMAL]: {
+    rule: 'the remaining length is in its fewest bytes (case 2)',
+    holds: (r) => {
+      const at = bodyAt(r.bytes);
+      return at > 2 && r.bytes[at - 1] === 0;
+    },
+  },
+};
+
+/** Feeds bytes to mqtt-packet: the packets it accepted before anything it refused, with their bytes. */
+function referenceParse(bytes: Uint8Array): { packets: RefPacket[]; error: string } {
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const packets: RefPacket[] = [];
+  let error = '';
+  let at = 0;
+  parser.on('packet', (p) => {
+    const { total } = remainingLength(bytes, at);
+    packets.push({ p: p as RefPacket['p'], bytes: bytes.slice(at, at + total) });
+    at += total;
+  });
+  parser.on('error', (e) => (error ||= e.message));
+  parser.parse(Buffer.from(bytes));
+  return { packets, error };
+}
+
+/** Our record of a packet mqtt-packet accepted, as a Snap (what expectedSnap makes of a generated one). */
+function referenceSnap(r: RefPacket): Snap {
+  const p = r.p;
+  if (p.cmd === 'publish') {
+    const s = expectedSnap(p);
+    s.topic = toHex(topicOf(r)); // mqtt-packet's string may have lost bytes that are not UTF-8
+    s.topicString = C.decodeUtf8(topicOf(r), 0, topicOf(r).length);
+    return s;
+  }
+  return expectedSnap(p);
+}
+
+const mutationArb = fc.record({
+  op: fc.constantFrom('set', 'flip', 'delete', 'insert', 'truncate'),
+  at: fc.nat({ max: 1 << 20 }), // modulo the length: uniform over the bytes (fc.double is biased to 0)
+  value: fc.integer({ min: 0, max: 255 }),
+});
+
+function mutate(bytes: Uint8Array, ms: Array<{ op: string; at: number; value: number }>): Uint8Array {
+  const b = Array.from(bytes);
+  for (const m of ms) {
+    if (!b.length) break;
+    const at = m.at % b.length;
+    if (m.op === 'set') b[at] = m.value;
+    else if (m.op === 'flip') b[at] ^= 1 << (m.value & 7);
+    else if (m.op === 'delete') b.splice(at, 1);
+    else if (m.op === 'insert') b.splice(at, 0, m.value);
+    else b.length = at;
+  }
+  return Uint8Array.from(b);
+}
+
+describe('mutated server packets: where mqtt-packet accepts one, we decode the same fields or name the rule we refuse it by; we take none it refuses', () => {
+  const seen = { compared: 0, refused: new Map<string, number>(), bothRefused: 0 };
+
+  it('random valid streams, 1-3 mutations each', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        connackArb,
+        fc.array(
+          fc.oneof(
+            { weight: 8, arbitrary: serverPacketArb },
+            // Valid bytes in the wrong place: what a client sends, a second CONNACK.
+            { weight: 1, arbitrary: fc.constantFrom<Packet>({ cmd: 'pingreq' }, { cmd: 'disconnect' }, { cmd: 'connack', returnCode: 0, sessionPresent: false }) },
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+        (awaitingConnack, ack, ps, ms) => {
+          const valid = new Uint8Array(Buffer.concat((awaitingConnack ? [ack, ...ps] : ps).map((p) => mqttPacket.generate(p))));
+          const bytes = mutate(valid, ms);
+          const ref = referenceParse(bytes);
+          const ours = decodeChunks(bytes, () => 1 << 30, { awaitingConnack, bufferSize: 70000 });
+          // Every packet both accepted: the same fields.
+          const n = Math.min(ref.packets.length, ours.packets.length);
+          for (let i = 0; i < n; i++) expect(ours.packets[i], `packet ${i} of ${toHex(bytes)}`).toStrictEqual(referenceSnap(ref.packets[i]));
+          seen.compared += n;
+          // The other way, nothing needs naming so far: we take no packet mqtt-packet refuses.
+          expect(ours.packets.length, `we took a packet mqtt-packet refused (${ref.error || 'it waits for more'}): ${toHex(bytes)}`).toBeLessThanOrEqual(
+            ref.packets.length,
+          );
+          if (ours.status === 0 || ours.packets.length >= ref.packets.length) {
+            if (ours.status !== 0) seen.bothRefused++;
+            return;
+          }
+          // We refused a packet mqtt-packet accepted: by a rule that holds of it.
+          const r = ref.packets[ours.packets.length];
+          const c: Context = { awaitingConnack: awaitingConnack && ours.packets.length === 0 };
+          const rule = REFUSAL_RULES[ours.status];
+          const what = `${C.statusName(ours.status)} for ${JSON.stringify(plain(r.p))} (${toHex(r.bytes)}) in ${toHex(bytes)}`;
+          expect(rule, `no rule names this refusal: ${what}`).toBeDefined();
+          expect(rule.holds(r, c), `"${rule.rule}" does not hold: ${what}`).toBe(true);
+          seen.refused.set(rule.rule, (seen.refused.get(rule.rule) ?? 0) + 1);
+        },
+      ),
+      { numRuns: 30_000 },
+    );
+    if (process.env.FUZZ_STATS) console.log(seen);
+    // The oracle is not idle: packets compared, and refusals under many rules.
+    expect(seen.compared).toBeGreaterThan(15_000);
+    expect(seen.refused.size).toBeGreaterThanOrEqual(8);
   });
 });

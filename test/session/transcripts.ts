@@ -43,10 +43,9 @@ export interface Transcript {
   held: string;
 }
 
-export const CONNECT = (o: C.ConnectOptions) => {
-  const b = new Uint8Array(256);
-  return toHex(b, 0, C.writeConnect(b, 0, o));
-};
+// Incoming bytes only, and the generated streams below: every 'out' a session must send is written by
+// hand (CONNECT, PUBLISH QoS 0/1/2, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, PINGREQ,
+// DISCONNECT), so the encoder is never its own oracle.
 export const PUB = (topic: string, payload: string, qos: number, id = 0, dup = false, retain = false) => {
   const b = new Uint8Array(70000);
   return toHex(b, 0, C.writePublish(b, 0, topic, payload, qos, retain, dup, id));
@@ -212,7 +211,7 @@ function define(): void {
     ['in', PUB('big', 'x'.repeat(3000), 1, 5).slice(2000, 4000)],
     ['advance', 4000], // 8 s after the PINGREQ: past the 5 s ping timeout, but bytes keep coming
     ['in', PUB('big', 'x'.repeat(3000), 1, 5).slice(4000) + 'd0 00'],
-    ['out', PUBACK(5)],
+    ['out', '40 02 0005'], // PUBACK
     ['check', (t) => eq([t.closed, t.messages.reduce((n, m) => n + m.payload.length / 2, 0)], [[], 3000])], // all of it, in pieces
     ['advance', 4999],
     ['out', ''],
@@ -222,10 +221,10 @@ function define(): void {
     ...connected,
     ['advance', 4000],
     ['publish', 't', 'a', 0, 0],
-    ['out', PUB('t', 'a', 0)],
+    ['out', '30 04 0001 74 61'], // PUBLISH QoS 0: "t", "a"
     ['advance', 4000],
     ['publish', 't', 'b', 0, 0],
-    ['out', PUB('t', 'b', 0)],
+    ['out', '30 04 0001 74 62'],
     ['advance', 2000], // 10 s since the broker last spoke, though we sent 2 s ago
     ['out', 'c0 00'],
     ['advance', 5000],
@@ -256,22 +255,23 @@ function define(): void {
   add('QoS 1 out: sent, PUBACK completes it; an unsolicited PUBACK is ignored (case 31)', base, [
     ...connected,
     ['publish', 'a/b', 'x', 1, 1],
-    ['out', PUB('a/b', 'x', 1, 1)],
+    ['out', '32 08 0003 612f62 0001 78'], // PUBLISH QoS 1: "a/b", id 1, "x"
     ['in', '40 02 0007'],
     ['check', (t) => eq([t.published, t.s.queued], [[], 1])],
-    ['in', PUBACK(1)],
+    ['in', '40 02 0001'],
     ['check', (t) => eq([t.published, t.s.queued], [[1], 0])],
   ]);
 
   add('the in-flight window: 5 messages, window 2, each PUBACK lets the next go, in order', { ...base, inflightWindow: 2 }, [
     ...connected,
     ...[1, 2, 3, 4, 5].map((i): Step => ['publish', 't', 'm' + i, 1, i]),
-    ['out', PUB('t', 'm1', 1, 1) + PUB('t', 'm2', 1, 2)],
-    ['in', PUBACK(1)],
-    ['out', PUB('t', 'm3', 1, 3)],
-    ['in', PUBACK(2) + PUBACK(3)],
-    ['out', PUB('t', 'm4', 1, 4) + PUB('t', 'm5', 1, 5)],
-    ['in', PUBACK(5) + PUBACK(4)], // out of order: still all complete
+    // PUBLISH QoS 1: "t", id i, "m" i
+    ['out', '32 07 0001 74 0001 6d31' + '32 07 0001 74 0002 6d32'],
+    ['in', '40 02 0001'],
+    ['out', '32 07 0001 74 0003 6d33'],
+    ['in', '40 02 0002' + '40 02 0003'],
+    ['out', '32 07 0001 74 0004 6d34' + '32 07 0001 74 0005 6d35'],
+    ['in', '40 02 0005' + '40 02 0004'], // out of order: still all complete
     ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3, 5, 4], 0])],
   ]);
 
@@ -319,30 +319,30 @@ function define(): void {
     ['check', (t) => eq(t.messages, [])],
     ['start'],
     ['out', C_KEPT],
-    ['in', '20 02 01 00' + PUB('c/1', 'cmd', 1, 9, true)],
-    ['out', PUBACK(9)],
+    ['in', '20 02 01 00' + '3a 0a 0003 632f31 0009 636d64'], // PUBLISH QoS 1, DUP: "c/1", id 9, "cmd"
+    ['out', '40 02 0009'],
     ['check', (t) => eq(t.messages.map((m) => [m.topic, m.dup]), [['c/1', true]])],
   ]);
 
   add('QoS 1 in: delivered, then PUBACK; redelivered with DUP: delivered and acked again (cases 25, 26)', base, [
     ...connected,
-    ['in', PUB('never/subscribed', 'hi', 1, 4)],
-    ['out', PUBACK(4)],
-    ['in', PUB('never/subscribed', 'hi', 1, 4, true)],
-    ['out', PUBACK(4)],
+    ['in', '32 16 0010 6e657665722f73756273637269626564 0004 6869'], // "never/subscribed", id 4, "hi"
+    ['out', '40 02 0004'],
+    ['in', '3a 16 0010 6e657665722f73756273637269626564 0004 6869'], // the same with DUP
+    ['out', '40 02 0004'],
     ['check', (t) => eq(t.messages.map((m) => [m.topic, m.payload, m.qos, m.id]), [['never/subscribed', '6869', 1, 4], ['never/subscribed', '6869', 1, 4]])],
   ]);
 
   add('QoS 2 in: delivered exactly once though the broker resends; PUBREC, PUBREL → PUBCOMP', base, [
     ...connected,
-    ['in', PUB('q2', 'once', 2, 7)],
-    ['out', ack(5, 7)],
-    ['in', PUB('q2', 'once', 2, 7, true)],
-    ['out', ack(5, 7)],
-    ['in', ack(6, 7)],
-    ['out', ack(7, 7)],
-    ['in', PUB('q2', 'again', 2, 7)], // the id is free again: a new message
-    ['out', ack(5, 7)],
+    ['in', '34 0a 0002 7132 0007 6f6e6365'], // PUBLISH QoS 2: "q2", id 7, "once"
+    ['out', '50 02 0007'], // PUBREC
+    ['in', '3c 0a 0002 7132 0007 6f6e6365'], // again, DUP
+    ['out', '50 02 0007'],
+    ['in', '62 02 0007'], // PUBREL
+    ['out', '70 02 0007'], // PUBCOMP
+    ['in', '34 0b 0002 7132 0007 616761696e'], // the id is free again: a new message, "again"
+    ['out', '50 02 0007'],
     ['check', (t) => eq(t.messages.map((m) => m.payload), [toHex(new TextEncoder().encode('once')), toHex(new TextEncoder().encode('again'))])],
   ]);
 
@@ -517,7 +517,7 @@ function define(): void {
     ['check', (t) => eq([t.messages.length, t.closed, t.held.length > 0], [1, [], true])],
     ['check', (t) => void (t.blocked = false)],
     ['pump'],
-    ['out', PUBACK(1) + PUBACK(2) + ack(5, 3)],
+    ['out', '40 02 0001' + '40 02 0002' + '50 02 0003'], // PUBACK, PUBACK, PUBREC
     ['check', (t) => eq([t.messages.length, t.held], [3, ''])],
   ]);
 
@@ -611,11 +611,11 @@ function define(): void {
     ['publish', 't', 'a'.repeat(20), 1, 1],
     ['publish', 't', 'b'.repeat(20), 1, 2],
     ['publish', 't', 'c'.repeat(20), 1, C.OUTBOX_FULL],
-    ['out', PUB('t', 'a'.repeat(20), 1, 1) + PUB('t', 'b'.repeat(20), 1, 2)],
-    ['in', PUBACK(1)],
+    ['out', '32 19 0001 74 0001' + '61'.repeat(20) + '32 19 0001 74 0002' + '62'.repeat(20)], // 2 + 1 + 2 + 20 = 25 (19)
+    ['in', '40 02 0001'],
     ['publish', 't', 'c'.repeat(20), 1, 3], // room again, at the start of the ring
-    ['out', PUB('t', 'c'.repeat(20), 1, 3)],
-    ['in', PUBACK(2) + PUBACK(3)],
+    ['out', '32 19 0001 74 0003' + '63'.repeat(20)],
+    ['in', '40 02 0002' + '40 02 0003'],
     ['check', (t) => eq([t.published, t.s.queued], [[1, 2, 3], 0])],
   ]);
 
