@@ -60,9 +60,6 @@ describe('allocation', () => {
       'write',
       "Node host: packets written to a real socket's link (per packet, beyond the turn's own cost)",
       100,
-      // NodeLink.write stages each packet with stage.set(bytes.subarray(offset, offset + length), fill):
-      // a view per packet, 96 bytes on V8. A copy loop (or set() when the whole buffer is written) fixes it.
-      'hosts/node allocates a view per write()',
     ],
   ];
   for (const [name, mode, what, seedEvery, defect] of cases) {
