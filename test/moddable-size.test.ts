@@ -1,0 +1,26 @@
+// The device budget on the real toolchain (tools/moddable/size.mjs, which npm run size prints): five
+// apps built with mcconfig and run in mcsim. Skips without the SDK (test/moddable.test.ts says how
+// to get it, and fails there when CI requires it).
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain .mjs tools without declarations
+import { ensureBuilt, sdk } from '../tools/moddable/sim.mjs';
+// @ts-expect-error plain .mjs tools without declarations
+import { BUDGET, measureDevice } from '../tools/moddable/size.mjs';
+
+describe.runIf(!!sdk())('what the device pays, on the real Moddable toolchain', () => {
+  it('xs-mqtt over plain TCP stays within its flash and RAM budget; TLS is linked only by an app that opts in', async () => {
+    ensureBuilt();
+    const { apps, growth } = await measureDevice();
+    console.log('device figures (growth over the baseline app):', JSON.stringify(Object.fromEntries(Object.entries(growth).map(([k, g]: [string, any]) => [k, { archive: g.archive, xsb: g.xsb, slots: g.slots, ram: g.ram }]))));
+    // Every app connected and measured itself, the anchors too: the figures are real.
+    for (const name of ['baseline', 'plain', 'tls', 'ecma419', 'mqtt']) expect(apps[name].ram, name).toBeDefined();
+    expect(growth.ecma419.archive).toBeGreaterThan(10_000);
+    expect(growth.plain.archive).toBeGreaterThan(growth.ecma419.archive); // it measured our code
+    expect(growth.plain.archive).toBeLessThanOrEqual(BUDGET.archive);
+    expect(growth.plain.ram).toBeLessThanOrEqual(BUDGET.ram);
+    // An app without TLS links none of Moddable's TLS stack; one that includes manifest_tls.json does.
+    expect(Object.keys(apps.plain.xsbFiles).filter((f: string) => /^ssl\/|tls/.test(f))).toEqual([]);
+    expect(Object.keys(apps.tls.xsbFiles).some((f: string) => f.startsWith('ssl/'))).toBe(true);
+    expect(growth.tls.archive - growth.plain.archive).toBeGreaterThan(100_000);
+  }, 600_000);
+});
