@@ -1,4 +1,4 @@
-// What an app on the device imports as "xs-mqtt" (the library's manifest.json maps the name to
+// What an app on the device imports as "xs-mqtt" (the library's manifest_mqtt.json maps the name to
 // dist/xs/index.js, built from this file): the client and what its users need. On the device every
 // export and every function the bundle keeps costs preloaded slots in flash (32 B each on the lin
 // simulator, 16 B on an ESP32), so the codec, the sans-IO Session and the topic helpers stay out;

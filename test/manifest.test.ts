@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('..', import.meta.url).pathname;
 
 describe('Moddable manifests', () => {
-  it('the library\'s manifest.json, manifest_tls.json and the sensor app\'s parse, and every local module exists after the build', () => {
+  it('the library\'s manifest_mqtt.json, manifest_tls.json and the sensor app\'s parse, and every local module exists after the build', () => {
     if (!existsSync(root + 'dist/xs/index.js')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'ignore' });
     const app = JSON.parse(readFileSync(root + 'examples/sensor/manifest.json', 'utf8'));
     expect(app.include).toContain('../../manifest_tls.json');
@@ -17,9 +17,9 @@ describe('Moddable manifests', () => {
     for (const m of appModules) expect(existsSync(root + 'examples/sensor/' + m + '.js'), m).toBe(true);
     // TLS is its own manifest: the library's links none of it.
     const tls = JSON.parse(readFileSync(root + 'manifest_tls.json', 'utf8'));
-    expect(tls.include).toContain('./manifest.json');
+    expect(tls.include).toContain('./manifest_mqtt.json');
     expect(tls.include.some((i: string) => i.includes('tlssocket'))).toBe(true);
-    const lib = JSON.parse(readFileSync(root + 'manifest.json', 'utf8'));
+    const lib = JSON.parse(readFileSync(root + 'manifest_mqtt.json', 'utf8'));
     expect(JSON.stringify(lib)).not.toMatch(/tls/i);
     expect(lib.config).toBeUndefined(); // an app's config is the app's: the library's manifest sets none
     const modules = Object.values(lib.modules) as string[];

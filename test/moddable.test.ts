@@ -3,7 +3,8 @@
 // found through $MODDABLE. Without it these tests skip with one line saying how to get it; where
 // .ci/run found ../shared/moddable/setup.sh (XS_MQTT_REQUIRE_SIM=1), a missing SDK is a failure.
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -143,6 +144,58 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
     } finally {
       await w.endAsync();
       await tb.stop();
+    }
+  }, 300_000);
+
+  it('a minimal app that includes manifest_mqtt.json (examples/moddable): online, its QoS 1 message acknowledged and received back', async () => {
+    const id = 'hello' + process.pid;
+    const app = await buildApp({ manifest: root + 'examples/moddable/manifest.json', config: { broker: '127.0.0.1', port: broker.port, clientId: id } });
+    const run = await startApp(app.so);
+    try {
+      await run.waitFor(/^hello: online$/);
+      await run.waitFor(/^hello: acknowledged \d+$/);
+      await run.waitFor(new RegExp(`^hello: received hello/${id} hello from xs-mqtt$`));
+    } finally {
+      await run.stop();
+    }
+  }, 300_000);
+
+  it('an npm-style app built with mcpack from the npm pack tarball: the library preloaded (package.json "moddable"), online', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xs-mqtt-mcpack-'));
+    const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'packapp', version: '1.0.0', type: 'module', main: 'main.js', dependencies: { 'xs-mqtt': 'file:./' + tgz } }));
+    writeFileSync(
+      join(dir, 'main.js'),
+      [
+        'import { Client } from "xs-mqtt";',
+        'import { ModdableHost } from "xs-mqtt/moddable";',
+        `const client = new Client(new ModdableHost(), { host: "127.0.0.1", port: ${broker.port}, clientId: "packapp${process.pid}" }, {`,
+        '  onConnect() { trace("packapp: online\\n"); },',
+        '});',
+        'client.start();',
+      ].join('\n'),
+    );
+    execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'ignore' });
+    const app = await buildApp({ manifest: join(dir, 'manifest.json'), pack: true });
+    // mcpack maps the package's files under their paths and the package's names to them; the
+    // package's "moddable" manifest preloads both.
+    const flat = (d: string): string | null => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) {
+          const f = flat(p);
+          if (f) return f;
+        } else if (e.name === 'manifest_flat.json') return p;
+      }
+      return null;
+    };
+    const preload = JSON.parse(readFileSync(flat(app.dir)!, 'utf8')).preload as string[];
+    for (const m of ['xs-mqtt', 'xs-mqtt/moddable', 'xs-mqtt/dist/xs/index', 'xs-mqtt/dist/xs/moddable']) expect(preload).toContain(m);
+    const run = await startApp(app.so);
+    try {
+      await run.waitFor(/^packapp: online$/);
+    } finally {
+      await run.stop();
     }
   }, 300_000);
 

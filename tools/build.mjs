@@ -26,7 +26,7 @@ for (const [name, entry] of Object.entries(entries)) {
   });
 }
 // The hosts: Node's (dist/node.js, the "./node" export) and Moddable's (dist/xs/moddable.js, the
-// "./moddable" export and manifest.json's "xs-mqtt/moddable"). Neither carries a second copy
+// "./moddable" export and manifest_mqtt.json's "xs-mqtt/moddable"). Neither carries a second copy
 // of the library: Moddable's imports only types from src/, and Node's NodeClient, which extends
 // Client, imports it from dist/index.js.
 const srcAsIndex = {

@@ -1,7 +1,7 @@
 // Builds the sensor app for Moddable (npm run build:xs): esbuild bundles examples/sensor/main.ts
 // into dist/xs/sensor.js, the module examples/sensor/manifest.json names. The library and the host
 // are not bundled again: imports of src/index.ts and hosts/moddable/index.ts become imports of
-// "xs-mqtt" and "xs-mqtt/moddable", which the library's manifest.json maps to dist/xs/index.js and
+// "xs-mqtt" and "xs-mqtt/moddable", which the library's manifest_mqtt.json maps to dist/xs/index.js and
 // dist/xs/moddable.js (tools/build.mjs, run first when they are missing) and preloads. Moddable's own modules
 // (embedded:*, timer, time, mc/*, Resource) stay imports for mcconfig.
 import { build } from 'esbuild';
@@ -15,7 +15,7 @@ if (!existsSync(root + 'dist/xs/index.js') || !existsSync(root + 'dist/xs/moddab
 
 /**
  * src/index.ts → the "xs-mqtt" module and hosts/moddable/index.ts → "xs-mqtt/moddable" (one copy of
- * the library and of the host on the device, both preloaded: manifest.json).
+ * the library and of the host on the device, both preloaded: manifest_mqtt.json).
  */
 const library = {
   name: 'xs-mqtt-external',

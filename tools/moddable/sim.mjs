@@ -38,7 +38,7 @@ function env(s) {
   return { ...process.env, MODDABLE: s.moddable, PATH: s.bin + ':' + process.env.PATH };
 }
 
-/** Makes sure dist/xs (what manifest.json maps the library to) exists. */
+/** Makes sure dist/xs (what manifest_mqtt.json maps the library to) exists. */
 export function ensureBuilt() {
   if (existsSync(join(ROOT, 'dist/xs/index.js')) && existsSync(join(ROOT, 'dist/xs/moddable.js'))) return;
   const r = spawnSync(process.execPath, [join(ROOT, 'tools/build.mjs')], { cwd: ROOT, encoding: 'utf8' });
@@ -59,22 +59,25 @@ function findFile(dir, name) {
 }
 
 /**
+ * `pack`: the app is an npm-style project (package.json, dependencies installed) in the folder of
+ * `manifest` (which need not exist), built as `mcpack mcconfig …`, as Moddable's guide does.
  * Builds the app of `manifest` for the simulator (`mcconfig -m -p lin`, `-i` with `instrument` for
  * the Instrumentation counters) into its own folder. Returns { so, dir, xsb, archive, log }: the
  * simulator library, the build folder, the folder of .xsb files, the linked archive (mc.xs.c.o),
  * and mcconfig's output. Throws with that output when the build fails.
  */
-export async function buildApp({ manifest, config = {}, instrument = false, out, platform = 'lin', timeoutMs = 300_000 }) {
+export async function buildApp({ manifest, config = {}, instrument = false, out, platform = 'lin', timeoutMs = 300_000, pack = false }) {
   const s = sdk();
   if (!s) throw new Error(HOW_TO_GET_THE_SDK);
   const dir = out ?? join(tmpdir(), 'xs-mqtt-mc', basename(dirname(resolve(manifest))) + '-' + process.pid + '-' + Math.random().toString(36).slice(2, 8));
   mkdirSync(dir, { recursive: true });
   const args = ['-m', '-p', platform, '-o', dir];
   if (instrument) args.push('-i');
-  args.push(resolve(manifest));
+  if (!pack) args.push(resolve(manifest));
+  else args.unshift('mcconfig');
   for (const [k, v] of Object.entries(config)) args.push(`${k}=${v}`);
   const log = await new Promise((res, rej) => {
-    const child = spawn(join(s.bin, 'mcconfig'), args, { cwd: dirname(resolve(manifest)), env: env(s), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(s.bin, pack ? 'mcpack' : 'mcconfig'), args, { cwd: dirname(resolve(manifest)), env: env(s), stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (text += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (text += d));

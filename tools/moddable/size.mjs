@@ -2,7 +2,7 @@
 // test/moddable.test.ts enforces the budget). Five apps under tools/moddable/size/, each built with
 // `mcconfig -m -p lin -i` from the same manifests:
 //   baseline  no client
-//   plain     xs-mqtt over plain TCP (the library's manifest.json)
+//   plain     xs-mqtt over plain TCP (the library's manifest_mqtt.json)
 //   tls       xs-mqtt with TLS (manifest_tls.json and the TLS socket class)
 //   ecma419   Moddable's ECMA-419 client (examples/io/tcp/mqttclient), an anchor
 //   mqtt      Moddable's mqtt module (modules/network/mqtt, which pulls in websocket), an anchor

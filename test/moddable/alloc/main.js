@@ -1,6 +1,6 @@
 // The allocation proof on the real Moddable runtime (test/moddable.test.ts builds this with
 // `mcconfig -m -p lin -i` and runs it in mcsim against a real Mosquitto). The library is included
-// and preloaded as any app includes it (the root manifest.json). Each phase runs its workload once
+// and preloaded as any app includes it (manifest_mqtt.json). Each phase runs its workload once
 // to warm up, then N times with the collector off, and traces what the Instrumentation counters
 // moved by (bytes of slots and of chunks):
 //   alloc: <phase> n=<N> slots=<bytes> chunks=<bytes>
