@@ -27,19 +27,20 @@ import {
 import { Decoder } from '../codec/decoder.js';
 import { checkQos, writeAck, writeConnect, writeDisconnect, writeFilters, writePingreq, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
+import { XS } from '../codec/utf8.js';
 import { Outbox, QUEUED, RELEASE, RELEASED, SENT, SUB, UNSUB } from './outbox.js';
 import { checkSuback } from './suback.js';
 
 export interface SessionOptions extends ConnectOptions {
-  /** Receive buffer: the largest non-PUBLISH packet, and a streamed PUBLISH's topic (default 1024). */
+  /** Receive buffer: the largest non-PUBLISH packet, and a streamed PUBLISH's topic (default 1024; 512 on XS). */
   rxBufferSize?: number;
   /** Largest incoming PUBLISH accepted; larger ones close the connection (default: any). */
   maxMessageSize?: number;
-  /** Scratch buffer for QoS 0 publishes and control packets (default 1024). */
+  /** Scratch buffer for QoS 0 publishes and control packets (default 1024; 512 on XS). */
   txBufferSize?: number;
-  /** Bytes of the QoS 1/2 outbox ring (default 4096). */
+  /** Bytes of the QoS 1/2 outbox ring (default 4096; 2048 on XS). */
   outboxBytes?: number;
-  /** QoS 1/2 messages the outbox holds at most, queued, sent, or QoS 2 awaiting PUBCOMP (default 32). */
+  /** QoS 1/2 messages the outbox holds at most, queued, sent, or QoS 2 awaiting PUBCOMP (default 32; 16 on XS). */
   outboxMessages?: number;
   /** QoS 1/2 messages sent and not yet completed (PUBACK, PUBCOMP) at most (default 8). */
   inflightWindow?: number;
@@ -124,10 +125,11 @@ export class Session {
   constructor(options: SessionOptions, events: SessionEvents) {
     this.options = options;
     this._ev = events;
-    this.message = new Decoder(options.rxBufferSize ?? 1024, options.maxMessageSize);
-    this._tx = new Uint8Array(options.txBufferSize ?? 1024);
-    const slots = options.outboxMessages ?? 32;
-    this._ob = new Outbox(options.outboxBytes ?? 4096, slots, MAX_PENDING_ACKS);
+    // Defaults on XS fit a board (an ESP8266 has about 40 KB for the whole app); on Node, a gateway.
+    this.message = new Decoder(options.rxBufferSize ?? (XS ? 512 : 1024), options.maxMessageSize);
+    this._tx = new Uint8Array(options.txBufferSize ?? (XS ? 512 : 1024));
+    const slots = options.outboxMessages ?? (XS ? 16 : 32);
+    this._ob = new Outbox(options.outboxBytes ?? (XS ? 2048 : 4096), slots, MAX_PENDING_ACKS);
     this._window = Math.min(options.inflightWindow ?? 8, slots);
     this._rx2 = new Uint16Array(options.qos2Window ?? 32); // above Mosquitto's default 20 in flight
     this._keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
