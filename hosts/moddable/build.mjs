@@ -47,3 +47,23 @@ const allowed = (s) => s === 'xs-mqtt' || s === 'xs-mqtt/moddable' || s === 'tim
 const bad = imports.filter((s) => !allowed(s));
 if (bad.length || /\bfrom\s*["']node:/.test(text)) throw new Error('dist/xs/sensor.js imports ' + bad.join(', '));
 console.log('built dist/xs/sensor.js; imports: ' + [...new Set(imports)].join(', '));
+
+// ECMA-419's MQTT client class (hosts/moddable/mqttclient.ts → dist/xs/mqttclient.js), what
+// manifest_mqttclient.json maps "embedded:network/mqtt/client" to. Self-contained: the Session and
+// the codec are bundled in (an app on this API does not load "xs-mqtt"), minified and mangled as
+// the library is (tools/build.mjs).
+await build({
+  absWorkingDir: root,
+  entryPoints: ['hosts/moddable/mqttclient.ts'],
+  outfile: 'dist/xs/mqttclient.js',
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  external: ['embedded:*', 'timer', 'time'],
+  logLevel: 'warning',
+  legalComments: 'none',
+  mangleProps: /^_/,
+});
+console.log('built dist/xs/mqttclient.js');

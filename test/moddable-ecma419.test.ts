@@ -1,0 +1,107 @@
+// ECMA-419's MQTT client class (hosts/moddable/mqttclient.ts, manifest_mqttclient.json) on the real
+// Moddable runtime (mcsim, headless) against a real Mosquitto, through tools/moddable/sim.mjs:
+// - Moddable's own example app from the SDK (examples/io/tcp/mqttclient), copied as it is; only
+//   its manifest maps "embedded:network/mqtt/client" to xs-mqtt's class instead of the SDK's, and
+//   its host and port name the local broker.
+// - test/moddable/ecma419: PUBLISH fragments both ways (write() with byteLength in several writes,
+//   kept by the session and streamed; onReadable pieces with `more`), read(count) and read(buffer).
+// Without $MODDABLE these skip with one line (as test/moddable.test.ts does).
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain .mjs tools without declarations
+import { buildApp, ensureBuilt, HOW_TO_GET_THE_SDK, sdk, startApp } from '../tools/moddable/sim.mjs';
+import { startMosquitto } from './brokers/mosquitto.js';
+import type { Broker } from './brokers/mosquitto.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const s = sdk();
+if (!s) console.log('test/moddable-ecma419.test.ts skipped: ' + HOW_TO_GET_THE_SDK);
+
+/** The bytes the apps and the test agree on: byte i of a message of `seed` is (i * 7 + seed) & 255. */
+function pattern(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 255;
+  return b;
+}
+
+describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-mqtt, in mcsim against Mosquitto', () => {
+  let broker: Broker;
+  let tmp: string;
+  beforeAll(async () => {
+    ensureBuilt();
+    if (!existsSync(root + 'dist/xs/mqttclient.js')) execFileSync(process.execPath, [root + 'hosts/moddable/build.mjs'], { cwd: root });
+    broker = await startMosquitto({});
+    tmp = mkdtempSync(join(tmpdir(), 'xs-mqtt-ecma419-'));
+  }, 120_000);
+  afterAll(async () => {
+    await broker?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("Moddable's example app (examples/io/tcp/mqttclient), with only the module mapping changed: subscribes, unsubscribes, publishes in fragments (QoS 2, and 16 KiB QoS 1 through onWritable), pings, and reads its own messages back", async () => {
+    const example = join(s.moddable, 'examples/io/tcp/mqttclient');
+    const dir = join(tmp, 'example');
+    cpSync(example, dir, { recursive: true });
+    rmSync(join(dir, 'mqttclient.js')); // the SDK's own class: not what runs
+    // The one change for the app: "embedded:network/mqtt/client" comes from xs-mqtt's manifest.
+    const mf = join(dir, 'manifest_mqttclient.json');
+    const m = JSON.parse(readFileSync(mf, 'utf8'));
+    expect(m.modules['embedded:network/mqtt/client']).toBe('./mqttclient');
+    delete m.modules['embedded:network/mqtt/client'];
+    m.include.push(root + 'manifest_mqttclient.json');
+    writeFileSync(mf, JSON.stringify(m, null, '\t'));
+    // And the broker: a local Mosquitto instead of test.mosquitto.org.
+    const main = readFileSync(join(dir, 'main.js'), 'utf8');
+    expect(main).toContain('host: "test.mosquitto.org"');
+    writeFileSync(join(dir, 'main.js'), main.replace('host: "test.mosquitto.org"', 'host: "127.0.0.1"').replace('port: 1883', `port: ${broker.port}`));
+
+    const seen: { topic: string; payload: Buffer; qos: number }[] = [];
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'watch-e419-' + process.pid });
+    w.on('message', (topic, payload, packet) => seen.push({ topic, payload, qos: packet.qos }));
+    await w.subscribeAsync('foo/#', { qos: 2 });
+    const app = await buildApp({ manifest: join(dir, 'manifest.json'), out: join(tmp, 'build-example') });
+    // The link named the class from this repository, not the SDK's.
+    expect(existsSync(join(dir, 'mqttclient.js'))).toBe(false);
+    const run = await startApp(app.so);
+    try {
+      await run.waitFor(/^SUBACK - \d+$/);
+      await run.waitFor(/^UNSUBACK - \d+$/);
+      await run.waitFor(/^Ping response$/);
+      await run.waitFor(/^PUBREC - \d+$/);
+      await run.waitFor(/^PUBCOMP - \d+$/);
+      await run.waitFor(/^PUBACK - 1234$/, 20_000);
+      // Its own messages come back (it subscribed to foo/bar/+): onReadable traces them.
+      await run.waitFor(/^SMALL$/);
+      const waitSeen = async (topic: string) => {
+        for (const until = Date.now() + 15_000; !seen.some((x) => x.topic === topic); await new Promise((r) => setTimeout(r, 20)))
+          if (Date.now() > until) throw new Error('nothing on ' + topic + '\n' + run.output());
+        return seen.find((x) => x.topic === topic)!;
+      };
+      const small = await waitSeen('foo/bar/small');
+      expect(small.payload.toString()).toBe('SMALL\n');
+      expect(small.qos).toBe(2);
+      const xxl = await waitSeen('foo/bar/xxl');
+      expect(xxl.qos).toBe(1);
+      expect(xxl.payload.length).toBe(3 + 16 * 1024);
+      const text = xxl.payload.toString('latin1');
+      expect(text.startsWith('XXL')).toBe(true);
+      // The rest: runs of A, B, C… as the app's onWritable wrote them, in order.
+      const runs = text.slice(3).match(/(.)\1*/g)!;
+      expect(runs.map((r) => r[0]).join('')).toBe('ABCDEFGHIJKLMNOPQRSTUVWXYZ'.slice(0, runs.length));
+      // The 16 KiB message came back to the app in pieces; their bytes, traced, add up to it.
+      await run.waitFor(/^XXL/);
+      const body = () => run.lines.filter((l: string) => /^(XXL)?[A-Z]+$/.test(l) && l !== 'SMALL' && l !== 'ERROR').join('');
+      for (const until = Date.now() + 15_000; body().length < text.length; await new Promise((r) => setTimeout(r, 20)))
+        if (Date.now() > until) throw new Error('the 16 KiB message did not come back whole\n' + run.output().slice(0, 4000));
+      expect(body()).toBe(text);
+      expect(run.lines).not.toContain('ERROR');
+    } finally {
+      await run.stop();
+      await w.endAsync();
+    }
+  }, 300_000);
+});
