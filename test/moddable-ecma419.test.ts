@@ -104,4 +104,46 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
       await w.endAsync();
     }
   }, 300_000);
+
+  it('PUBLISH fragments both ways: byteLength with several writes (kept at QoS 1, streamed at QoS 0 from onWritable) reach the broker whole; messages larger than the receive buffer come to onReadable in pieces with `more`, read(count) and read(buffer)', async () => {
+    const id = 'e419f' + process.pid;
+    const seen: { topic: string; payload: Buffer; qos: number }[] = [];
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'watch-' + id });
+    w.on('message', (topic, payload, packet) => seen.push({ topic, payload, qos: packet.qos }));
+    await w.subscribeAsync(`e419/${id}/out/#`, { qos: 1 });
+    const app = await buildApp({ manifest: root + 'test/moddable/ecma419/manifest.json', config: { port: broker.port, clientId: id }, out: join(tmp, 'build-fragments') });
+    const run = await startApp(app.so);
+    try {
+      await run.waitFor(/^e419: suback 1$/);
+      await run.waitFor(/^e419: sent a$/);
+      await run.waitFor(/^e419: puback \d+$/);
+      await run.waitFor(/^e419: sent b$/, 20_000);
+      const waitSeen = async (topic: string) => {
+        for (const until = Date.now() + 15_000; !seen.some((x) => x.topic === topic); await new Promise((r) => setTimeout(r, 20)))
+          if (Date.now() > until) throw new Error('nothing on ' + topic + '\n' + run.output());
+        return seen.find((x) => x.topic === topic)!;
+      };
+      const a = await waitSeen(`e419/${id}/out/a`);
+      expect(a.qos).toBe(1);
+      expect(a.payload.equals(pattern(3000, 1))).toBe(true);
+      const b = await waitSeen(`e419/${id}/out/b`);
+      expect(b.qos).toBe(0);
+      expect(b.payload.length).toBe(20000);
+      expect(b.payload.equals(pattern(20000, 2))).toBe(true);
+
+      // To the device: 6000 bytes (larger than its 1024-byte receive buffer: pieces), then 10.
+      await w.publishAsync(`e419/${id}/in`, pattern(6000, 3), { qos: 1 });
+      const big = await run.waitFor(/^e419: rx (\S+) QoS=(\d) len=(\d+)\/(\d+) pieces=(\d+) ok=(\w+) more=(\w+)$/);
+      expect(big.slice(1)).toEqual([`e419/${id}/in`, '1', '6000', '6000', big[5], 'true', 'true']);
+      expect(Number(big[5])).toBeGreaterThan(1);
+      await w.publishAsync(`e419/${id}/in`, pattern(10, 3), { qos: 0 });
+      const small = await run.waitFor(/^e419: rx \S+ QoS=0 len=10\/10 pieces=(\d+) ok=(\w+) more=(\w+)$/);
+      expect(small.slice(1)).toEqual(['1', 'true', 'true']);
+      expect(run.lines).not.toContain('e419: error');
+      expect(run.lines.filter((l: string) => l.startsWith('e419: write threw'))).toEqual([]);
+    } finally {
+      await run.stop();
+      await w.endAsync();
+    }
+  }, 300_000);
 });

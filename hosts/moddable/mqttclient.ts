@@ -104,6 +104,9 @@ export default class MQTTClient {
   private _frag: Uint8Array | null = null;
   private _fragAt = 0;
   private _stream = false;
+  private _cap = 0; // the largest writable count seen: the socket's send buffer
+  private _pend: Uint8Array | null = null; // the tail of a packet larger than the send buffer, for onWritable
+  private _pendAt = 0;
   private _fragTopic: Uint8Array | null = null;
   private _fragQos = 0;
   private _fragRetain = false;
@@ -218,7 +221,7 @@ export default class MQTTClient {
     this._writable = this._unread = this._keptAt = this._keptEnd = this._left = 0;
     this._rdEnd = this._rdAt;
     this._stream = false;
-    this._frag = null;
+    this._frag = this._pend = null;
     this._op = 0;
     try {
       sock?.close();
@@ -280,6 +283,7 @@ export default class MQTTClient {
 
   private _onWritable(count: number): void {
     this._writable = count;
+    if (count > this._cap) this._cap = count;
     const st = this._st;
     const o = this._o;
     if (st === RESOLVING) {
@@ -294,6 +298,14 @@ export default class MQTTClient {
       return;
     }
     if (st !== ONLINE) return;
+    const p = this._pend;
+    if (p) {
+      const at = this._pendAt;
+      const n = p.length - at < count ? p.length - at : count;
+      this._writable = this._sock.write(at === 0 && n === p.length ? p : p.subarray(at, at + n));
+      if ((this._pendAt = at + n) < p.length) return;
+      this._pend = null;
+    }
     if (!this._stream) {
       this._s.pump(Time.ticks >>> 0);
       if (this._keptEnd > this._keptAt) this._pull();
@@ -339,8 +351,16 @@ export default class MQTTClient {
   /** The session's bytes to the socket, all or none. None during a PUBLISH streamed in fragments. */
   private _send(b: Uint8Array, o: number, l: number): boolean {
     const sock = this._sock;
-    if (!sock || this._stream || l > this._writable) return false;
-    this._writable = sock.write(o === 0 && l === b.length ? b : b.subarray(o, o + l));
+    const w = this._writable;
+    if (!sock || this._stream || this._pend || (l > w && l <= this._cap)) return false;
+    if (l <= w) this._writable = sock.write(o === 0 && l === b.length ? b : b.subarray(o, o + l));
+    else {
+      // Larger than the socket's whole send buffer (1536 bytes on the simulator): what fits now,
+      // the rest copied (the session reuses its buffers) for onWritable.
+      this._pend = b.slice(o + w, o + l);
+      this._pendAt = 0;
+      if (w) this._writable = sock.write(b.subarray(o, o + w));
+    }
     return true;
   }
 
@@ -425,7 +445,7 @@ export default class MQTTClient {
       const n = b.length;
       if (options !== undefined || n > this._left) throw new RangeError('fragment');
       if (this._stream) {
-        if (n > this._writable) throw new Error('overflow');
+        if (this._pend || n > this._writable) throw new Error('overflow');
         this._writable = this._sock.write(b);
       } else {
         this._frag!.set(b, this._fragAt);
@@ -472,7 +492,7 @@ export default class MQTTClient {
         if (qos === 2) throw new RangeError('QoS 2 message larger than outboxBytes');
         if (st !== ONLINE) throw new Error('not connected');
         const head = size - total;
-        if (head + n > this._writable) throw new Error('overflow');
+        if (this._pend || head + n > this._writable) throw new Error('overflow');
         const h = new Uint8Array(head);
         let p = 1;
         h[0] = 0x30 | (qos << 1) | (this._fragRetain ? 1 : 0);
@@ -534,7 +554,8 @@ export default class MQTTClient {
     this._arm();
   }
 
+  /** What write() may take now: onWritable's count. */
   private _room(): number {
-    return this._writable > OVERHEAD ? this._writable - OVERHEAD : 0;
+    return this._writable > OVERHEAD && !this._pend ? this._writable - OVERHEAD : 0;
   }
 }
