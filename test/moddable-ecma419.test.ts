@@ -146,4 +146,36 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
       await w.endAsync();
     }
   }, 300_000);
+
+  it('the reconnect option (an extension): a broker killed and restarted gives onControl DISCONNECT with the status, then CONNACK again; a QoS 1 message written while offline waits in the outbox and is delivered', async () => {
+    const pb = await startMosquitto({ persistence: true });
+    const id = 'e419r' + process.pid;
+    const seen: { topic: string; payload: Buffer; qos: number }[] = [];
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${pb.port}`, { clientId: 'watch-' + id, clean: false, reconnectPeriod: 200 });
+    w.on('message', (topic, payload, packet) => seen.push({ topic, payload, qos: packet.qos }));
+    await w.subscribeAsync(`e419/${id}/out/#`, { qos: 1 });
+    await pb.saved(0);
+    const app = await buildApp({ manifest: root + 'test/moddable/ecma419/manifest.json', config: { port: pb.port, clientId: id, reconnect: 300 }, out: join(tmp, 'build-reconnect') });
+    const run = await startApp(app.so);
+    try {
+      await run.waitFor(/^e419: sent b$/, 20_000);
+      await pb.kill();
+      const off = await run.waitFor(/^e419: offline (-?\d+)$/);
+      expect(Number(off[1])).toBeLessThan(0); // a status (CONNECTION_LOST), not an error callback
+      await run.waitFor(/^e419: queued offline$/);
+      await pb.restart();
+      for (const until = Date.now() + 60_000; run.lines.filter((l: string) => l === 'e419: connack').length < 2; await new Promise((r) => setTimeout(r, 50)))
+        if (Date.now() > until) throw new Error('not online again\n' + run.output());
+      for (const until = Date.now() + 20_000; !seen.some((x) => x.topic === `e419/${id}/out/offline`); await new Promise((r) => setTimeout(r, 50)))
+        if (Date.now() > until) throw new Error('the message written offline never came\n' + run.output());
+      const m = seen.find((x) => x.topic === `e419/${id}/out/offline`)!;
+      expect(m.qos).toBe(1);
+      expect(m.payload.equals(pattern(50, 4))).toBe(true);
+      expect(run.lines).not.toContain('e419: error');
+    } finally {
+      await run.stop();
+      await w.endAsync();
+      await pb.stop();
+    }
+  }, 300_000);
 });

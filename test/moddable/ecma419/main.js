@@ -2,6 +2,7 @@
 // - out/a: 3000 bytes at QoS 1 in writes of 700 (byteLength on the first, no options on the rest),
 //   kept by the session's outbox; out/b: 20000 bytes at QoS 0, larger than the session keeps, streamed
 //   from onWritable (each write within the count onWritable gave). Byte i of a message with seed s is (i * 7 + s) & 255.
+// - with config.reconnect: the `reconnect` option; a QoS 1 message written while offline.
 // - in: what the test sends, read in pieces (onReadable with `more`), half through read(count) and
 //   half through read(buffer), each byte checked against seed 3.
 import MQTTClient from "embedded:network/mqtt/client";
@@ -42,6 +43,7 @@ new MQTTClient({
 	port: config.port,
 	id,
 	keepAlive: 30_000,
+	reconnect: config.reconnect || undefined,		// xs-mqtt's extension: 0 (off) by default
 	onControl(msg) {
 		if (MQTTClient.CONNACK === msg.operation) {
 			trace("e419: connack\n");
@@ -60,6 +62,14 @@ new MQTTClient({
 		}
 		else if (MQTTClient.PUBACK === msg.operation)
 			trace(`e419: puback ${msg.id}\n`);
+		else if (MQTTClient.DISCONNECT === msg.operation) {		// reconnect: the connection was lost; another follows
+			trace(`e419: offline ${msg.status}\n`);
+			if (!this.offlineSent) {		// kept in the outbox, sent once online again
+				this.offlineSent = true;
+				this.write(piece(0, 50, 4), {topic: OUT + "/offline", QoS: 1});
+				trace("e419: queued offline\n");
+			}
+		}
 	},
 	onWritable(count) {
 		try {
