@@ -248,15 +248,11 @@ export default class MQTTClient {
       return;
     }
     // Exponential backoff with full jitter, from `reconnect` ms (or 1 s) up to 60 s.
-    const min = r > 0 ? r : 1000;
+    const min = r > 1 ? r : 1000; // (true: 1000)
     const delay = Math.max(min >> 2, Math.floor(Math.random() * Math.min(60000, min * 2 ** Math.min(this._attempt++, 16))));
     this._st = WAITING;
     this._schedule(delay);
-    const m = this._msg;
-    m.operation = MQTTClient.DISCONNECT;
-    m.id = 0;
-    m.status = status;
-    o.onControl?.call(this, m);
+    o.onControl?.call(this, this._control(MQTTClient.DISCONNECT, 0, status));
   }
 
   private _schedule(ms: number): void {
@@ -392,13 +388,11 @@ export default class MQTTClient {
     this._op = 0;
     if (this._st === CLOSED || (op === CONNACK && this._s.state !== ONLINE)) return; // a refusal: onError follows
     const d = this._dec;
-    const m = this._msg;
-    m.operation = op;
-    m.id = op === CONNACK ? 0 : this._id;
-    m.returnCode = op === CONNACK ? 0 : undefined;
-    m.sessionPresent = op === CONNACK ? d.sessionPresent : undefined;
-    m.payload = op === SUBACK ? d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadLength) : undefined;
-    m.status = undefined;
+    const m = this._control(op, op === CONNACK ? 0 : this._id, undefined);
+    if (op === CONNACK) {
+      m.returnCode = 0;
+      m.sessionPresent = d.sessionPresent;
+    } else if (op === SUBACK) m.payload = d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadLength);
     if (op === CONNACK) {
       this._st = ONLINE;
       this._attempt = 0;
@@ -406,6 +400,16 @@ export default class MQTTClient {
     const o = this._o;
     o.onControl?.call(this, m);
     if (op === CONNACK && this._st === ONLINE && this._writable > OVERHEAD) o.onWritable?.call(this, this._writable - OVERHEAD);
+  }
+
+  /** onControl's message, reused: `operation`, `id`, `status` set, the other fields cleared. */
+  private _control(operation: number, id: number, status: number | undefined) {
+    const m = this._msg;
+    m.operation = operation;
+    m.id = id;
+    m.status = status;
+    m.returnCode = m.sessionPresent = m.payload = undefined;
+    return m;
   }
 
   // ---- the application's calls ----
