@@ -178,4 +178,24 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
       await pb.stop();
     }
   }, 300_000);
+
+  it('without the reconnect option, as the spec says: a lost connection calls onError once and the instance stays closed', async () => {
+    const pb = await startMosquitto({});
+    const id = 'e419e' + process.pid;
+    const app = await buildApp({ manifest: root + 'test/moddable/ecma419/manifest.json', config: { port: pb.port, clientId: id }, out: join(tmp, 'build-error') });
+    const run = await startApp(app.so);
+    try {
+      await run.waitFor(/^e419: sent b$/, 20_000);
+      await pb.kill();
+      await run.waitFor(/^e419: error$/);
+      await pb.restart();
+      await new Promise((r) => setTimeout(r, 3000)); // nothing reconnects
+      expect(run.lines.filter((l: string) => l === 'e419: error')).toHaveLength(1);
+      expect(run.lines.filter((l: string) => l === 'e419: connack')).toHaveLength(1);
+      expect(run.lines.filter((l: string) => l.startsWith('e419: offline'))).toEqual([]);
+    } finally {
+      await run.stop();
+      await pb.stop();
+    }
+  }, 300_000);
 });

@@ -293,7 +293,6 @@ export default class MQTTClient {
       else this._arm();
       return;
     }
-    if (st !== ONLINE) return;
     const p = this._pend;
     if (p) {
       const at = this._pendAt;
@@ -302,6 +301,7 @@ export default class MQTTClient {
       if ((this._pendAt = at + n) < p.length) return;
       this._pend = null;
     }
+    if (st !== ONLINE) return;
     if (!this._stream) {
       this._s.pump(Time.ticks >>> 0);
       if (this._keptEnd > this._keptAt) this._pull();
