@@ -164,7 +164,7 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
       expect(Number(off[1])).toBeLessThan(0); // a status (CONNECTION_LOST), not an error callback
       await run.waitFor(/^e419: queued offline$/);
       await pb.restart();
-      for (const until = Date.now() + 60_000; run.lines.filter((l: string) => l === 'e419: connack').length < 2; await new Promise((r) => setTimeout(r, 50)))
+      for (const until = Date.now() + 20_000; run.lines.filter((l: string) => l === 'e419: connack').length < 2; await new Promise((r) => setTimeout(r, 50)))
         if (Date.now() > until) throw new Error('not online again\n' + run.output());
       for (const until = Date.now() + 20_000; !seen.some((x) => x.topic === `e419/${id}/out/offline`); await new Promise((r) => setTimeout(r, 50)))
         if (Date.now() > until) throw new Error('the message written offline never came\n' + run.output());
