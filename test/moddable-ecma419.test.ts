@@ -73,6 +73,7 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
       await run.waitFor(/^Ping response$/);
       await run.waitFor(/^PUBREC - \d+$/);
       await run.waitFor(/^PUBCOMP - \d+$/);
+      await run.waitFor(/^PUBREL - \d+$/); // its QoS 2 message coming back: the broker's PUBREL
       await run.waitFor(/^PUBACK - 1234$/, 20_000);
       // Its own messages come back (it subscribed to foo/bar/+): onReadable traces them.
       await run.waitFor(/^SMALL$/);
