@@ -88,7 +88,6 @@ export default class MQTTClient {
   declare private _txBytes: number;
   declare private _timer: Timer;
   private _sock: any = null;
-  private _tls = false;
   private _st = RESOLVING;
   private _writable = 0;
   private _unread = 0; // bytes the socket holds for us
@@ -190,7 +189,6 @@ export default class MQTTClient {
   private _connect(address: string): void {
     const o = this._o;
     const socket = o.socket ?? { io: TCP };
-    this._tls = socket.io !== TCP;
     try {
       this._sock = new socket.io({
         ...socket,
@@ -322,14 +320,10 @@ export default class MQTTClient {
         const sock = this._sock;
         if (!sock || this._unread <= 0) return;
         const k = 31 - Math.clz32(this._unread < rx.length ? this._unread : rx.length);
-        let n = 1 << k;
-        if (this._tls) {
-          // A TLS socket hands out what it decrypted as a new ArrayBuffer.
-          const b = new Uint8Array(sock.read(n));
-          n = b.length;
-          if (!n) return;
-          rx.set(b);
-        } else sock.read(this._views[k]);
+        const n = 1 << k;
+        // Exactly n bytes, into a view made once: TCP's read(buffer) takes no more than it holds, and
+        // Moddable's TLS socket fills a buffer too (up to what it decrypted, which onReadable counted).
+        sock.read(this._views[k]);
         this._unread -= n;
         this._keptAt = 0;
         this._keptEnd = n;
