@@ -44,6 +44,9 @@ const CLOSED = 4;
 
 type Bytes = ArrayBuffer | ArrayBufferView;
 
+/** One function for the session's events this class does not need: no closure each. */
+function NOOP(): void {}
+
 /** The bytes of a Buffer as a Uint8Array (the view allocates; the bytes are not copied). */
 function view(b: Bytes): Uint8Array {
   return b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
@@ -149,11 +152,11 @@ export default class MQTTClient {
     };
     const s = new Session(so, {
       send: (b, o, l) => this._send(b, o, l),
-      onConnected: () => {},
+      onConnected: NOOP, // (CONNACK and the acknowledgements are reported from the decoder: _report)
       onMessage: () => this._message(),
-      onPublished: () => {},
-      onSubscribed: () => {},
-      onUnsubscribed: () => {},
+      onPublished: NOOP,
+      onSubscribed: NOOP,
+      onUnsubscribed: NOOP,
       onClose: (status) => this._lost(status),
     });
     const dec = new ControlDecoder(options.rxBufferSize ?? 1024, options.maxMessageSize);
