@@ -106,7 +106,7 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
     }
   }, 300_000);
 
-  it('PUBLISH fragments both ways: byteLength with several writes (kept at QoS 1, streamed at QoS 0 from onWritable) reach the broker whole; messages larger than the receive buffer come to onReadable in pieces with `more`, read(count) and read(buffer)', async () => {
+  it('PUBLISH fragments both ways: byteLength with several writes (kept at QoS 1, streamed at QoS 0 from onWritable) reach the broker whole; messages larger than the receive buffer come to onReadable in pieces with `more`, read(count) and read(buffer); a message read after onReadable returns holds back what follows', async () => {
     const id = 'e419f' + process.pid;
     const seen: { topic: string; payload: Buffer; qos: number }[] = [];
     const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'watch-' + id });
@@ -137,9 +137,14 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
       const big = await run.waitFor(/^e419: rx (\S+) QoS=(\d) len=(\d+)\/(\d+) pieces=(\d+) ok=(\w+) more=(\w+)$/);
       expect(big.slice(1)).toEqual([`e419/${id}/in`, '1', '6000', '6000', big[5], 'true', 'true']);
       expect(Number(big[5])).toBeGreaterThan(1);
+      // 10 bytes the app reads only 300 ms after onReadable, and 20 right behind them: those wait.
       await w.publishAsync(`e419/${id}/in`, pattern(10, 3), { qos: 0 });
-      const small = await run.waitFor(/^e419: rx \S+ QoS=0 len=10\/10 pieces=(\d+) ok=(\w+) more=(\w+)$/);
-      expect(small.slice(1)).toEqual(['1', 'true', 'true']);
+      await w.publishAsync(`e419/${id}/in`, pattern(20, 3), { qos: 1 });
+      const late = await run.waitFor(/^e419: late len=(\d+) ok=(\w+) empty=(\w+)$/);
+      expect(late.slice(1)).toEqual(['10', 'true', 'true']);
+      const after = await run.waitFor(/^e419: rx \S+ QoS=1 len=20\/20 pieces=(\d+) ok=(\w+) more=(\w+)$/);
+      expect(after.slice(1)).toEqual(['1', 'true', 'true']);
+      expect(run.lines.indexOf(after[0])).toBeGreaterThan(run.lines.indexOf(late[0]));
       expect(run.lines).not.toContain('e419: error');
       expect(run.lines.filter((l: string) => l.startsWith('e419: write threw'))).toEqual([]);
     } finally {

@@ -17,7 +17,7 @@ import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
 import Time from 'time';
 import Timer from 'timer';
-import { CONNACK, CONNECTION_LOST, EV_PACKET, PUBLISH, STOPPED, SUBACK, WOULD_BLOCK } from '../../src/codec/constants.js';
+import { CONNACK, CONNECTION_LOST, EV_PACKET, NEED_MORE, PUBLISH, STOPPED, SUBACK, WOULD_BLOCK } from '../../src/codec/constants.js';
 import { Decoder } from '../../src/codec/decoder.js';
 import { checkQos } from '../../src/codec/encode.js';
 import { Session } from '../../src/session/session.js';
@@ -58,6 +58,11 @@ class ControlDecoder extends Decoder {
   push(bytes: Uint8Array, offset: number, length: number): number {
     const c = this._c;
     c._report(); // the previous packet's: the session has handled it by now
+    if (c._holding) {
+      // onReadable left bytes unread: nothing more until read() takes them (the session keeps the rest).
+      this.consumed = 0;
+      return NEED_MORE;
+    }
     const ev = super.push(bytes, offset, length);
     if (ev === EV_PACKET && this.type !== PUBLISH) {
       c._op = this.type;
@@ -98,8 +103,14 @@ export default class MQTTClient {
   private _views: Uint8Array[] = []; // rx's first 2^k bytes: a read of 2^k bytes makes no view
   private _keptAt = 0; // rx[_keptAt, _keptEnd): read, not yet taken by the session (an ack waits for room)
   private _keptEnd = 0;
-  private _rdAt = 0; // the piece onReadable offers: decoder data[_rdAt, _rdEnd)
+  private _rdAt = 0; // the piece onReadable offers: _rd[_rdAt, _rdEnd)
   private _rdEnd = 0;
+  private _rd: Uint8Array | null = null; // the decoder's data, or _hold
+  // What onReadable left unread, kept until read() takes it; meanwhile the decoder takes no more
+  // bytes (as Moddable's client stops parsing), and the socket is read again once it is all read.
+  private _hold: Uint8Array | null = null;
+  /** @internal */
+  _holding = false;
   // A PUBLISH written in fragments: _left bytes to come. Into _frag (then given to the session
   // whole) or, when it cannot be kept (_stream), straight to the socket.
   private _left = 0;
@@ -221,6 +232,7 @@ export default class MQTTClient {
     this._s.linkLost();
     this._writable = this._unread = this._keptAt = this._keptEnd = this._left = 0;
     this._rdEnd = this._rdAt;
+    this._holding = false;
     this._stream = false;
     this._frag = this._pend = null;
     this._op = 0;
@@ -364,6 +376,7 @@ export default class MQTTClient {
     const d = this._dec;
     const o = this._o;
     const last = d.fragmentOffset + d.payloadLength === d.messageLength;
+    this._rd = d.data;
     this._rdAt = d.payloadOffset;
     this._rdEnd = d.payloadOffset + d.payloadLength;
     const options = d.fragmentOffset
@@ -371,10 +384,16 @@ export default class MQTTClient {
         ? LAST
         : MORE
       : { topic: decodeUtf8(d.topicData, d.topicOffset, d.topicOffset + d.topicLength), QoS: d.qos, retain: d.retain, byteLength: d.messageLength, more: !last };
-    try {
-      o.onReadable?.call(this, d.payloadLength, options);
-    } finally {
-      this._rdAt = this._rdEnd; // what was not read is gone: the record is reused
+    o.onReadable?.call(this, d.payloadLength, options);
+    const left = this._rdEnd - this._rdAt;
+    if (left > 0 && this._sock) {
+      // Unread: copied out of the decoder's record (reused for the next bytes) for a later read().
+      const h = this._hold && this._hold.length >= left ? this._hold : (this._hold = new Uint8Array(left));
+      h.set(this._rd!.subarray(this._rdAt, this._rdEnd));
+      this._rd = h;
+      this._rdAt = 0;
+      this._rdEnd = left;
+      this._holding = true;
     }
   }
 
@@ -419,17 +438,23 @@ export default class MQTTClient {
     const at = this._rdAt;
     const left = this._rdEnd - at;
     if (left <= 0) return undefined;
-    const data = this._dec.data;
+    const data = this._rd!;
+    let n: number;
+    let r: ArrayBuffer | number;
     if (typeof count === OBJECT) {
       const v = view(count as Bytes);
-      const n = v.length < left ? v.length : left;
+      r = n = v.length < left ? v.length : left;
       for (let i = 0; i < n; i++) v[i] = data[at + i];
-      this._rdAt = at + n;
-      return n;
+    } else {
+      n = count === undefined || (count as number) > left ? left : (count as number);
+      r = data.slice(at, at + n).buffer;
     }
-    const n = count === undefined || (count as number) > left ? left : (count as number);
-    this._rdAt = at + n;
-    return data.slice(at, at + n).buffer;
+    if ((this._rdAt = at + n) === this._rdEnd && this._holding) {
+      // All that was held is read: the bytes behind it, from the event loop (not inside read()).
+      this._holding = false;
+      Timer.set(() => this._sock && this._pull(), 0);
+    }
+    return r;
   }
 
   /**
