@@ -204,4 +204,36 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
       await pb.stop();
     }
   }, 300_000);
+
+  it('DISCONNECT written by the app reaches the broker (it discards the will) and onClose follows; an app that just dies leaves its will', async () => {
+    const id = 'e419d' + process.pid;
+    const wills: string[] = [];
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'watch-' + id });
+    w.on('message', (topic, payload) => wills.push(topic + ' ' + payload.toString()));
+    await w.subscribeAsync(`e419/${id}/out/will`, { qos: 1 });
+    const app = await buildApp({ manifest: root + 'test/moddable/ecma419/manifest.json', config: { port: broker.port, clientId: id }, out: join(tmp, 'build-disconnect') });
+    let run = await startApp(app.so);
+    try {
+      await run.waitFor(/^e419: suback 1$/);
+      await w.publishAsync(`e419/${id}/in/bye`, 'bye', { qos: 0 });
+      await run.waitFor(/^e419: closed$/);
+      await broker.waitForLog(new RegExp(`Received DISCONNECT from ${id}\\b`));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(wills).toEqual([]);
+      expect(run.lines).not.toContain('e419: error');
+    } finally {
+      await run.stop();
+    }
+    // The control: the same app killed while connected. The will was sent, and is published.
+    run = await startApp(app.so);
+    try {
+      await run.waitFor(/^e419: suback 1$/);
+    } finally {
+      await run.stop();
+    }
+    for (const until = Date.now() + 10_000; !wills.length; await new Promise((r) => setTimeout(r, 50)))
+      if (Date.now() > until) throw new Error('no will after the app was killed\n' + broker.log().slice(-2000));
+    expect(wills).toEqual([`e419/${id}/out/will gone`]);
+    await w.endAsync();
+  }, 300_000);
 });

@@ -2,6 +2,7 @@
 // - out/a: 3000 bytes at QoS 1 in writes of 700 (byteLength on the first, no options on the rest),
 //   kept by the session's outbox; out/b: 20000 bytes at QoS 0, larger than the session keeps, streamed
 //   from onWritable (each write within the count onWritable gave). Byte i of a message with seed s is (i * 7 + s) & 255.
+// - in/bye: DISCONNECT (then onClose; the broker discards the will, out/will).
 // - with config.reconnect: the `reconnect` option; a QoS 1 message written while offline.
 // - in: what the test sends, read in pieces (onReadable with `more`), half through read(count) and
 //   half through read(buffer), each byte checked against seed 3. A 10-byte message is not read in
@@ -45,11 +46,12 @@ new MQTTClient({
 	port: config.port,
 	id,
 	keepAlive: 30_000,
+	will: {topic: OUT + "/will", message: ArrayBuffer.fromString("gone"), QoS: 1},
 	reconnect: config.reconnect || undefined,		// xs-mqtt's extension: 0 (off) by default
 	onControl(msg) {
 		if (MQTTClient.CONNACK === msg.operation) {
 			trace("e419: connack\n");
-			this.write(null, {operation: MQTTClient.SUBSCRIBE, items: [{topic: IN, QoS: 1}]});
+			this.write(null, {operation: MQTTClient.SUBSCRIBE, items: [{topic: IN + "/#", QoS: 1}]});
 		}
 		else if (MQTTClient.SUBACK === msg.operation) {
 			trace(`e419: suback ${Array.from(new Uint8Array(msg.payload)).join(",")}\n`);
@@ -82,6 +84,10 @@ new MQTTClient({
 		}
 	},
 	onReadable(count, options) {
+		if (options.topic === IN + "/bye") {		// a clean end: the broker discards the will
+			this.write(null, {operation: MQTTClient.DISCONNECT});
+			return;
+		}
 		if ((options.topic !== undefined) && (10 === options.byteLength)) {
 			Timer.set(() => {
 				const a = new Uint8Array(this.read(4));
@@ -119,5 +125,8 @@ new MQTTClient({
 	},
 	onError() {
 		trace("e419: error\n");
+	},
+	onClose() {
+		trace("e419: closed\n");
 	}
 });
