@@ -32,6 +32,21 @@ describe('Moddable manifests', () => {
   });
 });
 
+describe('manifest_mqttclient.json (ECMA-419\'s MQTT client class)', () => {
+  it('maps embedded:network/mqtt/client to the built class and preloads it; the library\'s manifest links none of it', () => {
+    if (!existsSync(root + 'dist/xs/mqttclient.js')) execFileSync(process.execPath, [root + 'hosts/moddable/build.mjs'], { stdio: 'ignore' });
+    const m = JSON.parse(readFileSync(root + 'manifest_mqttclient.json', 'utf8'));
+    expect(Object.keys(m.modules)).toEqual(['embedded:network/mqtt/client']);
+    expect(existsSync(root + m.modules['embedded:network/mqtt/client'] + '.js')).toBe(true);
+    expect(m.preload).toEqual(['embedded:network/mqtt/client']);
+    for (const f of ['manifest_mqtt.json', 'manifest_tls.json']) expect(readFileSync(root + f, 'utf8')).not.toMatch(/mqttclient/);
+    // Self-contained: it imports only Moddable's modules, not the library's.
+    const text = readFileSync(root + 'dist/xs/mqttclient.js', 'utf8');
+    const imports = [...text.matchAll(/\bfrom\s*["']([^"']+)["']/g)].map((x) => x[1]);
+    expect(imports.filter((i) => !/^(embedded:|timer$|time$)/.test(i))).toEqual([]);
+  });
+});
+
 describe('the sensor app\'s config', () => {
   it('declares in examples/sensor/manifest.json every config key the app reads, and none that Moddable\'s libraries own', () => {
     const app = JSON.parse(readFileSync(root + 'examples/sensor/manifest.json', 'utf8'));

@@ -27,15 +27,15 @@ describe('npm pack', () => {
 
   it('ships the library, its declarations, the bin, the licence and the changelog, and nothing else', () => {
     const allowed = [
-      /^(LICENSE|CHANGELOG\.md|README\.md|package\.json|manifest_mqtt\.json|manifest_tls\.json|tools\/cli\/xs-mqtt\.mjs)$/,
+      /^(LICENSE|CHANGELOG\.md|README\.md|package\.json|manifest_mqtt\.json|manifest_tls\.json|manifest_mqttclient\.json|tools\/cli\/xs-mqtt\.mjs)$/,
       /^dist\/(index|codec|node|cli)\.js$/,
-      /^dist\/xs\/(index|codec|moddable)\.js$/,
+      /^dist\/xs\/(index|codec|moddable|mqttclient)\.js$/,
       /^dist\/types\/(?!hosts\/).+\.d\.ts$/,
       /^dist\/types\/hosts\/(node|moddable)\/index\.d\.ts$/,
       /^src\/.+\.ts$/,
     ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
-    for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'tools/cli/xs-mqtt.mjs', 'dist/cli.js', 'manifest_mqtt.json', 'manifest_tls.json']) expect(files).toContain(f);
+    for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'tools/cli/xs-mqtt.mjs', 'dist/cli.js', 'manifest_mqtt.json', 'manifest_tls.json', 'manifest_mqttclient.json', 'dist/xs/mqttclient.js']) expect(files).toContain(f);
     // No manifest.json: mcpack includes a package's manifest.json in every app, and SDK 8.2.3's mcpack
     // fails on one that includes the SDK's manifests ("'undefined/network/net/manifest.json': manifest
     // not found"). mcpack users get the preload from package.json's "moddable" (test/moddable.test.ts).
@@ -51,8 +51,10 @@ describe('npm pack', () => {
     const targets: string[] = [pkg.main, pkg.types, ...Object.values(pkg.bin as Record<string, string>)];
     for (const v of Object.values(pkg.exports) as Array<string | Record<string, string>>) targets.push(...(typeof v === 'string' ? [v] : Object.values(v)));
     for (const t of targets) expect(files, t).toContain(posix.normalize(t));
-    const include = JSON.parse(readFileSync(root + 'manifest_mqtt.json', 'utf8'));
-    for (const m of Object.values(include.modules) as string[]) expect(files).toContain(posix.normalize(`${m}.js`));
+    for (const manifest of ['manifest_mqtt.json', 'manifest_mqttclient.json']) {
+      const include = JSON.parse(readFileSync(root + manifest, 'utf8'));
+      for (const m of Object.values(include.modules) as string[]) expect(files).toContain(posix.normalize(`${m}.js`));
+    }
     for (const s of sources('src')) expect(files).toContain(s.replace(/^src\//, 'dist/types/').replace(/\.ts$/, '.d.ts'));
     // Every relative import of a declaration resolves to a packed declaration.
     for (const f of files.filter((p) => p.endsWith('.d.ts'))) {

@@ -52,7 +52,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`baseline app (same manifests, no client): archive ${base.archive} B, bytecode ${base.xsb} B, ${base.slots} preloaded slots\n`);
   console.log('| client | archive growth | .xsb bytecode | preloaded slots | keys | RAM of one connected client (slots + chunks) |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  const names = { plain: 'xs-mqtt, plain TCP', tls: 'xs-mqtt with TLS linked', ecma419: "Moddable's ECMA-419 client (anchor)", mqtt: "Moddable's mqtt module (anchor)" };
+  const names = { plain: 'xs-mqtt, plain TCP', tls: 'xs-mqtt with TLS linked', ecma419: "Moddable's ECMA-419 client (anchor)", mqtt: "Moddable's mqtt module (anchor)", xs419: "xs-mqtt's ECMA-419 class (manifest_mqttclient.json)" };
   for (const [k, g] of Object.entries(growth)) {
     console.log(`| ${names[k]} | ${g.archive} B | ${g.xsb} B | +${g.slots} | +${g.keys} | ${g.ram} B (${g.ramSlots} + ${g.ramChunks}) |`);
   }

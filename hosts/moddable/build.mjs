@@ -56,3 +56,23 @@ for (const [spec, file] of [['xs-mqtt', 'dist/xs/index.js'], ['xs-mqtt/moddable'
   }
 }
 console.log('built dist/xs/sensor.js; imports: ' + [...new Set(imports)].join(', '));
+
+// ECMA-419's MQTT client class (hosts/moddable/mqttclient.ts → dist/xs/mqttclient.js), what
+// manifest_mqttclient.json maps "embedded:network/mqtt/client" to. Self-contained: the Session and
+// the codec are bundled in (an app on this API does not load "xs-mqtt"), minified and mangled as
+// the library is (tools/build.mjs).
+await build({
+  absWorkingDir: root,
+  entryPoints: ['hosts/moddable/mqttclient.ts'],
+  outfile: 'dist/xs/mqttclient.js',
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  external: ['embedded:*', 'timer', 'time'],
+  logLevel: 'warning',
+  legalComments: 'none',
+  mangleProps: /^_/,
+});
+console.log('built dist/xs/mqttclient.js');

@@ -38,11 +38,13 @@ function env(s) {
   return { ...process.env, MODDABLE: s.moddable, PATH: s.bin + ':' + process.env.PATH };
 }
 
-/** Makes sure dist/xs (what manifest_mqtt.json maps the library to) exists. */
+/** Makes sure dist/xs (what the manifests map: the library, the host, the ECMA-419 class, the sensor app) exists. */
 export function ensureBuilt() {
-  if (existsSync(join(ROOT, 'dist/xs/index.js')) && existsSync(join(ROOT, 'dist/xs/moddable.js'))) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'tools/build.mjs')], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error('tools/build.mjs failed\n' + r.stdout + r.stderr);
+  if (['index', 'moddable', 'mqttclient', 'sensor'].every((f) => existsSync(join(ROOT, `dist/xs/${f}.js`)))) return;
+  for (const tool of ['tools/build.mjs', 'hosts/moddable/build.mjs']) {
+    const r = spawnSync(process.execPath, [join(ROOT, tool)], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(tool + ' failed\n' + r.stdout + r.stderr);
+  }
 }
 
 function findFile(dir, name) {

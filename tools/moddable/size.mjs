@@ -6,6 +6,7 @@
 //   tls       xs-mqtt with TLS (manifest_tls.json and the TLS socket class)
 //   ecma419   Moddable's ECMA-419 client (examples/io/tcp/mqttclient), an anchor
 //   mqtt      Moddable's mqtt module (modules/network/mqtt, which pulls in websocket), an anchor
+//   xs419     xs-mqtt's ECMA-419 class (manifest_mqttclient.json), running ecma419's app unchanged
 // For each: the linked archive (mc.xs.c.o: text + data, what goes to flash), the .xsb bytecode of
 // its modules, the preloaded slots (mxHeapCount in mc.xs.c) and keys, each as growth over the
 // baseline; and the RAM of one connected client (slots and chunks in use after a collection,
@@ -16,7 +17,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { buildApp, ROOT, startApp } from './sim.mjs';
 
-export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt'];
+export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt', 'xs419'];
 
 /**
  * The device budget, lin 64-bit (a slot is 32 B here, 16 B on an ESP32), enforced by
@@ -77,7 +78,7 @@ async function broker() {
   return { port: server.address().port, close: () => new Promise((res) => server.close(() => aedes.close(res))) };
 }
 
-/** Builds and runs the five apps; returns { apps: {name: figures}, growth: {name: figures over baseline} }. */
+/** Builds and runs the apps; returns { apps: {name: figures}, growth: {name: figures over baseline} }. */
 export async function measureDevice({ log = () => {}, only = APPS } = {}) {
   const b = await broker();
   const apps = {};

@@ -1,0 +1,587 @@
+// ECMA-419's MQTT client class (`embedded:network/mqtt/client`, 2nd edition §25) on xs-mqtt's
+// sans-IO Session: the class pattern of Moddable's own client (examples/io/tcp/mqttclient in the
+// SDK), so that an app written for it runs on this one by mapping the module name to this file
+// (manifest_mqttclient.json). The Session does the protocol (CONNECT, acknowledgements of both
+// directions, the QoS 2 exchanges, keepalive, the malformed-packet checks); this file adapts the
+// socket (the host provider's `socket.io` and `dns.io`, as Moddable's client does) and the calls.
+//
+// Spec semantics kept: onReadable(count, {topic, QoS, byteLength, more}) with read(count | buffer);
+// onWritable(count) with count the bytes write() may take now; onControl(message) for CONNACK,
+// SUBACK (payload: the return codes), UNSUBACK, PUBACK, PUBREC, PUBREL, PUBCOMP, PINGRESP; write()
+// with PUBLISH fragments through byteLength, SUBSCRIBE / UNSUBSCRIBE with items, PINGREQ,
+// DISCONNECT; onError() once, after which the instance is closed; close().
+// Extensions (ECMA-419 lets a class take options of its own): `reconnect`, and the Session's sizes
+// (README, "ECMA-419 MQTT client").
+import TCP from 'embedded:io/socket/tcp';
+import UDP from 'embedded:io/socket/udp';
+import Resolver from 'embedded:network/dns/resolver/udp';
+import Time from 'time';
+import Timer from 'timer';
+import { CONNACK, CONNECTION_LOST, EV_PACKET, NEED_MORE, PUBLISH, STOPPED, SUBACK, WOULD_BLOCK } from '../../src/codec/constants.js';
+import { Decoder } from '../../src/codec/decoder.js';
+import { checkQos } from '../../src/codec/encode.js';
+import { Session } from '../../src/session/session.js';
+import type { SessionOptions } from '../../src/session/session.js';
+import { decodeUtf8, topicBytes } from '../../src/topic.js';
+import { isIPv4 } from './index.js';
+
+/** What onWritable's count leaves for the socket's own use, as Moddable's client does. */
+const OVERHEAD = 8;
+/** The timer's period while nothing is due (it is rescheduled, never made again). */
+const IDLE_MS = 0x3fffffff;
+const PINGREQ_BYTES = Uint8Array.of(0xc0, 0);
+// onReadable's options for the second and later pieces of a message (the first carries topic, QoS, byteLength).
+const MORE = Object.freeze({ more: true });
+const LAST = Object.freeze({ more: false });
+const OBJECT = 'object';
+
+// States.
+const RESOLVING = 0; // DNS, then the socket connecting
+const LOGIN = 1; // CONNECT sent
+const ONLINE = 2;
+const WAITING = 3; // reconnect option: waiting to connect again
+const CLOSED = 4;
+
+type Bytes = ArrayBuffer | ArrayBufferView;
+
+/** One function for the session's events this class does not need: no closure each. */
+function NOOP(): void {}
+
+/** The bytes of a Buffer as a Uint8Array (the view allocates; the bytes are not copied). */
+function view(b: Bytes): Uint8Array {
+  return b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+}
+
+/** The session's decoder, telling the client of each control packet after the session handled it. */
+class ControlDecoder extends Decoder {
+  declare _c: MQTTClient;
+  push(bytes: Uint8Array, offset: number, length: number): number {
+    const c = this._c;
+    c._report(); // the previous packet's: the session has handled it by now
+    if (c._holding) {
+      // onReadable left bytes unread: nothing more until read() takes them (the session keeps the rest).
+      this.consumed = 0;
+      return NEED_MORE;
+    }
+    const ev = super.push(bytes, offset, length);
+    if (ev === EV_PACKET && this.type !== PUBLISH) {
+      c._op = this.type;
+      c._id = this.packetId;
+    }
+    return ev;
+  }
+}
+
+export default class MQTTClient {
+  static CONNECT = 1;
+  static CONNACK = 2;
+  static PUBLISH = 3;
+  static PUBACK = 4;
+  static PUBREC = 5;
+  static PUBREL = 6;
+  static PUBCOMP = 7;
+  static SUBSCRIBE = 8;
+  static SUBACK = 9;
+  static UNSUBSCRIBE = 10;
+  static UNSUBACK = 11;
+  static PINGREQ = 12;
+  static PINGRESP = 13;
+  static DISCONNECT = 14;
+
+  declare target: unknown;
+  declare private _o: any; // the constructor's options: callbacks, host, port, dns, socket, reconnect
+  declare private _s: Session;
+  declare private _dec: ControlDecoder;
+  declare private _outboxBytes: number;
+  declare private _txBytes: number;
+  declare private _timer: Timer;
+  private _sock: any = null;
+  private _st = RESOLVING;
+  private _writable = 0;
+  private _unread = 0; // bytes the socket holds for us
+  private _rx: Uint8Array | null = null;
+  private _views: Uint8Array[] = []; // rx's first 2^k bytes: a read of 2^k bytes makes no view
+  private _keptAt = 0; // rx[_keptAt, _keptEnd): read, not yet taken by the session (an ack waits for room)
+  private _keptEnd = 0;
+  private _rdAt = 0; // the piece onReadable offers: _rd[_rdAt, _rdEnd)
+  private _rdEnd = 0;
+  private _rd: Uint8Array | null = null; // the decoder's data, or _hold
+  // What onReadable left unread, kept until read() takes it; meanwhile the decoder takes no more
+  // bytes (as Moddable's client stops parsing), and the socket is read again once it is all read.
+  private _hold: Uint8Array | null = null;
+  /** @internal */
+  _holding = false;
+  // A PUBLISH written in fragments: _left bytes to come. Into _frag (then given to the session
+  // whole) or, when it cannot be kept (_stream), straight to the socket.
+  private _left = 0;
+  private _frag: Uint8Array | null = null;
+  private _fragAt = 0;
+  private _stream = false;
+  private _cap = 0; // the largest writable count seen: the socket's send buffer
+  private _pend: Uint8Array | null = null; // the tail of a packet larger than the send buffer, for onWritable
+  private _pendAt = 0;
+  private _fragTopic: Uint8Array | null = null;
+  private _fragQos = 0;
+  private _fragRetain = false;
+  private _topic = ''; // the last topic published, and its bytes
+  private _topicBytes: Uint8Array | null = null;
+  private _nextId = 0; // ids of PUBLISHes sent unkept
+  private _attempt = 0;
+  /** @internal The control packet the decoder saw last (type, 0: none), reported once the session handled it. */
+  _op = 0;
+  /** @internal */
+  _id = 0;
+  // onControl's message: one object, valid during the call.
+  private _msg: { operation: number; id: number; returnCode?: number; sessionPresent?: boolean; payload?: Uint8Array; status?: number } = { operation: 0, id: 0 };
+
+  constructor(options: any) {
+    if (!options || !options.host) throw new TypeError('host required');
+    this._o = options;
+    if (options.target !== undefined) this.target = options.target;
+    const will = options.will;
+    const ka = options.keepAlive ?? options.keepalive ?? 0; // ms; `keepalive`: Moddable's older name
+    const so: SessionOptions = {
+      clientId: options.id ?? '',
+      clean: options.clean ?? true,
+      keepAliveSec: Math.ceil(ka / 1000),
+      username: options.user,
+      password: options.password === undefined || typeof options.password === 'string' ? options.password : view(options.password),
+      will: will && {
+        topic: will.topic,
+        payload: typeof will.message === 'string' ? will.message : view(will.message ?? new ArrayBuffer(0)),
+        qos: will.QoS ?? 0,
+        retain: !!will.retain,
+      },
+      rxBufferSize: 16, // replaced below by the decoder that reports control packets
+      txBufferSize: (this._txBytes = options.txBufferSize ?? 1024),
+      outboxBytes: (this._outboxBytes = options.outboxBytes ?? 4096),
+      outboxMessages: options.outboxMessages,
+      inflightWindow: options.inflightWindow,
+      qos2Window: options.qos2Window,
+      connackTimeoutMs: options.connackTimeoutMs,
+      pingTimeoutMs: options.pingTimeoutMs,
+    };
+    const s = new Session(so, {
+      send: (b, o, l) => this._send(b, o, l),
+      onConnected: NOOP, // (CONNACK and the acknowledgements are reported from the decoder: _report)
+      onMessage: () => this._message(),
+      onPublished: NOOP,
+      onSubscribed: NOOP,
+      onUnsubscribed: NOOP,
+      onClose: (status) => this._lost(status),
+    });
+    const dec = new ControlDecoder(options.rxBufferSize ?? 1024, options.maxMessageSize);
+    dec._c = this;
+    (s as { message: Decoder }).message = dec;
+    this._s = s;
+    this._dec = dec;
+    this._timer = Timer.repeat(() => this._onTimer(), IDLE_MS);
+    this._open();
+  }
+
+  /** Resolves the host (unless it is an address), then connects the socket. */
+  private _open(): void {
+    const o = this._o;
+    this._st = RESOLVING;
+    this._schedule(o.connectTimeout ?? 30000); // DNS and the socket (TLS too) must be up by then
+    if (isIPv4(o.host)) return this._connect(o.host);
+    const dns = o.dns ?? { io: Resolver, servers: ['1.1.1.1', '8.8.8.8'], socket: { io: UDP } };
+    const resolver = new dns.io(dns);
+    resolver.resolve({
+      host: o.host,
+      onResolved: (_host: string, address: string) => {
+        Timer.set(() => resolver.close(), 0);
+        if (this._st === RESOLVING && !this._sock) this._connect(address);
+      },
+      onError: () => {
+        Timer.set(() => resolver.close(), 0);
+        if (this._st === RESOLVING) this._lost(CONNECTION_LOST);
+      },
+    });
+  }
+
+  private _connect(address: string): void {
+    const o = this._o;
+    const socket = o.socket ?? { io: TCP };
+    try {
+      this._sock = new socket.io({
+        ...socket,
+        address,
+        host: o.host,
+        port: o.port ?? 1883,
+        onReadable: (count: number) => this._onReadable(count),
+        onWritable: (count: number) => this._onWritable(count),
+        onError: () => this._lost(CONNECTION_LOST),
+      });
+    } catch {
+      this._lost(CONNECTION_LOST);
+    }
+  }
+
+  /** Ends the instance: the socket closes, no callback follows. */
+  close(): void {
+    if (this._st === CLOSED) return;
+    this._st = CLOSED;
+    this._closeSocket();
+    Timer.clear(this._timer);
+  }
+
+  private _closeSocket(): void {
+    const sock = this._sock;
+    this._sock = null;
+    this._s.linkLost();
+    this._writable = this._unread = this._keptAt = this._keptEnd = this._left = 0;
+    this._rdEnd = this._rdAt;
+    this._holding = false;
+    this._stream = false;
+    this._frag = this._pend = null;
+    this._op = 0;
+    try {
+      sock?.close();
+    } catch {
+      // closed by the peer already
+    }
+  }
+
+  /**
+   * The connection ended with `status`: onError and closed, or (reconnect option) onControl with
+   * operation DISCONNECT and the status, and a new connection after a backoff.
+   */
+  _lost(status: number): void {
+    const st = this._st;
+    if (st === CLOSED || st === WAITING) return;
+    const o = this._o;
+    const r = o.reconnect;
+    this._closeSocket();
+    if (!r || status === STOPPED) {
+      this.close();
+      // After the app's DISCONNECT: onClose, from the event loop (not inside write()).
+      if (status === STOPPED) Timer.set(() => o.onClose?.call(this), 0);
+      else o.onError?.call(this, status);
+      return;
+    }
+    // Exponential backoff with full jitter, from `reconnect` ms (or 1 s) up to 60 s.
+    const min = r > 1 ? r : 1000; // (true: 1000)
+    const delay = Math.max(min >> 2, Math.floor(Math.random() * Math.min(60000, min * 2 ** Math.min(this._attempt++, 16))));
+    this._st = WAITING;
+    this._schedule(delay);
+    o.onControl?.call(this, this._control(MQTTClient.DISCONNECT, 0, status));
+  }
+
+  private _schedule(ms: number): void {
+    Timer.schedule(this._timer, ms < 0 ? IDLE_MS : ms, IDLE_MS);
+  }
+
+  /** Keeps the timer on the session's next deadline (keepalive, CONNACK, PINGRESP). */
+  private _arm(): void {
+    const st = this._st;
+    if (st === LOGIN || st === ONLINE) this._schedule(this._s.nextDeadline(Time.ticks >>> 0));
+  }
+
+  private _onTimer(): void {
+    const st = this._st;
+    if (st === WAITING) this._open();
+    else if (st === RESOLVING) this._lost(CONNECTION_LOST); // no connection within connectTimeout
+    else if (st !== CLOSED) {
+      this._s.tick(Time.ticks >>> 0);
+      this._arm();
+    }
+  }
+
+  // ---- the socket ----
+
+  private _onWritable(count: number): void {
+    this._writable = count;
+    if (count > this._cap) this._cap = count;
+    const st = this._st;
+    const o = this._o;
+    if (st === RESOLVING) {
+      // Connected: the session sends CONNECT.
+      this._st = LOGIN;
+      const rxBytes = 1 << (31 - Math.clz32(o.socketReadBytes ?? 1024));
+      const rx = (this._rx ??= new Uint8Array(rxBytes));
+      if (!this._views.length) for (let k = 1; k <= rx.length; k <<= 1) this._views.push(k === rx.length ? rx : rx.subarray(0, k));
+      const s = this._s.start(Time.ticks >>> 0);
+      if (s < 0) this._lost(s);
+      else this._arm();
+      return;
+    }
+    const p = this._pend;
+    if (p) {
+      const at = this._pendAt;
+      const n = p.length - at < count ? p.length - at : count;
+      this._writable = this._sock.write(at === 0 && n === p.length ? p : p.subarray(at, at + n));
+      if ((this._pendAt = at + n) < p.length) return;
+      this._pend = null;
+    }
+    if (st !== ONLINE) return;
+    if (!this._stream) {
+      this._s.pump(Time.ticks >>> 0);
+      if (this._keptEnd > this._keptAt) this._pull();
+    }
+    if (this._st === ONLINE && this._writable > OVERHEAD) o.onWritable?.call(this, this._writable - OVERHEAD);
+  }
+
+  private _onReadable(count: number): void {
+    this._unread = count;
+    this._pull();
+  }
+
+  /** Reads and gives the bytes to the session, until the socket is empty or the session takes less (an ack waits for room). */
+  private _pull(): void {
+    const rx = this._rx!;
+    for (;;) {
+      if (this._keptEnd === this._keptAt) {
+        const sock = this._sock;
+        if (!sock || this._unread <= 0) return;
+        const k = 31 - Math.clz32(this._unread < rx.length ? this._unread : rx.length);
+        const n = 1 << k;
+        // Exactly n bytes, into a view made once: TCP's read(buffer) takes no more than it holds, and
+        // Moddable's TLS socket fills a buffer too (up to what it decrypted, which onReadable counted).
+        sock.read(this._views[k]);
+        this._unread -= n;
+        this._keptAt = 0;
+        this._keptEnd = n;
+      }
+      const at = this._keptAt;
+      const n = this._s.receive(rx, at, this._keptEnd - at, Time.ticks >>> 0);
+      if (n < 0 || !this._sock) return; // the connection ended (_lost ran), or the app closed it
+      this._report();
+      this._arm();
+      this._keptAt = at + n;
+      if (this._keptAt < this._keptEnd) return; // an acknowledgement waits for the socket: onWritable resumes
+    }
+  }
+
+  /** The session's bytes to the socket, all or none. None during a PUBLISH streamed in fragments. */
+  private _send(b: Uint8Array, o: number, l: number): boolean {
+    const sock = this._sock;
+    const w = this._writable;
+    if (!sock || this._stream || this._pend || (l > w && l <= this._cap)) return false;
+    if (l <= w) this._writable = sock.write(o === 0 && l === b.length ? b : b.subarray(o, o + l));
+    else {
+      // Larger than the socket's whole send buffer (1536 bytes on the simulator): what fits now,
+      // the rest copied (the session reuses its buffers) for onWritable.
+      this._pend = b.slice(o + w, o + l);
+      this._pendAt = 0;
+      if (w) this._writable = sock.write(b.subarray(o, o + w));
+    }
+    return true;
+  }
+
+  // ---- what the session delivers ----
+
+  /** A message or a piece of one: onReadable, read() takes its bytes during the call. */
+  private _message(): void {
+    const d = this._dec;
+    const o = this._o;
+    const last = d.fragmentOffset + d.payloadLength === d.messageLength;
+    this._rd = d.data;
+    this._rdAt = d.payloadOffset;
+    this._rdEnd = d.payloadOffset + d.payloadLength;
+    const options = d.fragmentOffset
+      ? last
+        ? LAST
+        : MORE
+      : { topic: decodeUtf8(d.topicData, d.topicOffset, d.topicOffset + d.topicLength), QoS: d.qos, retain: d.retain, byteLength: d.messageLength, more: !last };
+    o.onReadable?.call(this, d.payloadLength, options);
+    const left = this._rdEnd - this._rdAt;
+    if (left > 0 && this._sock) {
+      // Unread: copied out of the decoder's record (reused for the next bytes) for a later read().
+      const h = this._hold && this._hold.length >= left ? this._hold : (this._hold = new Uint8Array(left));
+      h.set(this._rd!.subarray(this._rdAt, this._rdEnd));
+      this._rd = h;
+      this._rdAt = 0;
+      this._rdEnd = left;
+      this._holding = true;
+    }
+  }
+
+  /** @internal Reports the control packet the decoder saw last, now that the session has handled it. */
+  _report(): void {
+    const op = this._op;
+    if (!op) return;
+    this._op = 0;
+    if (this._st === CLOSED || (op === CONNACK && this._s.state !== ONLINE)) return; // a refusal: onError follows
+    const d = this._dec;
+    const m = this._control(op, op === CONNACK ? 0 : this._id, undefined);
+    if (op === CONNACK) {
+      m.returnCode = 0;
+      m.sessionPresent = d.sessionPresent;
+    } else if (op === SUBACK) m.payload = d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadLength);
+    if (op === CONNACK) {
+      this._st = ONLINE;
+      this._attempt = 0;
+    }
+    const o = this._o;
+    o.onControl?.call(this, m);
+    if (op === CONNACK && this._st === ONLINE && this._writable > OVERHEAD) o.onWritable?.call(this, this._writable - OVERHEAD);
+  }
+
+  /** onControl's message, reused: `operation`, `id`, `status` set, the other fields cleared. */
+  private _control(operation: number, id: number, status: number | undefined) {
+    const m = this._msg;
+    m.operation = operation;
+    m.id = id;
+    m.status = status;
+    m.returnCode = m.sessionPresent = m.payload = undefined;
+    return m;
+  }
+
+  // ---- the application's calls ----
+
+  /**
+   * The bytes of the current message's piece, during onReadable: `count` of them (default: all
+   * left) as a new ArrayBuffer, or into `buffer` (returns how many). Undefined when none are left.
+   */
+  read(count?: number | Bytes): ArrayBuffer | number | undefined {
+    const at = this._rdAt;
+    const left = this._rdEnd - at;
+    if (left <= 0) return undefined;
+    const data = this._rd!;
+    let n: number;
+    let r: ArrayBuffer | number;
+    if (typeof count === OBJECT) {
+      const v = view(count as Bytes);
+      r = n = v.length < left ? v.length : left;
+      for (let i = 0; i < n; i++) v[i] = data[at + i];
+    } else {
+      n = count === undefined || (count as number) > left ? left : (count as number);
+      r = data.slice(at, at + n).buffer;
+    }
+    if ((this._rdAt = at + n) === this._rdEnd && this._holding) {
+      // All that was held is read: the bytes behind it, from the event loop (not inside read()).
+      this._holding = false;
+      Timer.set(() => this._sock && this._pull(), 0);
+    }
+    return r;
+  }
+
+  /**
+   * PUBLISH (the default operation; a message of `byteLength` may come in several writes, the later
+   * ones without options), SUBSCRIBE / UNSUBSCRIBE (`items`), PINGREQ, DISCONNECT. Returns the bytes
+   * write() may take now. Throws when the connection cannot take the write.
+   */
+  write(data: Bytes | null, options?: any): number {
+    const st = this._st;
+    const now = Time.ticks >>> 0;
+    if (this._left) {
+      // The next fragment of a PUBLISH.
+      const b = view(data!);
+      const n = b.length;
+      if (options !== undefined || n > this._left) throw new RangeError('fragment');
+      if (this._stream) {
+        if (this._pend || n > this._writable) throw new Error('overflow');
+        this._writable = this._sock.write(b);
+      } else {
+        this._frag!.set(b, this._fragAt);
+        this._fragAt += n;
+      }
+      if (!(this._left -= n)) this._published(now);
+      return this._room();
+    }
+    const reconnect = this._o.reconnect;
+    const op = options?.operation ?? MQTTClient.PUBLISH;
+    if (st !== ONLINE && !(reconnect && op === MQTTClient.PUBLISH && options?.QoS)) throw new Error('not connected');
+    const s = this._s;
+    let r = 0;
+    if (op === MQTTClient.PUBLISH) {
+      const qos = checkQos(options.QoS ?? 0);
+      const topic = options.topic;
+      if (topic !== this._topic || !this._topicBytes) {
+        this._topicBytes = topicBytes(topic); // throws for a bad topic
+        this._topic = topic;
+      }
+      const tb = this._topicBytes;
+      const b = data ? view(data) : null;
+      const n = b ? b.length : 0;
+      const total = options.byteLength ?? n;
+      if (!(total >= n)) throw new RangeError('byteLength');
+      const rl = 2 + tb.length + (qos ? 2 : 0) + total;
+      const size = 1 + (rl < 128 ? 1 : rl < 16384 ? 2 : rl < 2097152 ? 3 : 4) + rl;
+      this._fragQos = qos;
+      this._fragRetain = !!options.retain;
+      this._fragTopic = tb;
+      if (size <= (qos ? this._outboxBytes : this._txBytes)) {
+        // Kept by the session (QoS 1, 2: in the outbox until acknowledged).
+        if (n === total) r = s.publish(tb, b, qos, this._fragRetain, now);
+        else {
+          if (!this._frag || this._frag.length < total) this._frag = new Uint8Array(total);
+          this._frag.set(b!, 0);
+          this._fragAt = n;
+          this._left = total - n;
+          return this._room();
+        }
+      } else {
+        // Too large to keep: straight to the socket (as Moddable's client sends everything), its
+        // fragments after it. QoS 2 needs the session's record of the exchange.
+        if (qos === 2) throw new RangeError('QoS 2 message larger than outboxBytes');
+        if (st !== ONLINE) throw new Error('not connected');
+        const head = size - total;
+        if (this._pend || head + n > this._writable) throw new Error('overflow');
+        const h = new Uint8Array(head);
+        let p = 1;
+        h[0] = 0x30 | (qos << 1) | (this._fragRetain ? 1 : 0);
+        for (let x = rl; ; ) {
+          const byte = x & 127;
+          x >>>= 7;
+          h[p++] = x ? byte | 128 : byte;
+          if (!x) break;
+        }
+        h[p++] = tb.length >> 8;
+        h[p++] = tb.length & 255;
+        h.set(tb, p);
+        p += tb.length;
+        if (qos) {
+          const id = options.id ?? (this._nextId = (this._nextId % 0xfffe) + 1) + 0x8000; // away from the outbox's low ids
+          h[p++] = (id >> 8) & 255;
+          h[p] = id & 255;
+        }
+        const sock = this._sock;
+        this._writable = sock.write(h);
+        if (n) this._writable = sock.write(b);
+        if (n < total) {
+          this._stream = true;
+          this._left = total - n;
+        }
+        return this._room();
+      }
+    } else if (op === MQTTClient.SUBSCRIBE || op === MQTTClient.UNSUBSCRIBE) {
+      const items = options.items;
+      const filters: string[] = [];
+      const qos: number[] = [];
+      for (let i = 0; i < items.length; i++) {
+        filters.push(items[i].topic);
+        qos.push(items[i].QoS ?? 0);
+      }
+      r = op === MQTTClient.SUBSCRIBE ? s.subscribe(filters, qos, now) : s.unsubscribe(filters, now);
+    } else if (op === MQTTClient.PINGREQ) {
+      if (!this._send(PINGREQ_BYTES, 0, 2)) r = WOULD_BLOCK;
+    } else if (op === MQTTClient.DISCONNECT) {
+      s.disconnect(now); // the broker discards the will; the socket closes after
+      this._lost(STOPPED);
+      return 0;
+    } else if (op < MQTTClient.PUBACK || op > MQTTClient.PUBCOMP) throw new RangeError('operation');
+    // (PUBACK, PUBREC, PUBREL, PUBCOMP: the session sends them itself, in order.)
+    if (r < 0) throw new Error(r === WOULD_BLOCK ? 'overflow' : 'write failed (' + r + ')'); // statusName(r) says which
+    this._arm();
+    return this._room();
+  }
+
+  /** A PUBLISH written in fragments is complete. */
+  private _published(now: number): void {
+    if (this._stream) {
+      this._stream = false;
+      this._s.pump(now); // what the session held back meanwhile
+      return;
+    }
+    const r = this._s.publish(this._fragTopic!, this._frag!.subarray(0, this._fragAt), this._fragQos, this._fragRetain, now);
+    if (r < 0) throw new Error('write failed (' + r + ')');
+    this._arm();
+  }
+
+  /** What write() may take now: onWritable's count. */
+  private _room(): number {
+    return this._writable > OVERHEAD && !this._pend ? this._writable - OVERHEAD : 0;
+  }
+}
