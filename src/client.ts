@@ -218,6 +218,11 @@ export class Client {
   private _topicNext = 0;
 
   constructor(host: Host, options: ClientOptions, events: ClientEvents = {}) {
+    // Misuse throws here, at once, rather than as endless failed connections later.
+    if (typeof options !== 'object' || !options) typeError('Client options must be an object');
+    if (typeof options.host !== STRING || !options.host) typeError('options.host must be the broker\'s name or address');
+    const port = options.port;
+    if (!(port >= 1 && port <= 65535 && port === (port | 0))) typeError('options.port must be an integer from 1 to 65535');
     this._host = host;
     this._o = options;
     this._events = events;

@@ -70,6 +70,22 @@ describe('client on the simulator', () => {
     expect(broker.of(C.PUBLISH).map((p) => [p.topic, p.text])).toEqual([['devices/dev1/ack', 'ok set 5']]);
   });
 
+  it('missing or bad options are a TypeError at once, naming the option (not a crash inside, not endless retries)', () => {
+    const clock = new VirtualClock();
+    const host = new SimHost(clock, new SimNetwork(clock));
+    const bad: Array<[unknown, RegExp]> = [
+      [undefined, /^Client options must be an object$/],
+      [{}, /^options\.host must be the broker's name or address$/],
+      [{ host: 'b' }, /^options\.port must be an integer from 1 to 65535$/],
+      [{ host: 'b', port: 70000 }, /^options\.port must be an integer from 1 to 65535$/],
+      [{ host: 'b', port: 1883, clientId: 7 }, /^clientId must be a string$/],
+      [{ host: 'b', port: 1883, clean: false }, /^a persistent session needs a client id$/],
+    ];
+    for (const [o, re] of bad) expect(() => new C.Client(host, o as ClientOptions), JSON.stringify(o)).toThrow(re);
+    // No client id with a clean session is MQTT 3.1.1's "the broker assigns one" [MQTT-3.1.3-6].
+    expect(() => new C.Client(host, { host: 'b', port: 1883 })).not.toThrow();
+  });
+
   it('the zero-allocation message view: raw bytes and offsets, strings only when asked', () => {
     const { clock, broker, client } = setup();
     let raw = '';

@@ -295,7 +295,7 @@ function reference(p: ClientPacket): Packet {
         cmd: 'connect',
         protocolId: 'MQTT',
         protocolVersion: 4,
-        clientId: o.clientId,
+        clientId: o.clientId ?? '',
         clean: o.clean !== false,
         keepalive: o.keepAliveSec ?? 60,
         ...(o.username !== undefined ? { username: o.username } : {}),

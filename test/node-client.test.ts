@@ -66,7 +66,11 @@ describe('Client on NodeHost without the wrapper', () => {
   it('a missing or out-of-range port: start() throws TypeError at once (no endless retries), and the client can start once fixed', () => {
     const o = { host: '127.0.0.1', clientId: 'p' } as ClientOptions;
     const disconnects: number[] = [];
+    // The Client refuses it when made; the host refuses it again if the options change afterwards.
+    expect(() => new Client(new NodeHost(), o)).toThrow('options.port must be an integer from 1 to 65535');
+    o.port = 1883;
     const client = new Client(new NodeHost(), o, { onDisconnect: (s) => disconnects.push(s) });
+    o.port = undefined as unknown as number;
     expect(() => client.start()).toThrow('port must be an integer from 1 to 65535, not undefined');
     o.port = 70000;
     expect(() => client.start()).toThrow(TypeError);

@@ -26,7 +26,8 @@ export interface WillOptions {
 }
 
 export interface ConnectOptions {
-  clientId: string;
+  /** Default '': with a clean session the broker assigns one [MQTT-3.1.3-6]. */
+  clientId?: string;
   /** Clean session (default true). A persistent session (false) needs a non-empty clientId. */
   clean?: boolean;
   /** Keepalive in seconds, 0 to 65535 (default 60; 0 turns keepalive off). */
@@ -121,7 +122,9 @@ function connectBody(buf: Out, pos: number, o: ConnectOptions): number {
   if (!(keepAlive >= 0 && keepAlive <= 65535 && keepAlive === (keepAlive | 0))) {
     rangeError('keepAliveSec must be 0..65535');
   }
-  if (!o.clientId && !clean) typeError('a persistent session needs a client id'); // [MQTT-3.1.3-7]
+  const id = o.clientId ?? '';
+  if (typeof id !== STRING) typeError('clientId must be a string');
+  if (!id && !clean) typeError('a persistent session needs a client id'); // [MQTT-3.1.3-7]
   if (pass !== undefined && user === undefined) typeError('a password needs a username'); // [MQTT-3.1.2-22]
   if (buf) {
     buf.set(PROTOCOL, pos);
@@ -132,7 +135,7 @@ function connectBody(buf: Out, pos: number, o: ConnectOptions): number {
       (user !== undefined ? 128 : 0);
     putU16(buf, pos + 8, keepAlive);
   }
-  pos = putField(buf, pos + 10, o.clientId, STR_TEXT);
+  pos = putField(buf, pos + 10, id, STR_TEXT); // '' with a clean session: the broker assigns one [MQTT-3.1.3-6]
   if (w) {
     checkQos(w.qos || 0);
     pos = putField(buf, putField(buf, pos, w.topic, STR_TOPIC), w.payload, STR_DATA);
