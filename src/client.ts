@@ -13,14 +13,14 @@ import {
   REFUSED_PROTOCOL_VERSION,
   STOPPED,
 } from './codec/constants.js';
-import type { Decoder } from './codec/decoder.js';
+import { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
 import { writeFilters } from './codec/encode.js';
 import { utf8, rangeError, typeError, STR_FILTER, STRING, XS } from './codec/utf8.js';
 import type { Host, Link, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionOptions } from './session/session.js';
-import { decodeUtf8, matchTopic, topicBytes } from './topic.js';
+import { matchTopic, topicBytes } from './topic.js';
 
 export interface ClientOptions extends SessionOptions, Target {
   /** First reconnect delay bound and its cap, ms (defaults 1000 and 60000). Delays are random in [0, bound). */
@@ -99,73 +99,13 @@ interface Subscription {
 }
 
 /**
- * The message a handler receives: one object, reused for every message, valid only during the call.
- * Zero-allocation access through the raw fields; `topic`, `payload` and `text` allocate.
+ * The message a handler receives: the session's decoder record itself, reused for every message and
+ * valid only during the call. Zero-allocation access through its fields (topicData, topicOffset,
+ * topicLength, data, payloadOffset, payloadLength, qos, retain, dup, packetId, fragmentOffset,
+ * messageLength); `topic`, `payload` and `text` allocate. Read it; never call its methods.
  */
-export class Message {
-  /** @internal The session's decoder: its record is the message. */
-  declare readonly _m: Decoder;
-  constructor(session: Session) {
-    this._m = session.message;
-  }
-  // Getters written out, not generated in a loop: under XS the generated ones (closures, their
-  // names) cost ~1.3 KB more flash than these, though they minify ~400 B shorter.
-  /** The topic's UTF-8 bytes: topicData[topicOffset, topicOffset + topicLength). */
-  get topicData(): Uint8Array {
-    return this._m.topicData;
-  }
-  get topicOffset(): number {
-    return this._m.topicOffset;
-  }
-  get topicLength(): number {
-    return this._m.topicLength;
-  }
-  /** The payload (or this piece of it): data[payloadOffset, payloadOffset + payloadLength). */
-  get data(): Uint8Array {
-    return this._m.data;
-  }
-  get payloadOffset(): number {
-    return this._m.payloadOffset;
-  }
-  get payloadLength(): number {
-    return this._m.payloadLength;
-  }
-  get qos(): number {
-    return this._m.qos;
-  }
-  get retain(): boolean {
-    return this._m.retain;
-  }
-  get dup(): boolean {
-    return this._m.dup;
-  }
-  /** The PUBLISH's packet id (QoS 1, 2), 0 for QoS 0. */
-  get packetId(): number {
-    return this._m.packetId;
-  }
-  /** A message larger than the receive buffer comes in pieces: this one starts at `fragmentOffset` of `messageLength`. */
-  get fragmentOffset(): number {
-    return this._m.fragmentOffset;
-  }
-  get messageLength(): number {
-    return this._m.messageLength;
-  }
-  /** The topic as a string (allocates). */
-  get topic(): string {
-    const m = this._m;
-    return decodeUtf8(m.topicData, m.topicOffset, m.topicOffset + m.topicLength);
-  }
-  /** The payload as a view (allocates the view, not the bytes; valid only during the call). */
-  get payload(): Uint8Array {
-    const m = this._m;
-    return m.data.subarray(m.payloadOffset, m.payloadOffset + m.payloadLength);
-  }
-  /** The payload decoded as UTF-8 (allocates). */
-  get text(): string {
-    const m = this._m;
-    return decodeUtf8(m.data, m.payloadOffset, m.payloadOffset + m.payloadLength);
-  }
-}
+type Message = Decoder;
+export { Decoder as Message };
 
 const EMPTY = ''; // hoisted: a literal on a per-message path is a fresh chunk each time under XS
 
@@ -240,7 +180,7 @@ export class Client {
       onUnsubscribed: (id) => this._acked(id, null, 0),
       onClose: (status) => this._drop(status),
     });
-    this.message = new Message(this.session);
+    this.message = this.session.message;
   }
 
   /** Whether the session is online (CONNACK accepted). */

@@ -52,32 +52,5 @@ export function matchTopic(f: Uint8Array, fs: number, fe: number, t: Uint8Array,
   return ts === te;
 }
 
-/**
- * Decodes bytes [start, end) as UTF-8 to a string, reading nothing outside that range. As
- * TextDecoder does (WHATWG Encoding): each ill-formed sequence (a stray continuation byte, an
- * overlong form, a surrogate, a code point over U+10FFFF, one cut short by `end`) becomes U+FFFD,
- * its longest valid prefix counted as one; never throws. Payloads are binary: this is for the ones
- * the application knows are text, and for topics. Allocates the string: call it only when one is wanted.
- */
-export function decodeUtf8(data: Uint8Array, start: number, end: number): string {
-  let s = '';
-  while (start < end) {
-    const b = data[start++];
-    let c = b < 0x80 ? b : 0xfffd;
-    if (b >= 0xc2 && b <= 0xf4) {
-      let k = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3; // continuation bytes
-      let v = b & (0x3f >> k);
-      // The second byte's range depends on the lead (Unicode Table 3-7), the others are 80..BF.
-      let lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
-      let hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
-      for (; k && start < end && data[start] >= lo && data[start] <= hi; k--) {
-        v = (v << 6) | (data[start++] & 63);
-        lo = 0x80;
-        hi = 0xbf;
-      }
-      if (!k) c = v; // else U+FFFD, and the byte that broke the sequence starts the next one
-    }
-    s += String.fromCodePoint(c);
-  }
-  return s;
-}
+// decodeUtf8 lives with the codec's UTF-8 (the decoder's record gives a message's text with it).
+export { decodeUtf8 } from './codec/utf8.js';

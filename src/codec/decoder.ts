@@ -34,7 +34,7 @@ import {
   TOPIC_TOO_LARGE,
   UNEXPECTED_PACKET,
 } from './constants.js';
-import { checkUtf8, rangeError } from './utf8.js';
+import { checkUtf8, decodeUtf8, rangeError } from './utf8.js';
 
 // States: small integers, compared in one if-chain (smaller than a switch in XS bytecode).
 const S_HEADER = 0; // waiting for a first byte
@@ -94,6 +94,22 @@ export class Decoder {
 
   /** Input bytes the last push consumed. */
   consumed = 0;
+
+  // The record is also the Message a Client hands its handlers (src/client.ts): the fields above
+  // read the bytes in place; these three allocate, so only when asked for. One record, no wrapper:
+  // on a device each getter of a wrapper was flash (preloaded slots) for a field read.
+  /** A PUBLISH's topic as a string (allocates). */
+  get topic(): string {
+    return decodeUtf8(this.topicData, this.topicOffset, this.topicOffset + this.topicLength);
+  }
+  /** The payload (or this piece of it) as a view (allocates the view; valid only during the call). */
+  get payload(): Uint8Array {
+    return this.data.subarray(this.payloadOffset, this.payloadOffset + this.payloadLength);
+  }
+  /** The payload decoded as UTF-8, invalid sequences as U+FFFD (allocates). */
+  get text(): string {
+    return decodeUtf8(this.data, this.payloadOffset, this.payloadOffset + this.payloadLength);
+  }
 
   // ---- Per connection ----
   /** True until a CONNACK arrives: any other packet first is PACKET_BEFORE_CONNACK (case 6). */

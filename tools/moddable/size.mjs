@@ -25,11 +25,12 @@ export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt', 'xs419'];
  * - archive: what xs-mqtt over plain TCP adds to the linked archive (text + data of mc.xs.c.o).
  *   Issue #10 measured 88,085 B and asks for 35 KB (`target`). 2026-12-06: 91,688 B with QoS 2 and
  *   the new client API merged in; 85,496 B after the device entry was cut to the client's API,
- *   minified, and statusName's table stopped being an array. The ratchet is set there.
+ *   minified, and statusName's table stopped being an array (85,624 B after the merges); 84,451 B
+ *   when the Message wrapper's getters went (the decoder record is the message). The ratchet is set there.
  * - ram: one connected client with the sensor app's buffers (slots + chunks in use). 23,416 B.
  */
 export const BUDGET = {
-  archive: 86_000,
+  archive: 85_000,
   target: 35_000,
   ram: 24_000,
 };
