@@ -64,7 +64,10 @@ describe('allocation', () => {
   ];
   for (const [name, mode, what, seedEvery, defect] of cases) {
     // A known defect is kept visible: the test asserts it still allocates, and goes red when it is fixed.
-    (defect ? it.fails : it)(`${what}: 0 bytes per operation${defect ? ` (known defect: ${defect})` : ''}`, () => {
+    // The Node host's socket cases measure around real socket I/O: one run in a full, loaded suite
+    // (2026-12-06) failed the write case once, and six loaded reruns did not; one retry. A real
+    // per-packet allocation fails both tries (the seeded control below is not retried).
+    (defect ? it.fails : it)(`${what}: 0 bytes per operation${defect ? ` (known defect: ${defect})` : ''}`, { retry: name === 'node-alloc' ? 1 : 0 }, () => {
       const r = run(name, 0, mode);
       expect(r.ok, 'the loop did its work').toBe(true);
       expect(allocation(r), JSON.stringify(r)).toBe('');
