@@ -104,7 +104,11 @@ let display = null;
 export async function startDisplay() {
   if (display) return display.name;
   // Its display number comes on fd 1, once; its warnings (stderr) are not read.
-  const child = spawn('Xvfb', ['-displayfd', '1', '-nolisten', 'tcp', '-screen', '0', '800x600x24'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // Under a shell that ends it when this process is gone: a test worker killed with a signal runs
+  // no exit handler, and its Xvfb would outlive it.
+  const watch = `Xvfb -displayfd 1 -nolisten tcp -screen 0 800x600x24 & x=$!; trap 'kill $x 2>/dev/null' EXIT; trap exit TERM INT; ` +
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $x 2>/dev/null; do sleep 1; done`;
+  const child = spawn('sh', ['-c', watch], { stdio: ['ignore', 'pipe', 'ignore'] });
   const name = await new Promise((res, rej) => {
     let text = '';
     const timer = setTimeout(() => rej(new Error('Xvfb gave no display within 10 s')), 10_000);
