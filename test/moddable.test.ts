@@ -4,13 +4,13 @@
 // .ci/run found ../shared/moddable/setup.sh (XS_MQTT_REQUIRE_SIM=1), a missing SDK is a failure.
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs tools without declarations
-import { buildApp, ensureBuilt, HOW_TO_GET_THE_SDK, sdk, simRequired, startApp } from '../tools/moddable/sim.mjs';
+import { buildApp, ensureBuilt, findFile, HOW_TO_GET_THE_SDK, sdk, simRequired, startApp } from '../tools/moddable/sim.mjs';
 import { startMosquitto } from './brokers/mosquitto.js';
 import type { Broker } from './brokers/mosquitto.js';
 
@@ -179,17 +179,7 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
     const app = await buildApp({ manifest: join(dir, 'manifest.json'), pack: true });
     // mcpack maps the package's files under their paths and the package's names to them; the
     // package's "moddable" manifest preloads both.
-    const flat = (d: string): string | null => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) {
-          const f = flat(p);
-          if (f) return f;
-        } else if (e.name === 'manifest_flat.json') return p;
-      }
-      return null;
-    };
-    const preload = JSON.parse(readFileSync(flat(app.dir)!, 'utf8')).preload as string[];
+    const preload = JSON.parse(readFileSync(findFile(app.dir, 'manifest_flat.json'), 'utf8')).preload as string[];
     for (const m of ['xs-mqtt', 'xs-mqtt/moddable', 'xs-mqtt/dist/xs/index', 'xs-mqtt/dist/xs/moddable']) expect(preload).toContain(m);
     const run = await startApp(app.so);
     try {

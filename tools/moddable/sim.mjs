@@ -47,7 +47,8 @@ export function ensureBuilt() {
   }
 }
 
-function findFile(dir, name) {
+/** The first file called `name` under `dir`, depth first, or null. */
+export function findFile(dir, name) {
   if (!existsSync(dir)) return null;
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
