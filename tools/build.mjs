@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { inlineConstants } from './xs-inline.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const entries = { index: 'src/index.ts', codec: 'src/codec/index.ts' };
@@ -43,6 +44,12 @@ await build({
   target: 'es2022',
   external: ['embedded:*', 'timer', 'time'],
 });
+// On the device a module variable read by a function is a closure slot in flash: the numeric
+// constants esbuild left as variables are inlined (tools/xs-inline.mjs).
+for (const f of ['index', 'codec', 'moddable']) {
+  const file = `${root}dist/xs/${f}.js`;
+  writeFileSync(file, inlineConstants(readFileSync(file, 'utf8')));
+}
 // The command-line tool (xs-mqtt pub/sub, the package's bin: tools/cli/xs-mqtt.mjs loads this).
 await build({ ...common, entryPoints: ['tools/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', packages: 'external' });
 const tsc = (...args) => execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });

@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { BUDGET, measureDevice } from './moddable/size.mjs';
+import { formatBreakdown, libraryBreakdown } from './moddable/heap.mjs';
 import { HOW_TO_GET_THE_SDK, ensureBuilt, sdk } from './moddable/sim.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -63,7 +64,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`TLS in the plain app: ${tlsIn.length ? tlsIn.join(', ') : 'none'}`);
   console.log('\nwhere the plain client\'s bytecode is (.xsb):');
   for (const [f, n] of p.modules) console.log(`  ${f}: ${n} B`);
-  console.log('minified source of those modules, file by file (esbuild, information only):');
-  for (const f of m.inputs) console.log(`  ${f.file}: ${f.bytes} B`);
+  // Function by function: the preloaded heap xsl wrote for the plain app (tools/moddable/heap.mjs).
+  console.log('');
+  const heap = await libraryBreakdown(apps.plain.heap, root);
+  for (const line of formatBreakdown(heap, { top: process.argv.includes('--all') ? Infinity : 30 })) console.log(line);
+  console.log(`  (+${p.keys} keys: the new property and variable names, a slot and their characters each)`);
   if (process.argv.includes('--check') && p.archive > BUDGET.archive) process.exit(1);
 }

@@ -6,7 +6,8 @@
 // (embedded:*, timer, time, mc/*, Resource) stay imports for mcconfig.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { inlineConstants } from '../../tools/xs-inline.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const external = ['embedded:*', 'timer', 'time', 'mc/*', 'Resource'];
@@ -75,4 +76,5 @@ await build({
   legalComments: 'none',
   mangleProps: /^_/,
 });
+writeFileSync(root + 'dist/xs/mqttclient.js', inlineConstants(readFileSync(root + 'dist/xs/mqttclient.js', 'utf8'))); // as tools/build.mjs
 console.log('built dist/xs/mqttclient.js');

@@ -115,7 +115,7 @@ export async function measureDevice({ log = () => {}, only = APPS } = {}) {
       } finally {
         await run.stop();
       }
-      apps[name] = { archive: sizeOf(app.archive), xsb: xsb.total, xsbFiles: xsb.files, ...counts(app.archive), ram };
+      apps[name] = { heap: app.archive.replace(/\.o$/, ''), archive: sizeOf(app.archive), xsb: xsb.total, xsbFiles: xsb.files, ...counts(app.archive), ram };
     }
   } finally {
     await b.close();

@@ -1,0 +1,160 @@
+// The device bundle's post-processing (tools/xs-inline.mjs): numeric module constants inlined and
+// module functions made arrows. Small cases for the scoping and syntax traps of minified code, then
+// the whole library, minified as for the device, against itself unprocessed: the same bytes out of
+// every encoder and the same statuses out of the decoder for seeded random input.
+import { build } from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain .mjs tool without declarations
+import { arrowFunctions, inlineConstants } from '../tools/xs-inline.mjs';
+
+const run = (code: string) => new Function(code.replace(/export\s*\{[^}]*\};?/, '') + ';return out')();
+
+describe('inlineConstants', () => {
+  it('replaces reads of never-assigned numeric module variables and drops the unexported ones', () => {
+    const src = 'var a=1,b=-2,c=3;var d=4;function f(x){return x+a- b}var out=[f(1),d,c];c=5;export{d as D};';
+    const got = inlineConstants(src);
+    expect(got).not.toMatch(/\ba=1/);
+    expect(got).toContain('x+1- (-2)');
+    expect(got).toContain('var d=4'); // exported: kept, and its reads inlined
+    expect(got).toMatch(/c=3/); // assigned again: stays a variable
+    expect(run(got)).toEqual(run(src));
+  });
+
+  it('respects shadowing, property names, class fields, keywords and member access', () => {
+    const src =
+      'var a=7,b=8;class K{a=a;b(){return b}get x(){return this.a}}' +
+      'function g(a){return a*2}function h(){let b=1;return b}' +
+      'var o={a:1,b:a};function k(){return typeof a}function m(){return a.toString()}' +
+      'function s(v){switch(v){case a:return 1}return 0}' +
+      'var out=[new K().a,new K().b(),new K().x,g(3),h(),o.a,o.b,k(),m(),s(7)];';
+    const got = inlineConstants(src);
+    expect(got).not.toMatch(/var a=7/);
+    expect(run(got)).toEqual(run(src));
+  });
+
+  it('keeps a variable that is a destructuring or update target', () => {
+    const src = 'var a=1,b=2,c=3;[a]=[5];b++;var out=[a,b,c];';
+    const got = inlineConstants(src);
+    expect(got).toMatch(/a=1/);
+    expect(got).toMatch(/b=2/);
+    expect(run(got)).toEqual([5, 3, 3]);
+  });
+});
+
+describe('arrowFunctions', () => {
+  it('makes plain module functions arrows, declared first, so a call before the declaration still works', () => {
+    const src = 'var out=[f(2)];function f(x){return g(x)+1}function g(x){return x*10}';
+    const got = arrowFunctions(src);
+    expect(got).toMatch(/^var f=\(x\)=>/);
+    expect(got).not.toContain('function');
+    expect(run(got)).toEqual([21]);
+  });
+
+  it('leaves functions that use this, arguments or new, and generators', () => {
+    const src =
+      'function t(){return this}function a(){return arguments.length}function C(){this.v=1}function*G(){yield 1}' +
+      'function n(){return ()=>arguments[0]}var out=[t.call(5)+0,a(1,2),new C().v,[...G()][0],n(9)()];';
+    const got = arrowFunctions(src);
+    expect(got.match(/function/g)).toHaveLength(5);
+    expect(run(got)).toEqual(run(src));
+  });
+});
+
+describe('the library, minified as for the device, post-processed against itself', () => {
+  it('encodes the same bytes and decodes to the same statuses (seeded)', async () => {
+    const dir = join(process.cwd(), 'tools/.cache/xs-post');
+    mkdirSync(dir, { recursive: true });
+    const r = await build({
+      entryPoints: ['src/codec/index.ts'], bundle: true, minify: true, format: 'esm', platform: 'neutral', target: 'es2022',
+      mangleProps: /^_/, write: false, logLevel: 'warning', legalComments: 'none',
+    });
+    const plain = r.outputFiles[0].text;
+    const post = arrowFunctions(inlineConstants(plain));
+    expect(post.length).toBeLessThan(plain.length);
+    writeFileSync(join(dir, 'plain.mjs'), plain);
+    writeFileSync(join(dir, 'post.mjs'), post);
+    const A = await import(join(dir, 'plain.mjs'));
+    const B = await import(join(dir, 'post.mjs'));
+    expect(Object.keys(B).sort()).toEqual(Object.keys(A).sort());
+    for (const k of Object.keys(A)) if (typeof A[k] === 'number') expect(B[k], k).toBe(A[k]);
+
+    let seed = 0x9e3779b9;
+    const rnd = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const pick = <T,>(xs: T[]) => xs[rnd(xs.length)];
+    const topics = ['a/b', 'sensors/t', '', 'a/+/b', 'x#', 'ü/€', 'a\u0000b', '\ud800'];
+    const call = (M: any, f: (m: any) => unknown) => {
+      try {
+        return { ok: f(M) };
+      } catch (e) {
+        return { threw: String(e) };
+      }
+    };
+    for (let i = 0; i < 3000; i++) {
+      const size = pick([0, 4, 16, 64, 300]);
+      const args = {
+        topic: pick(topics), payload: pick(['', 'hi', 'é'.repeat(rnd(40)), null]), qos: pick([0, 1, 2, 3]), retain: !!rnd(2), dup: !!rnd(2),
+        id: pick([0, 1, 65535, 70000, 17]), filters: [pick(topics), pick(topics)].slice(0, rnd(3)), fq: [rnd(4), rnd(4)],
+      };
+      const ops = [
+        (m: any, b: Uint8Array) => m.writePublish(b, 0, args.topic, args.payload, args.qos, args.retain, args.dup, args.id),
+        (m: any, b: Uint8Array) => m.writeSubscribe(b, 0, args.id, args.filters, args.fq),
+        (m: any, b: Uint8Array) => m.writeUnsubscribe(b, 0, args.id, args.filters),
+        (m: any, b: Uint8Array) => m.writeConnect(b, 0, { clientId: args.topic, clean: args.retain, keepAliveSec: pick([0, 60, 70000]), username: args.dup ? 'u' : undefined, password: args.retain ? 'p' : undefined }),
+        (m: any, b: Uint8Array) => m.writeAck(b, 0, pick([3, 4, 5, 6, 7, 8]), args.id),
+        (m: any, b: Uint8Array) => m.writePingreq(b, 0),
+        (m: any, b: Uint8Array) => m.writeDisconnect(b, 0),
+        (m: any) => m.sizeOfPublish(args.topic, args.payload, args.qos, size || undefined),
+      ];
+      const op = ops[rnd(ops.length)];
+      const state = seed;
+      const once = (M: any) => {
+        seed = state; // the same random choices inside the op for both
+        const b = new Uint8Array(size);
+        return { ...call(M, (m) => op(m, b)), bytes: Array.from(b) };
+      };
+      expect(once(B), `op ${ops.indexOf(op)} ${JSON.stringify(args)}`).toEqual(once(A));
+    }
+    // the decoder, fed the same seeded bytes in the same random pieces
+    for (let i = 0; i < 300; i++) {
+      const bytes = Uint8Array.from({ length: 1 + rnd(200) }, () => (rnd(3) ? rnd(256) : pick([0x30, 0x32, 0x40, 0x20, 0x90, 0xb0, 0xd0, 2, 0])));
+      const feed = (M: any) => {
+        const d = new M.Decoder(64);
+        const out: unknown[] = [];
+        let at = 0;
+        const cuts = seedCuts(bytes.length, i);
+        for (const n of cuts) {
+          let off = at;
+          while (off < at + n) {
+            const s = d.push(bytes, off, at + n - off);
+            out.push(s, d.type, d.consumed, d.qos, d.packetId, d.payloadLength);
+            if (s < 0 || !d.consumed) break;
+            off += d.consumed;
+          }
+          at += n;
+        }
+        return out;
+      };
+      expect(feed(B)).toEqual(feed(A));
+    }
+  });
+});
+
+function seedCuts(n: number, seed: number): number[] {
+  const cuts: number[] = [];
+  let left = n;
+  let s = seed + 1;
+  while (left > 0) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    const c = Math.min(left, 1 + (s % 17));
+    cuts.push(c);
+    left -= c;
+  }
+  return cuts;
+}

@@ -1,0 +1,318 @@
+// Where the device's flash goes, function by function: reads the preloaded heap that Moddable's
+// linker (xsl) writes into mc.xs.c and charges every slot and every byte of bytecode that the
+// library's modules add to a function, an object or a module's variables.
+//
+// In a preloaded module, what goes to flash is the heap xsl froze after running the module:
+// - every function is slots (its instance, its code slot with the bytecode, its home, the property
+//   or variable that holds it) plus its bytecode (a C string in the code slot);
+// - every object, module variable and string is slots;
+// - every new property or variable name is a key (one slot and its characters).
+// A slot is 32 B on lin (64-bit), 16 B on an ESP32.
+//
+// How slots are charged: the library's slots are those reachable from its module records
+// ("xs-mqtt", "xs-mqtt/moddable") and not from the runtime's roots (gxStack) with the app's own
+// modules cut off. A function is charged its instance, the chain of slots after it, and the
+// property or variable slots that refer to it; an object its instance and chain; the rest (numbers
+// and strings in module variables) goes to its module's variables. Mangled names (the device build
+// is minified) are mapped back to the source through a source map of the same esbuild build.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { inlineConstants } from '../xs-inline.mjs';
+
+const SLOT_RE = /^\/\* (\d+) \*\/\t\{ (?:NULL|\(txSlot\*\)&gxHeap\[(\d+)\]), \{\.ID = ([^,]+), \.flag = (\w+), \.kind = (XS_\w+)\}, \.value = (.*)$/;
+
+/** Bytes of a C string literal's content (escapes counted as the byte they stand for). */
+function cBytes(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++, n++) {
+    if (s[i] !== '\\') continue;
+    const c = s[++i];
+    if (c === 'x') while (/[0-9a-fA-F]/.test(s[i + 1] ?? '')) i++;
+    else if (/[0-7]/.test(c)) for (let k = 0; k < 2 && /[0-7]/.test(s[i + 1] ?? ''); k++) i++;
+  }
+  return n;
+}
+
+/** The slots of mc.xs.c's gxHeap and gxStack, with their references. */
+export function parseHeap(text) {
+  const slots = [];
+  const stack = [];
+  let inStack = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('static const txSlot gxStack[') && line.endsWith('= {')) inStack = true;
+    if (inStack) {
+      if (line.startsWith('};')) break;
+      for (const m of line.matchAll(/gxHeap\[(\d+)\]/g)) stack.push(Number(m[1]));
+      continue;
+    }
+    const m = SLOT_RE.exec(line);
+    if (!m) continue;
+    const [, index, next, id, flag, kind, value] = m;
+    const slot = { index: Number(index), next: next === undefined ? -1 : Number(next), id, flag: parseInt(flag, 16), kind: kind.slice(3, -5), refs: [] };
+    if (slot.kind === 'CODE_X') {
+      const code = /\(txByte\*\)"((?:[^"\\]|\\.)*)"/.exec(value);
+      slot.code = code ? cBytes(code[1]) : 0;
+      const closures = /, \(txSlot\*\)&gxHeap\[(\d+)\] \} \}/.exec(value);
+      if (closures) slot.refs.push(Number(closures[1]));
+    } else {
+      for (const r of value.matchAll(/gxHeap\[(\d+)\]/g)) slot.refs.push(Number(r[1]));
+      if (slot.kind === 'HOME') slot.home = [...value.matchAll(/(NULL|\(txSlot\*\)&gxHeap\[(\d+)\])/g)].map((h) => (h[2] === undefined ? -1 : Number(h[2])));
+      if (slot.kind === 'KEY_X') slot.key = /\.key = \{ "((?:[^"\\]|\\.)*)"/.exec(value)?.[1];
+      if (slot.kind === 'MODULE') slot.module = Number(/\.module = \{ [^,]+, (\d+) \}/.exec(value)?.[1]);
+      if (slot.kind === 'STRING_X') slot.string = /\.string = "((?:[^"\\]|\\.)*)"/.exec(value)?.[1];
+    }
+    slots[slot.index] = slot;
+  }
+  const keys = new Map(); // ID number → name
+  for (const s of slots) if (s?.kind === 'KEY_X') keys.set(Number(s.id), s.key);
+  const name = (id) => (id.startsWith('xsID_') ? id.slice(5) : /^\d+$/.test(id) ? keys.get(Number(id)) ?? null : null);
+  // Module records: an instance whose first slot is the module's (its name is a key).
+  const modules = new Map();
+  for (const s of slots) if (s?.kind === 'INSTANCE' && s.next >= 0 && slots[s.next]?.kind === 'MODULE') modules.set(keys.get(slots[s.next].module), s.index);
+  return { slots, stack, keys, name, modules };
+}
+
+function reach(heap, roots, blocked) {
+  const seen = new Set();
+  const todo = [...roots];
+  while (todo.length) {
+    const i = todo.pop();
+    if (i < 0 || seen.has(i) || blocked.has(i) || !heap.slots[i]) continue;
+    seen.add(i);
+    const s = heap.slots[i];
+    todo.push(s.next, ...s.refs);
+  }
+  return seen;
+}
+
+/**
+ * Source names of the device build's mangled identifiers: esbuild's source map of the same build
+ * (same options as tools/build.mjs) names the original identifier at each declaration.
+ */
+async function sourceNames(root, entry, outfile) {
+  const r = await build({
+    absWorkingDir: root, entryPoints: [entry], bundle: true, format: 'esm', logLevel: 'warning', legalComments: 'none',
+    mangleProps: /^_/, minify: true, platform: 'neutral', target: 'es2022', external: ['embedded:*', 'timer', 'time'],
+    sourcemap: 'external', write: false, outfile: join(root, outfile),
+  });
+  const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
+  // tools/build.mjs then inlines the numeric constants, which changes no other name
+  if (inlineConstants(js) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+  const map = JSON.parse(r.outputFiles.find((f) => f.path.endsWith('.map')).text);
+  // Decode the mappings (VLQ): generated line/column → source, line, name.
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const at = new Map();
+  let src = 0, sl = 0, sc = 0, nm = 0;
+  map.mappings.split(';').forEach((line, gl) => {
+    let gc = 0;
+    for (const seg of line.split(',')) {
+      if (!seg) continue;
+      const v = [];
+      let shift = 0, acc = 0;
+      for (const ch of seg) {
+        const d = B64.indexOf(ch);
+        acc += (d & 31) << shift;
+        if (d & 32) shift += 5;
+        else { v.push(acc & 1 ? -(acc >>> 1) : acc >>> 1); acc = 0; shift = 0; }
+      }
+      gc += v[0];
+      if (v.length > 1) { src += v[1]; sl += v[2]; sc += v[3]; }
+      if (v.length > 4) nm += v[4];
+      at.set(gl + ':' + gc, { source: map.sources[src], line: sl + 1, name: v.length > 4 ? map.names[nm] : null });
+    }
+  });
+  // Each declaration in the generated code, by kind: a function (function X, class X, X=class,
+  // X=function, var X=) or a method (X(){, get X(){, static X(){).
+  const names = new Map();
+  const lines = js.split('\n');
+  const note = (kind, id, gl, col) => {
+    const hit = at.get(gl + ':' + col);
+    if (!hit) return;
+    const entry = { name: hit.name ?? id, file: relative(root, join(root, hit.source.replace(/^(\.\.\/)+/, ''))), line: hit.line };
+    entry.where = entry.file + ':' + entry.line;
+    if (!names.has(kind + ':' + id)) names.set(kind + ':' + id, []);
+    names.get(kind + ':' + id).push(entry);
+  };
+  lines.forEach((text, gl) => {
+    for (const m of text.matchAll(/(function\s+|class\s+|(?:var|let|const)\s+|,)([A-Za-z_$][\w$]*)(?=\s*[=(\s{])/g))
+      note('function', m[2], gl, m.index + m[0].length - m[2].length);
+    for (const m of text.matchAll(/([{};]\s*(?:static\s+|get\s+|set\s+)?)([A-Za-z_$][\w$]*)(?=\()/g))
+      note('method', m[2], gl, m.index + m[0].length - m[2].length);
+  });
+  return names;
+}
+
+/**
+ * The per-function breakdown of what `modules` (module names) add to the app whose mc.xs.c is
+ * `file`. `appModules` are the app's own modules beside them (cut off from the runtime's roots).
+ * Returns rows { module, name, where, kind, slots, code } and totals.
+ */
+export async function breakdown({ file, modules, appModules = [], root, sources = {} }) {
+  const heap = parseHeap(readFileSync(file, 'utf8'));
+  const { slots } = heap;
+  const ours = new Map(); // module record index → module name
+  for (const m of modules) if (heap.modules.has(m)) ours.set(heap.modules.get(m), m);
+  const cut = new Set([...ours.keys(), ...appModules.map((m) => heap.modules.get(m)).filter((i) => i !== undefined)]);
+  const foreign = reach(heap, heap.stack, cut);
+  const mine = new Set([...reach(heap, [...ours.keys()], new Set())].filter((i) => !foreign.has(i)));
+
+  const mangled = {};
+  for (const [m, [entry, outfile]] of Object.entries(sources)) mangled[m] = await sourceNames(root, entry, outfile);
+
+  // Units: each instance of ours is an object or (with a code slot) a function; its chain is its own.
+  const unitOf = new Map(); // slot → unit
+  const units = [];
+  const isFunction = (s) => s.kind === 'INSTANCE' && s.next >= 0 && slots[s.next]?.kind?.startsWith('CODE');
+  for (const i of mine) {
+    const s = slots[i];
+    if (s.kind !== 'INSTANCE') continue;
+    const unit = { index: i, fn: isFunction(s), slots: 0, code: 0, name: null, module: null };
+    units.push(unit);
+    for (let j = i; j >= 0 && mine.has(j) && !unitOf.has(j); j = slots[j].next) {
+      unitOf.set(j, unit);
+      unit.slots++;
+      if (slots[j].kind === 'CODE_X') {
+        unit.code += slots[j].code;
+        unit.codeId = slots[j].id;
+      }
+    }
+  }
+  // A function's closures (the environment its code captures: one slot per captured variable) are
+  // charged to it.
+  for (const u of units) {
+    if (!u.fn) continue;
+    for (let j = u.index; j >= 0 && unitOf.get(j) === u; j = slots[j].next) {
+      if (slots[j].kind !== 'CODE_X') continue;
+      const env = units.find((v) => v.index === slots[j].refs[0]);
+      if (env && !env.fn && !env.merged) {
+        env.merged = true;
+        u.closures = env.slots;
+      }
+    }
+  }
+  // Names. A function is named by its code slot (the declaration's name), mapped back through the
+  // source map, and qualified by its home object: Class.prototype for a method, Class for a static.
+  const byIndex = new Map(units.map((u) => [u.index, u]));
+  const chainOf = (u) => {
+    const out = [];
+    for (let j = u.index; j >= 0 && unitOf.get(j) === u; j = slots[j].next) out.push(slots[j]);
+    return out;
+  };
+  const homeOf = (u) => {
+    for (let j = u.index, n = 0; j >= 0 && n < 4; j = slots[j].next, n++) if (slots[j].kind === 'HOME') return slots[j];
+    return null;
+  };
+  const first = [...ours.values()][0];
+  const referrers = new Map(); // unit index → units whose chain refers to it
+  for (const u of units) for (const x of chainOf(u)) for (const r of x.refs) if (byIndex.has(r)) (referrers.get(r) ?? referrers.set(r, []).get(r)).push(u);
+  const ctorOf = (u) => chainOf(u).find((s) => heap.name(s.id) === 'constructor' && byIndex.get(s.refs[0])?.fn);
+  const label = (u, depth = 0) => {
+    if (u.label || depth > 4) return u.label ?? '?';
+    const home = homeOf(u);
+    if (home && ours.has(home.home[1])) u.module = ours.get(home.home[1]);
+    const map = mangled[u.module ?? first];
+    if (u.fn) {
+      const own = u.codeId ? heap.name(u.codeId) : null;
+      // a class (it has a prototype) is named alone; a method by the object it is defined on
+      const isClass = chainOf(u).some((x) => heap.name(x.id) === 'prototype');
+      const owner = !isClass && home && byIndex.get(home.home[0]);
+      // a method's name can be declared by several classes: the one in its class's file, after it
+      let src = own && map?.get((owner ? 'method:' : 'function:') + own)?.[0];
+      if (owner && src) {
+        const cls = label(owner, depth + 1).replace(/\.prototype$/, '');
+        const decl = [...map].filter(([k]) => k.startsWith('function:')).flatMap(([, v]) => v).find((e) => e.name === cls);
+        const cands = map.get('method:' + own).filter((e) => !decl || (e.file === decl.file && e.line >= decl.line));
+        if (cands.length) src = cands.reduce((a, b) => (b.line < a.line ? b : a));
+      }
+      u.where = src?.where ?? '';
+      let base = src?.name ?? own;
+      if (!base) {
+        // XS compiles a class's field initialisers into an anonymous function the class holds
+        const holder = referrers.get(u.index)?.find((v) => v !== u && v.fn);
+        base = holder ? `(${label(holder, depth + 1)}'s instance fields)` : '(anonymous)';
+        if (holder) {
+          u.where = holder.where;
+          u.label = base;
+          return base;
+        }
+      }
+      u.label = owner && owner !== u ? label(owner, depth + 1) + '.' + base : base;
+    } else {
+      const c = ctorOf(u);
+      if (c) {
+        const ctor = byIndex.get(c.refs[0]);
+        u.label = label(ctor, depth + 1) + '.prototype';
+        u.protoOf = ctor;
+      }
+      else if (ours.has(u.index)) u.label = '(module record)';
+      else {
+        const kinds = chainOf(u).slice(1).map((s) => s.kind);
+        u.label = kinds.includes('TYPED_ARRAY') ? '(a typed array)' : kinds.includes('ARRAY') ? '(an array)' : kinds.includes('REGEXP') ? '(a regexp)' : '(an object)';
+      }
+      u.where = '';
+    }
+    u.module ??= first;
+    return u.label;
+  };
+  for (const u of units) label(u);
+  for (const u of units) if (u.protoOf) u.where = u.protoOf.where.replace(/:\d+$/, '');
+  // An object held by a property gets that property's name.
+  for (const u of units) for (const s of chainOf(u)) {
+    const p = heap.name(s.id);
+    for (const r of s.refs) {
+      const t = byIndex.get(r);
+      if (t && !t.fn && t.label.startsWith('(a') && p && u.label !== '(module record)') t.label = u.label + '.' + p;
+    }
+  }
+  // Slots outside any instance chain (variable cells, property slots): charged to the function or
+  // object they refer to, else to the unit whose chain refers to them, else to the module's variables.
+  const loose = new Map();
+  for (const i of mine) {
+    if (unitOf.has(i)) continue;
+    const s = slots[i];
+    const target = s.refs.map((r) => byIndex.get(r)).find((u) => u);
+    if (target) {
+      target.slots++;
+      continue;
+    }
+    const key = s.kind === 'KEY_X' ? 'keys' : 'variables';
+    loose.set(key, (loose.get(key) ?? 0) + 1);
+  }
+  const rows = units.filter((u) => !u.merged).map((u) => ({ module: u.module, name: u.label, where: u.where, kind: u.fn ? 'function' : 'object', slots: u.slots + (u.closures ?? 0), closures: u.closures ?? 0, code: u.code }));
+  for (const [k, n] of loose) rows.push({ module: '', name: `(module ${k})`, where: '', kind: k, slots: n, code: 0 });
+  rows.sort((a, b) => b.slots * 32 + b.code - (a.slots * 32 + a.code));
+  return { rows, slots: mine.size, code: rows.reduce((n, r) => n + r.code, 0) };
+}
+
+/** The breakdown of xs-mqtt's two device modules in an app built by tools/moddable/size.mjs. */
+export function libraryBreakdown(file, root) {
+  return breakdown({
+    file,
+    root,
+    modules: ['xs-mqtt', 'xs-mqtt/moddable'],
+    sources: { 'xs-mqtt': ['src/device.ts', 'dist/xs/index.js'], 'xs-mqtt/moddable': ['hosts/moddable/index.ts', 'dist/xs/moddable.js'] },
+  });
+}
+
+/** Lines for a report: totals, by source file, and the `top` costliest rows (all with top = Infinity). */
+export function formatBreakdown({ rows, slots, code }, { slotBytes = 32, top = 30 } = {}) {
+  const bytes = (r) => r.slots * slotBytes + r.code;
+  const out = [];
+  const fns = rows.filter((r) => r.kind === 'function');
+  const closures = fns.reduce((n, r) => n + r.closures, 0);
+  out.push(`the library's preloaded heap: ${slots} slots (${fns.length} functions: ${fns.reduce((n, r) => n + r.slots, 0)} slots, ${closures} of them closures; objects and variables: ${slots - fns.reduce((n, r) => n + r.slots, 0)}) and ${code} B of bytecode`);
+  const byFile = new Map();
+  for (const r of rows) {
+    const f = r.where ? r.where.replace(/:\d+$/, '') : r.kind === 'function' ? '(unplaced functions)' : '(objects, prototypes, variables)';
+    byFile.set(f, (byFile.get(f) ?? 0) + bytes(r));
+  }
+  out.push('', `by source file (slots × ${slotBytes} B + bytecode):`);
+  for (const [f, n] of [...byFile].sort((a, b) => b[1] - a[1])) out.push(`  ${String(n).padStart(6)} B  ${f}`);
+  out.push('', `function by function${Number.isFinite(top) ? `, the ${top} costliest (npm run size -- --all for every one)` : ''}:`);
+  out.push('   bytes  slots (closures)  bytecode  name  (source)');
+  for (const r of rows.slice(0, top)) {
+    out.push(`  ${String(bytes(r)).padStart(6)}  ${String(r.slots).padStart(5)} (${String(r.closures ?? 0).padStart(2)})  ${String(r.code).padStart(8)}  ${r.module === 'xs-mqtt/moddable' ? 'moddable: ' : ''}${r.name}${r.where ? `  (${r.where})` : ''}`);
+  }
+  return out;
+}
