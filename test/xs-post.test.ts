@@ -1,5 +1,5 @@
-// The device bundle's post-processing (tools/xs-inline.mjs): numeric module constants inlined and
-// module functions made arrows. Small cases for the scoping and syntax traps of minified code, then
+// The device bundle's post-processing (tools/xs-post.mjs): numeric module constants inlined, module
+// functions made arrows and gathered into one object (constBindings has test/const-pass.test.ts). Small cases for the scoping and syntax traps of minified code, then
 // the whole library, minified as for the device, against itself unprocessed: the same bytes out of
 // every encoder and the same statuses out of the decoder for seeded random input.
 import { build } from 'esbuild';
@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs tool without declarations
-import { arrowFunctions, inlineConstants } from '../tools/xs-inline.mjs';
+import { arrowFunctions, gatherFunctions, inlineConstants, postProcess } from '../tools/xs-post.mjs';
 
 const run = (code: string) => new Function(code.replace(/export\s*\{[^}]*\};?/, '') + ';return out')();
 
@@ -27,19 +27,20 @@ describe('inlineConstants', () => {
       'var a=7,b=8;class K{a=a;b(){return b}get x(){return this.a}}' +
       'function g(a){return a*2}function h(){let b=1;return b}' +
       'var o={a:1,b:a};function k(){return typeof a}function m(){return a.toString()}' +
-      'function s(v){switch(v){case a:return 1}return 0}' +
-      'var out=[new K().a,new K().b(),new K().x,g(3),h(),o.a,o.b,k(),m(),s(7)];';
+      'function s(v){switch(v){case a:return 1}return 0}var q={a,b:b};' +
+      'var out=[new K().a,new K().b(),new K().x,g(3),h(),o.a,o.b,k(),m(),s(7),q];';
     const got = inlineConstants(src);
     expect(got).not.toMatch(/var a=7/);
     expect(run(got)).toEqual(run(src));
   });
 
   it('keeps a variable that is a destructuring or update target', () => {
-    const src = 'var a=1,b=2,c=3;[a]=[5];b++;var out=[a,b,c];';
+    const src = 'var a=1,b=2,c=3,d=4;[a]=[5];b++;({d}={d:6});var out=[a,b,c,d];';
     const got = inlineConstants(src);
     expect(got).toMatch(/a=1/);
     expect(got).toMatch(/b=2/);
-    expect(run(got)).toEqual([5, 3, 3]);
+    expect(got).toMatch(/d=4/);
+    expect(run(got)).toEqual([5, 3, 3, 6]);
   });
 });
 
@@ -62,6 +63,19 @@ describe('arrowFunctions', () => {
   });
 });
 
+describe('gatherFunctions', () => {
+  it('makes module arrow functions methods of one object; exports, shorthands, recursion and values still work', () => {
+    const src =
+      'var f=(n)=>{return n?n+f(n-1):0};var g=(x)=>{return x*2};var o={g};' +
+      'var h=(a)=>{return a};var k=(x)=>{return [1,2].map(h)[0]+x};var out=[f(3),o.g(2),h===h,k(4)];export{g as G};';
+    const got = gatherFunctions(src);
+    expect(got).toMatch(/^var \$=\{f\(n\)\{/);
+    expect(got).toContain('g=$.g'); // the export keeps a variable
+    expect(got).toContain('{g:$.g}');
+    expect(run(got)).toEqual(run(src));
+  });
+});
+
 describe('the library, minified as for the device, post-processed against itself', () => {
   it('encodes the same bytes and decodes to the same statuses (seeded)', async () => {
     const dir = join(process.cwd(), 'tools/.cache/xs-post');
@@ -71,8 +85,8 @@ describe('the library, minified as for the device, post-processed against itself
       mangleProps: /^_/, write: false, logLevel: 'warning', legalComments: 'none',
     });
     const plain = r.outputFiles[0].text;
-    const post = arrowFunctions(inlineConstants(plain));
-    expect(post.length).toBeLessThan(plain.length);
+    const post = postProcess(plain, 'codec.js');
+    expect(post).toMatch(/^(var|const) \$\w*=\{/);
     writeFileSync(join(dir, 'plain.mjs'), plain);
     writeFileSync(join(dir, 'post.mjs'), post);
     const A = await import(join(dir, 'plain.mjs'));

@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { inlineConstants } from './xs-inline.mjs';
+import { postProcess } from './xs-post.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const entries = { index: 'src/index.ts', codec: 'src/codec/index.ts' };
@@ -44,11 +44,12 @@ await build({
   target: 'es2022',
   external: ['embedded:*', 'timer', 'time'],
 });
-// On the device a module variable read by a function is a closure slot in flash: the numeric
-// constants esbuild left as variables are inlined (tools/xs-inline.mjs).
+// What esbuild writes costs more than it must on XS (tools/xs-post.mjs): a module variable read by a
+// function is a closure slot in flash, a function declaration carries a prototype object, and a
+// module `var` is aliasable. The device modules are post-processed.
 for (const f of ['index', 'codec', 'moddable']) {
   const file = `${root}dist/xs/${f}.js`;
-  writeFileSync(file, inlineConstants(readFileSync(file, 'utf8')));
+  writeFileSync(file, postProcess(readFileSync(file, 'utf8'), f + '.js'));
 }
 // The command-line tool (xs-mqtt pub/sub, the package's bin: tools/cli/xs-mqtt.mjs loads this).
 await build({ ...common, entryPoints: ['tools/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', packages: 'external' });

@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { inlineConstants } from '../../tools/xs-inline.mjs';
+import { postProcess } from '../../tools/xs-post.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const external = ['embedded:*', 'timer', 'time', 'mc/*', 'Resource'];
@@ -76,5 +76,5 @@ await build({
   legalComments: 'none',
   mangleProps: /^_/,
 });
-writeFileSync(root + 'dist/xs/mqttclient.js', inlineConstants(readFileSync(root + 'dist/xs/mqttclient.js', 'utf8'))); // as tools/build.mjs
+writeFileSync(root + 'dist/xs/mqttclient.js', postProcess(readFileSync(root + 'dist/xs/mqttclient.js', 'utf8'), 'mqttclient.js')); // as tools/build.mjs
 console.log('built dist/xs/mqttclient.js');

@@ -18,7 +18,7 @@
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { inlineConstants } from '../xs-inline.mjs';
+import { postProcess } from '../xs-post.mjs';
 
 const SLOT_RE = /^\/\* (\d+) \*\/\t\{ (?:NULL|\(txSlot\*\)&gxHeap\[(\d+)\]), \{\.ID = ([^,]+), \.flag = (\w+), \.kind = (XS_\w+)\}, \.value = (.*)$/;
 
@@ -98,7 +98,7 @@ async function sourceNames(root, entry, outfile) {
   });
   const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
   // tools/build.mjs then inlines the numeric constants, which changes no other name
-  if (inlineConstants(js) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+  if (postProcess(js, outfile) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
   const map = JSON.parse(r.outputFiles.find((f) => f.path.endsWith('.map')).text);
   // Decode the mappings (VLQ): generated line/column → source, line, name.
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -216,7 +216,9 @@ export async function breakdown({ file, modules, appModules = [], root, sources 
       const own = u.codeId ? heap.name(u.codeId) : null;
       // a class (it has a prototype) is named alone; a method by the object it is defined on
       const isClass = chainOf(u).some((x) => heap.name(x.id) === 'prototype');
-      const owner = !isClass && home && byIndex.get(home.home[0]);
+      let owner = !isClass && home && byIndex.get(home.home[0]);
+      // the object tools/xs-post.mjs gathers the module functions into: they keep their own names
+      if (owner && !owner.fn && !ctorOf(owner)) owner = null;
       // a method's name can be declared by several classes: the one in its class's file, after it
       let src = own && map?.get((owner ? 'method:' : 'function:') + own)?.[0];
       if (owner && src) {

@@ -1,0 +1,446 @@
+// The device bundle's post-processing (tools/build.mjs runs postProcess on dist/xs/*.js): what
+// esbuild writes, made cheaper for XS's preloaded heap, where every slot is flash.
+//
+// inlineConstants:
+// esbuild inlines a module-level `const` only while no statement with a possible side effect comes
+// before it in its file, and not across files of this bundle, so most of the protocol's numbers
+// (packet types, states, statuses) reach XS as module variables. On the device a function that reads
+// a module variable captures it: one closure slot per variable per function, in flash (xsl's heap,
+// 32 B each on lin, 16 B on an ESP32), and the variable's own slot. This pass replaces every read
+// of a module-level variable that holds a number literal and is never assigned again with the
+// number, and drops the variable unless it is exported. Strings stay variables on purpose: in a
+// preloaded module XS copies a string literal into a new chunk each time it is evaluated.
+//
+// arrowFunctions, gatherFunctions, constBindings: see each. Measured on the plain-TCP app (npm run
+// size): 71,552 B of archive growth before, 65,532 B with the constants inlined, 60,508 B with the
+// arrows, 59,943 B gathered; constBindings changes no byte of flash but halves the aliases (RAM).
+//
+// Scoping is the TypeScript checker's (minified code reuses short names in inner scopes).
+import ts from 'typescript';
+
+/** The syntax tree of a bundle and a checker for its names (what each identifier refers to). */
+function parse(code) {
+  const file = 'bundle.js';
+  const host = ts.createCompilerHost({ allowJs: true });
+  const source = ts.createSourceFile(file, code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  host.getSourceFile = (name) => (name === file ? source : undefined);
+  host.fileExists = (name) => name === file;
+  host.readFile = (name) => (name === file ? code : undefined);
+  const program = ts.createProgram([file], { allowJs: true, noLib: true, noResolve: true, target: ts.ScriptTarget.ES2022 }, host);
+  const checker = program.getTypeChecker();
+  /** The symbol an identifier refers to (a shorthand property's is its value's). */
+  const symbolOf = (node) => (ts.isShorthandPropertyAssignment(node.parent) ? checker.getShorthandAssignmentValueSymbol(node.parent) : checker.getSymbolAtLocation(node));
+  return { source, checker, symbolOf };
+}
+
+/** Whether an identifier is a property's name (`o.x`, `{x: …}`, a method, field or accessor x), not a reference. */
+function isPropertyName(node) {
+  const p = node.parent;
+  return (ts.isPropertyAccessExpression(p) || ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isPropertyDeclaration(p) || ts.isGetAccessor(p) || ts.isSetAccessor(p)) && p.name === node;
+}
+
+/** `code` with its numeric module constants inlined; `report` gets { name, value, uses } per constant. */
+export function inlineConstants(code, report = () => {}) {
+  const { source, checker, symbolOf } = parse(code);
+
+  // Candidates: module-level `var|let|const x = <number>` (or -<number>).
+  const candidates = new Map(); // symbol → { decl, text, name }
+  for (const st of source.statements) {
+    if (!ts.isVariableStatement(st)) continue;
+    for (const d of st.declarationList.declarations) {
+      if (!ts.isIdentifier(d.name) || !d.initializer) continue;
+      const init = d.initializer;
+      const num = ts.isNumericLiteral(init) || (ts.isPrefixUnaryExpression(init) && init.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(init.operand));
+      if (!num) continue;
+      const text = ts.isNumericLiteral(init) ? init.text : '-' + init.operand.text;
+      candidates.set(checker.getSymbolAtLocation(d.name), { decl: d, text: String(Number(text)), name: d.name.text, uses: [], exported: false });
+    }
+  }
+  // Every reference; a write disqualifies.
+  const isWrite = (id) => {
+    let n = id;
+    while (ts.isParenthesizedExpression(n.parent)) n = n.parent;
+    const p = n.parent;
+    if (ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return true;
+    if ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && (p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken)) return true;
+    if (ts.isArrayLiteralExpression(p) || ts.isSpreadElement(p)) return true; // possible destructuring target
+    if (ts.isShorthandPropertyAssignment(p)) return ts.isBinaryExpression(p.parent.parent) && p.parent.parent.left === p.parent; // ({x} = o)
+    if (ts.isForInStatement(p) || ts.isForOfStatement(p)) return p.initializer === n;
+    return false;
+  };
+  const visit = (node) => {
+    if (ts.isIdentifier(node) && !isPropertyName(node)) {
+      const p = node.parent;
+      const c = candidates.get(symbolOf(node));
+      if (c && node !== c.decl.name) {
+        if (ts.isExportSpecifier(p)) c.exported = true;
+        else if (isWrite(node)) c.written = true;
+        else c.uses.push(node);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+
+  // Edits, applied back to front: each read becomes the number, each unexported declaration goes.
+  const edits = [];
+  for (const c of candidates.values()) {
+    if (c.written) continue;
+    report({ name: c.name, value: c.text, uses: c.uses.length, exported: c.exported });
+    for (const id of c.uses) {
+      const p = id.parent;
+      let text = c.text.startsWith('-') ? `(${c.text})` : c.text;
+      // `{x}` becomes `{x:1}`; `a.b` after a number needs a space (`1 .b`) — parenthesise.
+      if (ts.isPropertyAccessExpression(p) && p.expression === id) text = `(${c.text})`;
+      if (ts.isShorthandPropertyAssignment(p)) {
+        edits.push({ start: id.getStart(), end: id.getEnd(), text: `${c.name}:${c.text}` });
+        continue;
+      }
+      // keep a space from a neighbouring keyword or identifier character (`return X`, `case X:`)
+      const before = code[id.getStart() - 1] ?? '';
+      const after = code[id.getEnd()] ?? '';
+      if (/[\w$]/.test(before)) text = ' ' + text;
+      if (/[\w$]/.test(after)) text += ' ';
+      edits.push({ start: id.getStart(), end: id.getEnd(), text });
+    }
+    if (!c.exported) {
+      const list = c.decl.parent;
+      if (list.declarations.length === 1) {
+        const st = list.parent;
+        edits.push({ start: st.getStart(), end: st.getEnd(), text: '' });
+      } else {
+        // drop "x=1," or ",x=1" from a list (the statement may keep others, or lose them all: handled below)
+        c.dropFromList = true;
+      }
+    }
+  }
+  // Lists with dropped declarators: rewrite the whole statement with the survivors.
+  for (const st of source.statements) {
+    if (!ts.isVariableStatement(st)) continue;
+    const decls = st.declarationList.declarations;
+    if (decls.length < 2) continue;
+    const dropped = decls.filter((d) => ts.isIdentifier(d.name) && [...candidates.values()].some((c) => c.decl === d && c.dropFromList && !c.written));
+    if (!dropped.length) continue;
+    const keep = decls.filter((d) => !dropped.includes(d));
+    // a kept initializer may itself contain inlined reads: take its text after the edits inside it
+    const inner = (d) => applyEdits(code, edits.filter((e) => e.start >= d.getStart() && e.end <= d.getEnd()), d.getStart(), d.getEnd());
+    const kw = code.slice(st.getStart(), st.declarationList.declarations[0].getStart()).trim();
+    const text = keep.length ? `${kw} ${keep.map(inner).join(',')}` : '';
+    for (let i = edits.length - 1; i >= 0; i--) if (edits[i].start >= st.getStart() && edits[i].end <= st.getEnd()) edits.splice(i, 1);
+    edits.push({ start: st.getStart(), end: st.getEnd() - (code[st.getEnd() - 1] === ';' ? 1 : 0), text });
+  }
+  return applyEdits(code, edits, 0, code.length);
+}
+
+function applyEdits(code, edits, from, to) {
+  let out = '';
+  let at = from;
+  for (const e of [...edits].sort((a, b) => a.start - b.start)) {
+    if (e.start < at) throw new Error('overlapping edits at ' + e.start);
+    out += code.slice(at, e.start) + e.text;
+    at = e.end;
+  }
+  return out + code.slice(at, to);
+}
+
+/**
+ * `code` with its module-level function declarations made arrow functions, declared first.
+ * On XS a `function` declaration carries a prototype object (three preloaded slots: 96 B of flash
+ * on lin); an arrow function has none. Declaring them first keeps a declaration's hoisting: each is
+ * assigned before any other statement of the module runs, and its body reads variables only when
+ * called, as before. Skipped: a function that uses `this`, `arguments` or `new.target`, a
+ * generator, and one that is constructed (`new f`).
+ */
+export function arrowFunctions(code) {
+  const { source, symbolOf } = parse(code);
+  // A function passed around as a value may be constructed where this pass cannot see it (Moddable's
+  // TLS socket calls `new options.socket(…)`): only functions that are only ever called directly,
+  // or exported, are made arrows.
+  const asValue = new Set();
+  const walk = (n) => {
+    if (ts.isIdentifier(n) && !ts.isFunctionDeclaration(n.parent)) {
+      const p = n.parent;
+      const called = ts.isCallExpression(p) && p.expression === n;
+      if (!called && !isPropertyName(n) && !ts.isExportSpecifier(p)) {
+        const sym = symbolOf(n);
+        if (sym) asValue.add(sym);
+      }
+    }
+    ts.forEachChild(n, walk);
+  };
+  walk(source);
+  const symbolOfDeclaration = (st) => symbolOf(st.name);
+  const usesThis = (fn) => {
+    let found = false;
+    const look = (n) => {
+      if (found) return;
+      if (n.kind === ts.SyntaxKind.ThisKeyword || (ts.isIdentifier(n) && n.text === 'arguments') || ts.isMetaProperty(n)) found = true;
+      // a nested function or class has its own this/arguments; an arrow shares them
+      else if (!(ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassLike(n) || ts.isMethodDeclaration(n) || ts.isAccessor(n))) ts.forEachChild(n, look);
+    };
+    ts.forEachChild(fn.body, look);
+    for (const p of fn.parameters) look(p);
+    return found;
+  };
+  const moved = [];
+  const edits = [];
+  for (const st of source.statements) {
+    if (!ts.isFunctionDeclaration(st) || !st.name || !st.body || st.asteriskToken || st.modifiers?.length) continue;
+    if (asValue.has(symbolOfDeclaration(st)) || usesThis(st)) continue;
+    const params = code.slice(st.parameters.pos, st.parameters.end);
+    const async = '';
+    moved.push(`var ${st.name.text}=${async}(${params})=>${code.slice(st.body.getStart(), st.body.getEnd())};`);
+    edits.push({ start: st.getStart(), end: st.getEnd() });
+  }
+  let out = '';
+  let at = 0;
+  for (const e of edits) {
+    out += code.slice(at, e.start);
+    at = e.end;
+  }
+  return moved.join('') + out + code.slice(at);
+}
+
+/**
+ * `code` (after arrowFunctions) with its module-level arrow functions gathered as the methods of
+ * one object, declared first, and every reference `f` made `H.f`. On XS a function that calls
+ * module functions captures each of them: a closure slot per function called, per caller, in flash.
+ * Gathered, a caller captures the one object. Exported functions keep a variable for the export.
+ */
+export function gatherFunctions(code) {
+  const { source, checker, symbolOf } = parse(code);
+  const used = new Set(code.match(/[A-Za-z_$][\w$]*/g));
+  let H = '$';
+  for (let i = 0; used.has(H); i++) H = '$' + i.toString(36);
+
+  const fns = new Map(); // symbol → { st, decl, name }
+  for (const st of source.statements) {
+    if (!ts.isVariableStatement(st) || st.declarationList.declarations.length !== 1) continue;
+    const d = st.declarationList.declarations[0];
+    if (!ts.isIdentifier(d.name) || !d.initializer || !ts.isArrowFunction(d.initializer) || !ts.isBlock(d.initializer.body)) continue;
+    if (d.initializer.modifiers?.length) continue; // async
+    fns.set(checker.getSymbolAtLocation(d.name), { st, decl: d, name: d.name.text, exported: false });
+  }
+  if (!fns.size) return code;
+  const edits = [];
+  const visit = (node) => {
+    if (ts.isIdentifier(node) && !isPropertyName(node)) {
+      const p = node.parent;
+      const f = fns.get(symbolOf(node));
+      if (f && node !== f.decl.name) {
+        if (ts.isExportSpecifier(p)) f.exported = true;
+        else if (ts.isShorthandPropertyAssignment(p)) edits.push({ start: node.getStart(), end: node.getEnd(), text: `${node.text}:${H}.${node.text}` });
+        else {
+          const before = code[node.getStart() - 1] ?? '';
+          edits.push({ start: node.getStart(), end: node.getEnd(), text: (/[\w$]/.test(before) ? ' ' : '') + `${H}.${node.text}` });
+        }
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  const methods = [];
+  const exports = [];
+  for (const f of fns.values()) {
+    const a = f.decl.initializer;
+    const params = code.slice(a.parameters.pos, a.parameters.end);
+    // the body with its own references rewritten
+    const inner = edits.filter((e) => e.start >= a.body.getStart() && e.end <= a.body.getEnd());
+    methods.push(`${f.name}(${params})${applyEdits(code, inner, a.body.getStart(), a.body.getEnd())}`);
+    if (f.exported) exports.push(`${f.name}=${H}.${f.name}`);
+    edits.push({ start: f.st.getStart(), end: f.st.getEnd(), text: '' });
+    for (let i = edits.length - 2; i >= 0; i--) if (edits[i].start >= a.body.getStart() && edits[i].end <= a.body.getEnd()) edits.splice(i, 1);
+  }
+  const head = `var ${H}={${methods.join(',')}}${exports.length ? ',' + exports.join(',') : ''};`;
+  return head + applyEdits(code, edits, 0, code.length);
+}
+
+/**
+ * esbuild's bundler declares every module-level binding with `var` (`const a=1` → `var a=1`, and a
+ * class becomes `var A=class{…}`). Moddable's linker, xsl, warns "no const" for each such variable a
+ * function of a preloaded module reads, cannot optimise those reads, and keeps the module's
+ * environment aliasable. This turns a module-level `var`/`let` back into `const` where that cannot
+ * change what the program does, on TypeScript's parse and binder (a real scope analysis, not text):
+ * - the declaration names one identifier and has an initialiser;
+ * - the binding has that one declaration (no second `var x`, no `function x`);
+ * - nothing writes it: no `x=`, `x+=`, `x++`, destructuring target, `for (x of/in …)`, anywhere
+ *   (an assignment to a shadowing local of the same name is resolved to the local and does not count;
+ *   one that cannot be resolved counts against every binding of that name);
+ * - no temporal dead zone where `var` gave undefined: the module's top-level code (what runs at its
+ *   evaluation, static class members included, function bodies and instance fields not) reads it only
+ *   after its declaration, and if that code can call user code before the declaration has run (a call
+ *   other than a global constructor or function on literals, a tagged template, a getter of the
+ *   module's own objects, a relative import that might import this module back), no function reads it.
+ * A list `var a=1,b=2` whose bindings differ is split (`const a=1;var b=2`); evaluation order is kept.
+ * Any `eval` or `with` leaves the file alone. Returns the new text and the names made const.
+ */
+export function constBindings(code, fileName = 'module.js') {
+  // One file, no lib: a name the binder cannot resolve is a global (Uint8Array, String, globalThis).
+  const options = { allowJs: true, checkJs: false, noEmit: true, noResolve: true, noLib: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 };
+  const virtual = '/const-bindings/' + fileName.replace(/^.*\//, '');
+  const sf = ts.createSourceFile(virtual, code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile;
+  host.getSourceFile = (name, ...rest) => (name === virtual ? sf : getSourceFile(name, ...rest));
+  const checker = ts.createProgram([virtual], options, host).getTypeChecker();
+  const K = ts.SyntaxKind;
+
+  const ids = [];
+  let unsafe = false;
+  (function walk(n) {
+    if (ts.isIdentifier(n)) ids.push(n);
+    if (n.kind === K.WithStatement) unsafe = true;
+    ts.forEachChild(n, walk);
+  })(sf);
+  if (unsafe || ids.some((id) => id.text === 'eval')) return { code, names: [] };
+
+  const symbolOf = (id) => {
+    const p = id.parent;
+    if (ts.isShorthandPropertyAssignment(p) && p.name === id) return checker.getShorthandAssignmentValueSymbol(p);
+    return checker.getSymbolAtLocation(id);
+  };
+  const assignOps = new Set([K.EqualsToken, K.PlusEqualsToken, K.MinusEqualsToken, K.AsteriskEqualsToken, K.AsteriskAsteriskEqualsToken, K.SlashEqualsToken, K.PercentEqualsToken,
+    K.LessThanLessThanEqualsToken, K.GreaterThanGreaterThanEqualsToken, K.GreaterThanGreaterThanGreaterThanEqualsToken, K.AmpersandEqualsToken, K.BarEqualsToken, K.CaretEqualsToken,
+    K.AmpersandAmpersandEqualsToken, K.BarBarEqualsToken, K.QuestionQuestionEqualsToken]);
+  /** Whether the expression n is written: an assignment's target, ++/--, for-in/of's, or inside a destructuring target. */
+  const written = (n) => {
+    const p = n.parent;
+    if (!p) return false;
+    if (ts.isParenthesizedExpression(p)) return written(p);
+    if (ts.isBinaryExpression(p)) return assignOps.has(p.operatorToken.kind) && p.left === n;
+    if (ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) return p.operator === K.PlusPlusToken || p.operator === K.MinusMinusToken;
+    if (ts.isForInStatement(p) || ts.isForOfStatement(p)) return p.initializer === n;
+    if (ts.isArrayLiteralExpression(p) || ts.isSpreadElement(p) || ts.isSpreadAssignment(p)) return written(p);
+    if (ts.isPropertyAssignment(p)) return p.initializer === n && written(p.parent);
+    if (ts.isShorthandPropertyAssignment(p)) return p.name === n && written(p.parent);
+    return false;
+  };
+  /** Whether n is evaluated when its enclosing code is called rather than when the module runs. */
+  const deferred = (n) => {
+    for (let c = n, p = n.parent; p; c = p, p = p.parent) {
+      if (ts.isFunctionLike(p) && !ts.isClassStaticBlockDeclaration(p) && c !== p.name) return true;
+      if (ts.isPropertyDeclaration(p) && c === p.initializer && !p.modifiers?.some((m) => m.kind === K.StaticKeyword)) return true;
+    }
+    return false;
+  };
+
+  // The module-level candidates. A name declared twice outside functions (`var a=1;function a(){}`,
+  // which the binder may give two symbols) is left alone.
+  const declared = new Map();
+  (function walk(n) {
+    if ((ts.isVariableDeclaration(n) || ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isImportClause(n) || ts.isImportSpecifier(n) || ts.isNamespaceImport(n)
+      || ts.isBindingElement(n)) && n.name && ts.isIdentifier(n.name) && !deferred(n)) declared.set(n.name.text, (declared.get(n.name.text) ?? 0) + 1);
+    ts.forEachChild(n, walk);
+  })(sf);
+  const candidates = new Map(); // symbol → { decl, name, end }
+  for (const s of sf.statements) {
+    if (!ts.isVariableStatement(s) || s.declarationList.flags & ts.NodeFlags.Const) continue;
+    for (const d of s.declarationList.declarations) {
+      if (!ts.isIdentifier(d.name) || !d.initializer) continue;
+      const sym = checker.getSymbolAtLocation(d.name);
+      if (sym && sym.declarations?.length === 1 && declared.get(d.name.text) === 1) candidates.set(sym, { decl: d, name: d.name.text, end: d.end });
+    }
+  }
+  const writtenSymbols = new Set(ids.filter(written).map(symbolOf).filter(Boolean));
+  // Where the module's top-level code may call user code (the earliest such position).
+  const literal = (e) => ts.isNumericLiteral(e) || ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) || e.kind === K.TrueKeyword || e.kind === K.FalseKeyword || e.kind === K.NullKeyword
+    || (ts.isPrefixUnaryExpression(e) && literal(e.operand)) || (ts.isArrayLiteralExpression(e) && e.elements.every(literal));
+  const global = (e) => ts.isIdentifier(e) && !symbolOf(e)?.declarations?.length;
+  /** The initialiser of a module binding nothing writes (what it holds wherever it is read). */
+  const initializerOf = (e) => {
+    const sym = ts.isIdentifier(e) ? symbolOf(e) : undefined;
+    const d = sym && !writtenSymbols.has(sym) ? sym.declarations : undefined;
+    return d?.length === 1 && ts.isVariableDeclaration(d[0]) ? d[0].initializer : undefined;
+  };
+  /** A builtin reached from a global (`String.prototype`, `globalThis.trace`), directly or through a module binding: reading its properties runs no code of the module. */
+  const builtin = (e, depth = 0) => depth < 20 && (global(e) || (ts.isPropertyAccessExpression(e) && builtin(e.expression, depth + 1))
+    || (!!initializerOf(e) && builtin(initializerOf(e), depth + 1)));
+  /** A primitive value: converting it (`a+b`, `${a}`, `a<b`) runs no code of the module. */
+  const primitive = (e, depth = 0) => depth < 20 && (literal(e) || ts.isRegularExpressionLiteral(e) || e.kind === K.UndefinedKeyword
+    || (ts.isIdentifier(e) && (e.text === 'undefined' || (!!initializerOf(e) && primitive(initializerOf(e), depth + 1))))
+    || (ts.isParenthesizedExpression(e) && primitive(e.expression, depth + 1))
+    || (ts.isPrefixUnaryExpression(e) && primitive(e.operand, depth + 1))
+    || (ts.isBinaryExpression(e) && !assignOps.has(e.operatorToken.kind) && primitive(e.left, depth + 1) && primitive(e.right, depth + 1))
+    || (ts.isConditionalExpression(e) && primitive(e.whenTrue, depth + 1) && primitive(e.whenFalse, depth + 1)));
+  const plain = (e) => primitive(e) || builtin(e);
+  /** A value made of primitives, arrays and objects of data properties: a builtin given it can call nothing of the module. */
+  const inert = (e, depth = 0) => depth < 20 && (primitive(e)
+    || (ts.isArrayLiteralExpression(e) && e.elements.every((x) => inert(x, depth + 1)))
+    || (ts.isObjectLiteralExpression(e) && e.properties.every((p) => ts.isPropertyAssignment(p) && !ts.isComputedPropertyName(p.name) && inert(p.initializer, depth + 1))));
+  const logical = new Set([K.AmpersandAmpersandToken, K.BarBarToken, K.QuestionQuestionToken, K.CommaToken, K.EqualsEqualsEqualsToken, K.ExclamationEqualsEqualsToken]);
+  let firstRun = Infinity;
+  const run = (n) => { firstRun = Math.min(firstRun, n.getStart(sf)); };
+  for (const s of sf.statements) {
+    // A module it imports might import this one back and call it before it has run.
+    if (ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && /^\.\.?\//.test(s.moduleSpecifier.text)) run(s);
+  }
+  (function walk(n) {
+    if (n !== sf && deferred(n)) return;
+    if (ts.isCallExpression(n) || ts.isNewExpression(n)) {
+      // A builtin on values of literals (new Uint8Array([0,4]), Uint8Array.of(1), Object.freeze({a:!0})) calls nothing of the module.
+      if (!(builtin(n.expression) && (n.arguments ?? []).every(inert))) run(n);
+    } else if (ts.isTaggedTemplateExpression(n)) run(n);
+    else if (ts.isIdentifier(n) && global(n) && written(n)) run(n); // a builtin replaced (Math=…)
+    else if (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n)) {
+      // A getter or setter of the module's own; a builtin replaced (Object.freeze=…).
+      if (!builtin(n.expression) || written(n) || (ts.isElementAccessExpression(n) && !plain(n.argumentExpression))) run(n);
+    } else if (ts.isSpreadElement(n) || ts.isSpreadAssignment(n) || ts.isForOfStatement(n) || ts.isForInStatement(n) || ts.isAwaitExpression(n) || ts.isYieldExpression(n)
+      || ts.isObjectBindingPattern(n) || ts.isArrayBindingPattern(n) || ((ts.isObjectLiteralExpression(n) || ts.isArrayLiteralExpression(n)) && written(n))) {
+      run(n); // iterators, getters, other modules
+    } else if (ts.isBinaryExpression(n) && !assignOps.has(n.operatorToken.kind) && !logical.has(n.operatorToken.kind)) {
+      if (!plain(n.left) || !plain(n.right)) run(n); // valueOf, toString, Symbol.hasInstance…
+    } else if (ts.isPrefixUnaryExpression(n) && n.operator !== K.ExclamationToken) {
+      if (!plain(n.operand)) run(n);
+    } else if (ts.isTemplateSpan(n) && !plain(n.expression)) run(n);
+    ts.forEachChild(n, walk);
+  })(sf);
+
+  // Rule the candidates out.
+  const out = new Set();
+  const writtenNames = new Set();
+  for (const id of ids) {
+    const sym = symbolOf(id);
+    const c = sym && candidates.get(sym);
+    if (written(id)) {
+      if (c) out.add(sym);
+      else if (!sym) writtenNames.add(id.text);
+      continue;
+    }
+    if (!c || id === c.decl.name || ts.isExportSpecifier(id.parent)) continue;
+    if (deferred(id) ? firstRun < c.end : id.getStart(sf) < c.end) out.add(sym);
+  }
+  const isConst = new Set();
+  for (const [sym, c] of candidates) if (!out.has(sym) && !writtenNames.has(c.name)) isConst.add(c.decl);
+
+  // Rewrite: each top-level statement with a const-able declaration, as runs of declarators of one kind.
+  let result = '';
+  let at = 0;
+  const names = [];
+  for (const s of sf.statements) {
+    if (!ts.isVariableStatement(s)) continue;
+    const list = s.declarationList.declarations;
+    if (!list.some((d) => isConst.has(d))) continue;
+    const prefix = code.slice(s.getStart(sf), s.declarationList.getStart(sf)); // `export ` or ''
+    const keyword = s.declarationList.flags & ts.NodeFlags.Let ? 'let' : 'var';
+    const runs = [];
+    for (const d of list) {
+      const kind = isConst.has(d) ? 'const' : keyword;
+      if (kind === 'const') names.push(d.name.text);
+      const text = code.slice(d.getStart(sf), d.end);
+      if (runs.length && runs[runs.length - 1].kind === kind) runs[runs.length - 1].texts.push(text);
+      else runs.push({ kind, texts: [text] });
+    }
+    const end = code[s.end - 1] === ';' ? s.end - 1 : s.end;
+    result += code.slice(at, s.getStart(sf)) + runs.map((r) => `${prefix}${r.kind} ${r.texts.join(',')}`).join(';');
+    at = end;
+  }
+  return { code: result + code.slice(at), names, firstRun };
+}
+
+/**
+ * The device bundle's post-processing, in order: numeric constants inlined, module functions made
+ * arrows, gathered into one object, and module bindings made const.
+ */
+export function postProcess(code, fileName) {
+  return constBindings(gatherFunctions(arrowFunctions(inlineConstants(code))), fileName).code;
+}
