@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs tool without declarations
-import { arrowFunctions, gatherFunctions, inlineConstants, postProcess } from '../tools/xs-post.mjs';
+import { XS_ESBUILD, arrowFunctions, gatherFunctions, inlineConstants, postProcess } from '../tools/xs-post.mjs';
 
 const run = (code: string) => new Function(code.replace(/export\s*\{[^}]*\};?/, '') + ';return out')();
 
@@ -80,10 +80,7 @@ describe('the library, minified as for the device, post-processed against itself
   it('encodes the same bytes and decodes to the same statuses (seeded)', async () => {
     const dir = join(process.cwd(), 'tools/.cache/xs-post');
     mkdirSync(dir, { recursive: true });
-    const r = await build({
-      entryPoints: ['src/codec/index.ts'], bundle: true, minify: true, format: 'esm', platform: 'neutral', target: 'es2022',
-      mangleProps: /^_/, write: false, logLevel: 'warning', legalComments: 'none',
-    });
+    const r = await build({ ...XS_ESBUILD, entryPoints: ['src/codec/index.ts'], write: false });
     const plain = r.outputFiles[0].text;
     const post = postProcess(plain, 'codec.js');
     expect(post).toMatch(/^(var|const) \$\w*=\{/);

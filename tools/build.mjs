@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { postProcess } from './xs-post.mjs';
+import { XS_ESBUILD, postProcess } from './xs-post.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const entries = { index: 'src/index.ts', codec: 'src/codec/index.ts' };
@@ -16,15 +16,7 @@ rmSync(root + 'dist', { recursive: true, force: true });
 const xsEntries = { index: 'src/device.ts', codec: 'src/codec/index.ts' };
 for (const [name, entry] of Object.entries(entries)) {
   await build({ ...common, entryPoints: [entry], outfile: `dist/${name}.js`, platform: 'neutral', target: 'es2022' });
-  await build({
-    ...common,
-    minify: true,
-    entryPoints: [xsEntries[name]],
-    outfile: `dist/xs/${name}.js`,
-    platform: 'neutral',
-    target: 'es2022',
-    external: ['embedded:*', 'timer', 'time'],
-  });
+  await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [xsEntries[name]], outfile: `dist/xs/${name}.js` });
 }
 // The hosts: Node's (dist/node.js, the "./node" export) and Moddable's (dist/xs/moddable.js, the
 // "./moddable" export and manifest_mqtt.json's "xs-mqtt/moddable"). Neither carries a second copy
@@ -35,15 +27,7 @@ const srcAsIndex = {
   setup: (b) => b.onResolve({ filter: /^\.\.\/\.\.\/src\/index\.js$/ }, () => ({ path: './index.js', external: true })),
 };
 await build({ ...common, entryPoints: ['hosts/node/index.ts'], outfile: 'dist/node.js', platform: 'node', target: 'node20', plugins: [srcAsIndex] });
-await build({
-  ...common,
-  minify: true,
-  entryPoints: ['hosts/moddable/index.ts'],
-  outfile: 'dist/xs/moddable.js',
-  platform: 'neutral',
-  target: 'es2022',
-  external: ['embedded:*', 'timer', 'time'],
-});
+await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: ['hosts/moddable/index.ts'], outfile: 'dist/xs/moddable.js' });
 // What esbuild writes costs more than it must on XS (tools/xs-post.mjs): a module variable read by a
 // function is a closure slot in flash, a function declaration carries a prototype object, and a
 // module `var` is aliasable. The device modules are post-processed.

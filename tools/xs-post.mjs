@@ -18,6 +18,27 @@
 // Scoping is the TypeScript checker's (minified code reuses short names in inner scopes).
 import ts from 'typescript';
 
+/**
+ * esbuild's options for the device modules (tools/build.mjs, hosts/moddable/build.mjs, and the
+ * breakdown's rebuild in tools/moddable/heap.mjs), with entryPoints and outfile to add. Class fields
+ * are written as assignments in the constructor: XS compiles a class's field initialisers into a
+ * function of their own (its slots and its prototype object in flash, about 7 slots a class), and
+ * without setters on these classes `this.x = v` does what the field definition does.
+ */
+export const XS_ESBUILD = {
+  bundle: true,
+  format: 'esm',
+  minify: true,
+  mangleProps: /^_/,
+  platform: 'neutral',
+  target: 'es2022',
+  supported: { 'class-field': false },
+  tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },
+  external: ['embedded:*', 'timer', 'time'],
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
 /** The syntax tree of a bundle and a checker for its names (what each identifier refers to). */
 function parse(code) {
   const file = 'bundle.js';

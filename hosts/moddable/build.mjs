@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { postProcess } from '../../tools/xs-post.mjs';
+import { XS_ESBUILD, postProcess } from '../../tools/xs-post.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const external = ['embedded:*', 'timer', 'time', 'mc/*', 'Resource'];
@@ -64,17 +64,9 @@ console.log('built dist/xs/sensor.js; imports: ' + [...new Set(imports)].join(',
 // the library is (tools/build.mjs).
 await build({
   absWorkingDir: root,
+  ...XS_ESBUILD,
   entryPoints: ['hosts/moddable/mqttclient.ts'],
   outfile: 'dist/xs/mqttclient.js',
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'neutral',
-  target: 'es2022',
-  external: ['embedded:*', 'timer', 'time'],
-  logLevel: 'warning',
-  legalComments: 'none',
-  mangleProps: /^_/,
 });
 writeFileSync(root + 'dist/xs/mqttclient.js', postProcess(readFileSync(root + 'dist/xs/mqttclient.js', 'utf8'), 'mqttclient.js')); // as tools/build.mjs
 console.log('built dist/xs/mqttclient.js');

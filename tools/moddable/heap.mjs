@@ -18,7 +18,7 @@
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { postProcess } from '../xs-post.mjs';
+import { XS_ESBUILD, postProcess } from '../xs-post.mjs';
 
 const SLOT_RE = /^\/\* (\d+) \*\/\t\{ (?:NULL|\(txSlot\*\)&gxHeap\[(\d+)\]), \{\.ID = ([^,]+), \.flag = (\w+), \.kind = (XS_\w+)\}, \.value = (.*)$/;
 
@@ -91,11 +91,7 @@ function reach(heap, roots, blocked) {
  * (same options as tools/build.mjs) names the original identifier at each declaration.
  */
 async function sourceNames(root, entry, outfile) {
-  const r = await build({
-    absWorkingDir: root, entryPoints: [entry], bundle: true, format: 'esm', logLevel: 'warning', legalComments: 'none',
-    mangleProps: /^_/, minify: true, platform: 'neutral', target: 'es2022', external: ['embedded:*', 'timer', 'time'],
-    sourcemap: 'external', write: false, outfile: join(root, outfile),
-  });
+  const r = await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [entry], sourcemap: 'external', write: false, outfile: join(root, outfile) });
   const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
   // tools/build.mjs then inlines the numeric constants, which changes no other name
   if (postProcess(js, outfile) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
