@@ -19,6 +19,10 @@ describe('Moddable manifests', () => {
     const tls = JSON.parse(readFileSync(root + 'manifest_tls.json', 'utf8'));
     expect(tls.include).toContain('./manifest_mqtt.json');
     expect(tls.include.some((i: string) => i.includes('tlssocket'))).toBe(true);
+    // …with the library's TLS opener ("xs-mqtt/tls", hosts/moddable/tls.ts), preloaded.
+    expect(existsSync(root + tls.modules['xs-mqtt/tls'] + '.js')).toBe(true);
+    expect(tls.preload).toEqual(['xs-mqtt/tls']);
+    expect(readFileSync(root + 'dist/xs/moddable.js', 'utf8')).not.toMatch(/tcp\/tls|TLSSocket|secure/);
     const lib = JSON.parse(readFileSync(root + 'manifest_mqtt.json', 'utf8'));
     expect(JSON.stringify(lib)).not.toMatch(/tls/i);
     expect(lib.config).toBeUndefined(); // an app's config is the app's: the library's manifest sets none

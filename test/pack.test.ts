@@ -29,13 +29,13 @@ describe('npm pack', () => {
     const allowed = [
       /^(LICENSE|CHANGELOG\.md|README\.md|package\.json|manifest_mqtt\.json|manifest_tls\.json|manifest_mqttclient\.json|tools\/cli\/xs-mqtt\.mjs)$/,
       /^dist\/(index|codec|node|cli)\.js$/,
-      /^dist\/xs\/(index|codec|moddable|mqttclient)\.js$/,
+      /^dist\/xs\/(index|codec|moddable|tls|mqttclient)\.js$/,
       /^dist\/types\/(?!hosts\/).+\.d\.ts$/,
-      /^dist\/types\/hosts\/(node|moddable)\/index\.d\.ts$/,
+      /^dist\/types\/hosts\/(node\/index|moddable\/index|moddable\/tls)\.d\.ts$/,
       /^src\/.+\.ts$/,
     ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
-    for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'tools/cli/xs-mqtt.mjs', 'dist/cli.js', 'manifest_mqtt.json', 'manifest_tls.json', 'manifest_mqttclient.json', 'dist/xs/mqttclient.js']) expect(files).toContain(f);
+    for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'tools/cli/xs-mqtt.mjs', 'dist/cli.js', 'manifest_mqtt.json', 'manifest_tls.json', 'manifest_mqttclient.json', 'dist/xs/mqttclient.js', 'dist/xs/tls.js']) expect(files).toContain(f);
     // No manifest.json: mcpack includes a package's manifest.json in every app, and SDK 8.2.3's mcpack
     // fails on one that includes the SDK's manifests ("'undefined/network/net/manifest.json': manifest
     // not found"). mcpack users get the preload from package.json's "moddable" (test/moddable.test.ts).

@@ -81,7 +81,7 @@ describe('the library, minified as for the device, post-processed against itself
     const dir = join(process.cwd(), 'tools/.cache/xs-post');
     mkdirSync(dir, { recursive: true });
     const r = await build({ ...XS_ESBUILD, entryPoints: ['src/codec/index.ts'], write: false });
-    const plain = r.outputFiles[0].text;
+    const plain = r.outputFiles![0].text;
     const post = postProcess(plain, 'codec.js');
     expect(post).toMatch(/^(var|const) \$\w*=\{/);
     writeFileSync(join(dir, 'plain.mjs'), plain);

@@ -28,10 +28,13 @@ const srcAsIndex = {
 };
 await build({ ...common, entryPoints: ['hosts/node/index.ts'], outfile: 'dist/node.js', platform: 'node', target: 'node20', plugins: [srcAsIndex] });
 await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: ['hosts/moddable/index.ts'], outfile: 'dist/xs/moddable.js' });
+// TLS for it (dist/xs/tls.js, the "./tls" export and manifest_tls.json's "xs-mqtt/tls"): a module of
+// its own, so that an app without TLS links none of it.
+await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: ['hosts/moddable/tls.ts'], outfile: 'dist/xs/tls.js' });
 // What esbuild writes costs more than it must on XS (tools/xs-post.mjs): a module variable read by a
 // function is a closure slot in flash, a function declaration carries a prototype object, and a
 // module `var` is aliasable. The device modules are post-processed.
-for (const f of ['index', 'codec', 'moddable']) {
+for (const f of ['index', 'codec', 'moddable', 'tls']) {
   const file = `${root}dist/xs/${f}.js`;
   writeFileSync(file, postProcess(readFileSync(file, 'utf8'), f + '.js'));
 }
@@ -47,13 +50,13 @@ const scratch = root + 'dist/.types-scratch/';
 tsc('-p', root + 'tsconfig.moddable.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', scratch);
 tsc(root + 'hosts/node/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', scratch, '--rootDir', root,
   '--target', 'ES2022', '--module', 'ES2022', '--moduleResolution', 'bundler', '--types', 'node', '--strict', '--skipLibCheck');
-for (const h of ['node', 'moddable']) {
-  const text = readFileSync(`${scratch}hosts/${h}/index.d.ts`, 'utf8');
+for (const [h, file] of [['node', 'index'], ['moddable', 'index'], ['moddable', 'tls']]) {
+  const text = readFileSync(`${scratch}hosts/${h}/${file}.d.ts`, 'utf8');
   // hosts/<h>/index.d.ts → dist/types/hosts/<h>/index.d.ts: '../../src/x' is '../../x' there.
   const fixed = text.replace(/(['"])\.\.\/\.\.\/src\//g, '$1../../');
-  if (/['"](?:\.\.\/)+(?:src|tools|test|hosts)\//.test(fixed)) throw new Error(`hosts/${h}/index.d.ts imports a file outside the package's types: ${fixed}`);
+  if (/['"](?:\.\.\/)+(?:src|tools|test|hosts)\//.test(fixed)) throw new Error(`hosts/${h}/${file}.d.ts imports a file outside the package's types: ${fixed}`);
   mkdirSync(`${root}dist/types/hosts/${h}`, { recursive: true });
-  writeFileSync(`${root}dist/types/hosts/${h}/index.d.ts`, fixed);
+  writeFileSync(`${root}dist/types/hosts/${h}/${file}.d.ts`, fixed);
 }
 rmSync(scratch, { recursive: true, force: true });
 console.log('built dist/');

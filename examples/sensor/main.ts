@@ -18,11 +18,11 @@
 //   devices/<id>/cmd/#        subscribed; cmd/interval (a number of ms, 1000..3600000) changes the interval
 import config from 'mc/config';
 import Resource from 'Resource';
-import TLSSocket from 'embedded:io/socket/tcp/tls';
 import Timer from 'timer';
 import { Client, SUBACK_FAILURE, statusName, topicBytes } from '../../src/index.js';
 import type { Message } from '../../src/index.js';
 import { ModdableHost } from '../../hosts/moddable/index.js';
+import { TLS } from '../../hosts/moddable/tls.js';
 
 const id: string = String(config.clientId ?? 'xs-mqtt-sensor');
 const base = 'devices/' + id;
@@ -42,7 +42,7 @@ function resource(name: unknown): Uint8Array | undefined {
 const t = config.mqttTls;
 const tls = t === true || t === 'true' || t === '1' || t === 1;
 // TLS: manifest_tls.json, which this app's manifest includes. Its random() seeds differ per boot.
-const host = new ModdableHost({ TLS: TLSSocket });
+const host = new ModdableHost({ TLS });
 const client = new Client(
   host,
   {

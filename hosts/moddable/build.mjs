@@ -1,9 +1,10 @@
 // Builds the sensor app for Moddable (npm run build:xs): esbuild bundles examples/sensor/main.ts
 // into dist/xs/sensor.js, the module examples/sensor/manifest.json names. The library and the host
-// are not bundled again: imports of src/index.ts and hosts/moddable/index.ts become imports of
-// "xs-mqtt" and "xs-mqtt/moddable", which the library's manifest_mqtt.json maps to dist/xs/index.js and
-// dist/xs/moddable.js (tools/build.mjs, run first when they are missing) and preloads. Moddable's own modules
-// (embedded:*, timer, time, mc/*, Resource) stay imports for mcconfig.
+// are not bundled again: imports of src/index.ts, hosts/moddable/index.ts and hosts/moddable/tls.ts
+// become imports of "xs-mqtt", "xs-mqtt/moddable" and "xs-mqtt/tls", which manifest_mqtt.json (and
+// manifest_tls.json) map to dist/xs/index.js, moddable.js and tls.js (tools/build.mjs, run first
+// when they are missing) and preload. Moddable's own modules (embedded:*, timer, time, mc/*,
+// Resource) stay imports for mcconfig.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { XS_ESBUILD, postProcess } from '../../tools/xs-post.mjs';
 const root = new URL('../..', import.meta.url).pathname;
 const external = ['embedded:*', 'timer', 'time', 'mc/*', 'Resource'];
 
-if (!existsSync(root + 'dist/xs/index.js') || !existsSync(root + 'dist/xs/moddable.js')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'inherit' });
+if (!existsSync(root + 'dist/xs/index.js') || !existsSync(root + 'dist/xs/moddable.js') || !existsSync(root + 'dist/xs/tls.js')) execFileSync(process.execPath, [root + 'tools/build.mjs'], { stdio: 'inherit' });
 
 /**
  * src/index.ts → the "xs-mqtt" module and hosts/moddable/index.ts → "xs-mqtt/moddable" (one copy of
@@ -23,6 +24,7 @@ const library = {
   setup(b) {
     b.onResolve({ filter: /\/src\/index\.js$/ }, () => ({ path: 'xs-mqtt', external: true }));
     b.onResolve({ filter: /\/hosts\/moddable\/index\.js$/ }, () => ({ path: 'xs-mqtt/moddable', external: true }));
+    b.onResolve({ filter: /\/hosts\/moddable\/tls\.js$/ }, () => ({ path: 'xs-mqtt/tls', external: true }));
   },
 };
 
@@ -44,12 +46,12 @@ await build({
 // The bundle must import only what mcconfig resolves: Moddable's modules and the library.
 const text = readFileSync(root + 'dist/xs/sensor.js', 'utf8');
 const imports = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']/g)].map((m) => m[1] ?? m[2]);
-const allowed = (s) => s === 'xs-mqtt' || s === 'xs-mqtt/moddable' || s === 'timer' || s === 'time' || s === 'Resource' || s.startsWith('embedded:') || s.startsWith('mc/');
+const allowed = (s) => s === 'xs-mqtt' || s === 'xs-mqtt/moddable' || s === 'xs-mqtt/tls' || s === 'timer' || s === 'time' || s === 'Resource' || s.startsWith('embedded:') || s.startsWith('mc/');
 const bad = imports.filter((s) => !allowed(s));
 if (bad.length || /\bfrom\s*["']node:/.test(text)) throw new Error('dist/xs/sensor.js imports ' + bad.join(', '));
 // …and only names the device's "xs-mqtt" (src/device.ts) exports: a missing one aborts the app at link time on the device.
 const exported = (file) => new Set([...readFileSync(root + file, 'utf8').matchAll(/export\s*\{([^}]*)\}/g)].flatMap((m) => m[1].split(',').map((e) => e.trim().split(/\s+as\s+/).pop())));
-for (const [spec, file] of [['xs-mqtt', 'dist/xs/index.js'], ['xs-mqtt/moddable', 'dist/xs/moddable.js']]) {
+for (const [spec, file] of [['xs-mqtt', 'dist/xs/index.js'], ['xs-mqtt/moddable', 'dist/xs/moddable.js'], ['xs-mqtt/tls', 'dist/xs/tls.js']]) {
   const names = exported(file);
   for (const m of text.matchAll(new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*["']${spec}["']`, 'g'))) {
     const missing = m[1].split(',').map((e) => e.trim().split(/\s+as\s+/)[0]).filter((n) => n && !names.has(n));

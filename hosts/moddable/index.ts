@@ -1,10 +1,10 @@
-// The Moddable host: ECMA-419 sockets (embedded:io/socket/tcp, and the TLS socket class an app
-// gives it), the UDP DNS resolver (embedded:network/dns/resolver/udp), Moddable's timers and tick.
-// TLS is not imported here: a static import would link Moddable's whole TLS stack (about 156 KB of
-// archive) into every app. An app that wants TLS includes manifest_tls.json and passes the class:
-// `new ModdableHost({ TLS: TLSSocket })` with `import TLSSocket from "embedded:io/socket/tcp/tls"`. It adapts the IO
-// class pattern (onReadable(count) / onWritable(count) / onError(), read/write past nothing) to the
-// Host contract of src/host.ts, whose promises the client relies on:
+// The Moddable host: ECMA-419 sockets (embedded:io/socket/tcp; TLS through what an app gives it),
+// the UDP DNS resolver (embedded:network/dns/resolver/udp), Moddable's timers and tick. TLS is not
+// imported here: a static import would link Moddable's whole TLS stack (about 156 KB of archive) into
+// every app. An app that wants TLS includes manifest_tls.json and passes its opener:
+// `new ModdableHost({ TLS })` with `import { TLS } from "xs-mqtt/tls"` (hosts/moddable/tls.ts). It
+// adapts the IO class pattern (onReadable(count) / onWritable(count) / onError(), read/write past
+// nothing) to the Host contract of src/host.ts, whose promises the client relies on:
 // - events never fire inside open(), write() or close() (the client is not re-entrant there);
 // - exactly one onClose ends every link, whether it opened or not, and nothing follows it;
 // - write() sends (the socket copies into its send buffer) and either takes all the bytes or none;
@@ -13,12 +13,15 @@
 import TCP from 'embedded:io/socket/tcp';
 import type { Options as TCPOptions } from 'embedded:io/socket/tcp';
 import type TLSSocket from 'embedded:io/socket/tcp/tls';
-import type { Options as TLSOptions } from 'embedded:io/socket/tcp/tls';
 import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
 import Time from 'time';
 import Timer from 'timer';
-import type { Host, Link, LinkEvents, Target, TlsOptions } from '../../src/index.js';
+import type { Host, Link, LinkEvents, Target } from '../../src/index.js';
+import { isIPv4 } from './ipv4.js';
+
+/** What opens a TLS socket for a link: "xs-mqtt/tls"'s TLS (hosts/moddable/tls.ts). */
+export type TLSOpener = (options: Record<string, unknown>, target: Target, fail: (why: string) => void) => object;
 
 export interface ModdableHostOptions {
   /** DNS servers for names that are not dotted IPv4 addresses (default 1.1.1.1, 8.8.8.8). */
@@ -26,11 +29,10 @@ export interface ModdableHostOptions {
   /** Bytes of each link's receive buffer: onData gets at most this many at a time (default 1024). */
   rxBytes?: number;
   /**
-   * The TLS socket class (`embedded:io/socket/tcp/tls`, from manifest_tls.json) for targets with
-   * `tls`. Without it such a link fails ("tls: …"); it never falls back to plain TCP. (Typed loosely,
-   * so that these declarations do not require the TLS typings of an app that has no TLS.)
+   * TLS for targets with `tls`: `import { TLS } from "xs-mqtt/tls"` (manifest_tls.json). Without it
+   * such a link fails ("tls: …"); it never falls back to plain TCP.
    */
-  TLS?: new (options: any) => object;
+  TLS?: TLSOpener;
   /** Mixed into the seed of random() (backoff jitter), with the tick and the clock: a MAC address's low 32 bits, say. */
   seed?: number;
 }
@@ -41,44 +43,7 @@ export interface ModdableHostOptions {
  */
 const TLS_RECORD_OVERHEAD = 96;
 
-// Four numbers 0–255 without leading zeros, each followed by a dot except the last.
-const IPV4 = /^((25[0-5]|(2[0-4]|1\d|[1-9]|)\d)(\.(?!$)|$)){4}$/;
-
-/** Whether `host` is a dotted IPv4 address (the TCP socket takes nothing else). */
-export function isIPv4(host: string): boolean {
-  return IPV4.test(host);
-}
-
-/** The DER bytes of the first PEM block in `pem` (Moddable's TLS takes DER), or the bytes as given. */
-export function pemToDer(pem: string | Uint8Array): Uint8Array {
-  if (typeof pem !== 'string') return pem;
-  const body = pem.replace(/-----[^-]+-----/g, '').replace(/[^A-Za-z0-9+/]/g, '');
-  const out = new Uint8Array((body.length * 3) >> 2);
-  let bits = 0;
-  let acc = 0;
-  let n = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    // A-Z 0-25, a-z 26-51, 0-9 52-61, + 62, / 63
-    const v = c >= 97 ? c - 71 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : c === 43 ? 62 : 63;
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out.subarray(0, n);
-}
-
-/** The `secure` options of Moddable's TLS socket (ssl/session): DER certificates, SNI from `host`. */
-function secureOptions(t: TlsOptions): Record<string, unknown> {
-  const s: Record<string, unknown> = {};
-  if (t.ca !== undefined) s.certificate = pemToDer(t.ca).slice().buffer; // the trusted CA (else the built-in store)
-  if (t.cert !== undefined) s.clientCertificates = [pemToDer(t.cert).slice().buffer];
-  if (t.key !== undefined) s.clientKey = pemToDer(t.key).slice().buffer;
-  return s;
-}
+export { isIPv4 };
 
 /** Bytes of the staging buffer that writes of part of an array go through (a power of two). */
 const TX_STAGE = 256;
@@ -120,9 +85,9 @@ class ModdableLink implements Link {
   private _ended = false; // onClose emitted or scheduled: no event may follow
   private _busy = false; // inside open/write/close: an error then is reported later
 
-  declare private readonly _TLS: typeof TLSSocket | undefined;
+  declare private readonly _TLS: TLSOpener | undefined;
 
-  constructor(target: Target, events: LinkEvents, dnsServers: string[], rxBytes: number, TLS: typeof TLSSocket | undefined) {
+  constructor(target: Target, events: LinkEvents, dnsServers: string[], rxBytes: number, TLS: TLSOpener | undefined) {
     this._events = events;
     this._TLS = TLS;
     this._tls = !!target.tls;
@@ -179,17 +144,8 @@ class ModdableLink implements Link {
     };
     if (t) {
       if (!this._TLS) throw new Error(NO_TLS);
-      // Moddable's TLS socket (examples/io/tcp/tlssocket) runs its handshake over the TCP class given
-      // as `TCP.io`; `host` is the TLS server name, sent as SNI and (SDK 8.2.3's ssl_cert.js) matched
-      // against the certificate's subjectAltName; its ssl/* checks the chain and the dates too.
-      options.host = t.servername ?? target.host;
-      options.secure = secureOptions(t);
-      // Its handshake runs inside the TCP socket's callbacks and throws there on a chain it does not
-      // trust (or cannot parse): uncaught, that is "XS abort" — a reboot on a board. The TCP class it
-      // is given catches it and ends this link with the reason instead (options reach it spread).
-      options.TCP = { io: GuardedTCP };
-      options.link = this;
-      this._socket = new this._TLS(options as TLSOptions);
+      // Moddable's TLS socket, opened by "xs-mqtt/tls" (hosts/moddable/tls.ts), with this link's end.
+      this._socket = this._TLS(options, target, (why: string) => this._fail(why)) as TLSSocket;
     } else {
       this._socket = new TCP(options as TCPOptions);
     }
@@ -370,29 +326,12 @@ class ModdableLink implements Link {
   }
 }
 
-/**
- * The TCP socket the TLS socket runs on, its callbacks guarded: a throw inside one (the handshake's)
- * ends the link (`options.link`) with 'tls: <message>' instead of escaping to the runtime. Called
- * with `new`: it returns the socket it makes.
- */
-function GuardedTCP(o: Record<string, any>): TCP {
-  const link = o.link as ModdableLink;
-  const guard = (fn: (n: number) => void) => (n: number) => {
-    try {
-      fn(n);
-    } catch (e) {
-      (link as unknown as { _fail(why: string): void })._fail('tls: ' + reason(e));
-    }
-  };
-  return new TCP({ ...o, onReadable: guard(o.onReadable), onWritable: guard(o.onWritable) } as TCPOptions);
-}
-
 /** What a socket's throw says, for onClose's reason (the platform's words: "would block", "invalid address"…). */
 function reason(e: unknown): string {
   return (e as Error)?.message || 'failed';
 }
 
-const NO_TLS = 'tls: no TLS socket class (include manifest_tls.json; new ModdableHost({ TLS }))';
+const NO_TLS = 'tls: no TLS (include manifest_tls.json; new ModdableHost({ TLS }) with TLS from "xs-mqtt/tls")';
 
 /** How long the deferred-task timer waits between runs when nothing is deferred (it is rescheduled to 0 as soon as something is). */
 const IDLE_MS = 0x3fffffff;
@@ -402,7 +341,7 @@ export class ModdableHost implements Host {
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   declare private readonly _dns: string[];
   declare private readonly _rxBytes: number;
-  declare private readonly _TLS: typeof TLSSocket | undefined;
+  declare private readonly _TLS: TLSOpener | undefined;
   declare private _seed: number;
   // Deferred tasks: a ring run by one timer, made once and rescheduled, so defer() allocates nothing.
   private readonly _tasks: Array<(() => void) | null> = [];
@@ -415,7 +354,7 @@ export class ModdableHost implements Host {
   constructor(options: ModdableHostOptions = {}) {
     this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];
     this._rxBytes = options.rxBytes ?? 1024;
-    this._TLS = options.TLS as typeof TLSSocket | undefined;
+    this._TLS = options.TLS;
     // Whatever differs from boot to boot and board to board; never 0 (xorshift's fixed point).
     this._seed = (Time.ticks ^ (Date.now() * 1000 + (Time.microseconds ?? 0)) ^ Math.imul(options.seed ?? 0, 0x9e3779b1)) | 1;
     for (let i = 0; i < 8; i++) this.random();

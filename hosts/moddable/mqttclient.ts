@@ -23,7 +23,7 @@ import { checkQos } from '../../src/codec/encode.js';
 import { Session } from '../../src/session/session.js';
 import type { SessionOptions } from '../../src/session/session.js';
 import { decodeUtf8, topicBytes } from '../../src/topic.js';
-import { isIPv4 } from './index.js';
+import { isIPv4 } from './ipv4.js';
 
 /** What onWritable's count leaves for the socket's own use, as Moddable's client does. */
 const OVERHEAD = 8;
