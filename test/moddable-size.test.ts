@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { ensureBuilt, sdk } from '../tools/moddable/sim.mjs';
 // @ts-expect-error plain .mjs tools without declarations
 import { BUDGET, measureDevice } from '../tools/moddable/size.mjs';
+// @ts-expect-error plain .mjs tools without declarations
+import { libraryBreakdown } from '../tools/moddable/heap.mjs';
 
 describe.runIf(!!sdk())('what the device pays, on the real Moddable toolchain', () => {
   it('xs-mqtt over plain TCP stays within its flash and RAM budget; TLS is linked only by an app that opts in', async () => {
@@ -22,5 +24,16 @@ describe.runIf(!!sdk())('what the device pays, on the real Moddable toolchain', 
     expect(Object.keys(apps.plain.xsbFiles).filter((f: string) => /^ssl\/|tls/.test(f))).toEqual([]);
     expect(Object.keys(apps.tls.xsbFiles).some((f: string) => f.startsWith('ssl/'))).toBe(true);
     expect(growth.tls.archive - growth.plain.archive).toBeGreaterThan(100_000);
+
+    // The function-by-function breakdown (npm run size) accounts for the plain app's preloaded slots:
+    // the library's heap and its new keys are the slots the app grew by, give or take the app's own
+    // few; every function is named and placed in the source.
+    const heap = await libraryBreakdown(apps.plain.heap, new URL('..', import.meta.url).pathname);
+    expect(heap.rows.reduce((n: number, r: any) => n + r.slots, 0)).toBe(heap.slots);
+    expect(Math.abs(heap.slots + growth.plain.keys - growth.plain.slots)).toBeLessThanOrEqual(10);
+    const fns = heap.rows.filter((r: any) => r.kind === 'function');
+    expect(fns.length).toBeGreaterThan(50);
+    expect(fns.filter((r: any) => !/^(src|hosts)\/.+\.ts:\d+$/.test(r.where)).map((r: any) => r.name)).toEqual([]);
+    expect(fns.map((r: any) => r.name)).toEqual(expect.arrayContaining(['Client', 'Client.prototype.publish', 'Decoder.prototype.push', 'writePublish', 'utf8']));
   }, 600_000);
 });

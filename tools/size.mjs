@@ -60,6 +60,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const p = growth.plain;
   console.log(`\nbudget: xs-mqtt over plain TCP adds at most ${BUDGET.archive} B to the archive: ${p.archive} B, ${p.archive <= BUDGET.archive ? 'within' : 'OVER'}`);
   console.log(`target (#10): ${BUDGET.target} B (Moddable's mqtt module ${growth.mqtt.archive} B; 1.75 × its ECMA-419 client ${Math.round(1.75 * growth.ecma419.archive)} B): ${p.archive <= BUDGET.target ? 'met' : 'not met, ' + kb(p.archive - BUDGET.target) + ' to go'}`);
+  const steps = apps.plain.ram.steps ?? [];
+  if (steps.length) {
+    console.log('\nRAM of the plain client, step by step (slots + chunks after a collection; the buffers are the app\'s: rx 512, tx 512, outbox 2,048, receive queue 2,048 B):');
+    for (const x of steps) console.log(`  ${String(x.slots + x.chunks).padStart(6)} B (${x.slots} + ${x.chunks})  ${x.name}`);
+  }
   const tlsIn = Object.keys(apps.plain.xsbFiles).filter((f) => /^ssl\/|tls/.test(f));
   console.log(`TLS in the plain app: ${tlsIn.length ? tlsIn.join(', ') : 'none'}`);
   console.log('\nwhere the plain client\'s bytecode is (.xsb):');

@@ -228,7 +228,7 @@ export function arrowFunctions(code) {
  * module functions captures each of them: a closure slot per function called, per caller, in flash.
  * Gathered, a caller captures the one object. Exported functions keep a variable for the export.
  */
-export function gatherFunctions(code) {
+export function gatherFunctions(code, renamed = new Map()) {
   const { source, checker, symbolOf } = parse(code);
   const used = new Set(code.match(/[A-Za-z_$][\w$]*/g));
   let H = '$';
@@ -243,6 +243,19 @@ export function gatherFunctions(code) {
     fns.set(checker.getSymbolAtLocation(d.name), { st, decl: d, name: d.name.text, exported: false });
   }
   if (!fns.size) return code;
+  // Each method gets a one-character name the module already uses as an identifier (a parameter, a
+  // local, a mangled property): on XS every distinct name is a key, a slot and its characters in
+  // flash, and the module's own short names are keys already. The most used first.
+  const seen = new Map();
+  (function count(n) {
+    if (ts.isIdentifier(n) && n.text.length === 1) seen.set(n.text, (seen.get(n.text) ?? 0) + 1);
+    ts.forEachChild(n, count);
+  })(source);
+  const pool = [...seen].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+  const rename = new Map();
+  for (const f of fns.values()) rename.set(f.name, pool[rename.size] ?? f.name);
+  for (const [from, to] of rename) renamed.set(to, from); // for tools/moddable/heap.mjs's names
+  const to = (name) => rename.get(name);
   const edits = [];
   const visit = (node) => {
     if (ts.isIdentifier(node) && !isPropertyName(node)) {
@@ -250,10 +263,10 @@ export function gatherFunctions(code) {
       const f = fns.get(symbolOf(node));
       if (f && node !== f.decl.name) {
         if (ts.isExportSpecifier(p)) f.exported = true;
-        else if (ts.isShorthandPropertyAssignment(p)) edits.push({ start: node.getStart(), end: node.getEnd(), text: `${node.text}:${H}.${node.text}` });
+        else if (ts.isShorthandPropertyAssignment(p)) edits.push({ start: node.getStart(), end: node.getEnd(), text: `${node.text}:${H}.${to(node.text)}` });
         else {
           const before = code[node.getStart() - 1] ?? '';
-          edits.push({ start: node.getStart(), end: node.getEnd(), text: (/[\w$]/.test(before) ? ' ' : '') + `${H}.${node.text}` });
+          edits.push({ start: node.getStart(), end: node.getEnd(), text: (/[\w$]/.test(before) ? ' ' : '') + `${H}.${to(node.text)}` });
         }
       }
     }
@@ -267,8 +280,8 @@ export function gatherFunctions(code) {
     const params = code.slice(a.parameters.pos, a.parameters.end);
     // the body with its own references rewritten
     const inner = edits.filter((e) => e.start >= a.body.getStart() && e.end <= a.body.getEnd());
-    methods.push(`${f.name}(${params})${applyEdits(code, inner, a.body.getStart(), a.body.getEnd())}`);
-    if (f.exported) exports.push(`${f.name}=${H}.${f.name}`);
+    methods.push(`${to(f.name)}(${params})${applyEdits(code, inner, a.body.getStart(), a.body.getEnd())}`);
+    if (f.exported) exports.push(`${f.name}=${H}.${to(f.name)}`);
     edits.push({ start: f.st.getStart(), end: f.st.getEnd(), text: '' });
     for (let i = edits.length - 2; i >= 0; i--) if (edits[i].start >= a.body.getStart() && edits[i].end <= a.body.getEnd()) edits.splice(i, 1);
   }
@@ -460,8 +473,9 @@ export function constBindings(code, fileName = 'module.js') {
 
 /**
  * The device bundle's post-processing, in order: numeric constants inlined, module functions made
- * arrows, gathered into one object, and module bindings made const.
+ * arrows, gathered into one object, and module bindings made const. `renamed` gets each gathered
+ * function's new name → its name before.
  */
-export function postProcess(code, fileName) {
-  return constBindings(gatherFunctions(arrowFunctions(inlineConstants(code))), fileName).code;
+export function postProcess(code, fileName, renamed = new Map()) {
+  return constBindings(gatherFunctions(arrowFunctions(inlineConstants(code)), renamed), fileName).code;
 }

@@ -94,7 +94,8 @@ async function sourceNames(root, entry, outfile) {
   const r = await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [entry], sourcemap: 'external', write: false, outfile: join(root, outfile) });
   const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
   // tools/build.mjs then inlines the numeric constants, which changes no other name
-  if (postProcess(js, outfile) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+  const renamed = new Map(); // the gathered functions' new names (tools/xs-post.mjs) → esbuild's
+  if (postProcess(js, outfile, renamed) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
   const map = JSON.parse(r.outputFiles.find((f) => f.path.endsWith('.map')).text);
   // Decode the mappings (VLQ): generated line/column → source, line, name.
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -136,6 +137,9 @@ async function sourceNames(root, entry, outfile) {
     for (const m of text.matchAll(/([{};]\s*(?:static\s+|get\s+|set\s+)?)([A-Za-z_$][\w$]*)(?=\()/g))
       note('method', m[2], gl, m.index + m[0].length - m[2].length);
   });
+  // The gathered functions go by their new names on the device (declarations first: the pairs swap).
+  const before = new Map([...renamed].map(([to, from]) => [to, names.get('function:' + from)]));
+  for (const [to, entry] of before) if (entry) names.set('gathered:' + to, entry);
   return names;
 }
 
@@ -213,10 +217,11 @@ export async function breakdown({ file, modules, appModules = [], root, sources 
       // a class (it has a prototype) is named alone; a method by the object it is defined on
       const isClass = chainOf(u).some((x) => heap.name(x.id) === 'prototype');
       let owner = !isClass && home && byIndex.get(home.home[0]);
-      // the object tools/xs-post.mjs gathers the module functions into: they keep their own names
-      if (owner && !owner.fn && !ctorOf(owner)) owner = null;
+      // the object tools/xs-post.mjs gathers the module functions into: named by their names before
+      const gathered = owner && !owner.fn && !ctorOf(owner);
+      if (gathered) owner = null;
       // a method's name can be declared by several classes: the one in its class's file, after it
-      let src = own && map?.get((owner ? 'method:' : 'function:') + own)?.[0];
+      let src = own && (gathered ? map?.get('gathered:' + own) : map?.get((owner ? 'method:' : 'function:') + own))?.[0];
       if (owner && src) {
         const cls = label(owner, depth + 1).replace(/\.prototype$/, '');
         const decl = [...map].filter(([k]) => k.startsWith('function:')).flatMap(([, v]) => v).find((e) => e.name === cls);
@@ -244,6 +249,10 @@ export async function breakdown({ file, modules, appModules = [], root, sources 
         u.protoOf = ctor;
       }
       else if (ours.has(u.index)) u.label = '(module record)';
+      else if (chainOf(u).length > 2 && chainOf(u).slice(1).every((x) => byIndex.get(x.refs[0])?.fn)) {
+        u.label = `(the module's functions, gathered: ${chainOf(u).length - 1} properties)`; // tools/xs-post.mjs
+        u.gathered = true;
+      }
       else {
         const kinds = chainOf(u).slice(1).map((s) => s.kind);
         u.label = kinds.includes('TYPED_ARRAY') ? '(a typed array)' : kinds.includes('ARRAY') ? '(an array)' : kinds.includes('REGEXP') ? '(a regexp)' : '(an object)';
@@ -260,7 +269,7 @@ export async function breakdown({ file, modules, appModules = [], root, sources 
     const p = heap.name(s.id);
     for (const r of s.refs) {
       const t = byIndex.get(r);
-      if (t && !t.fn && t.label.startsWith('(a') && p && u.label !== '(module record)') t.label = u.label + '.' + p;
+      if (t && !t.fn && !t.gathered && t.label.startsWith('(a') && p && u.label !== '(module record)') t.label = u.label + '.' + p;
     }
   }
   // Slots outside any instance chain (variable cells, property slots): charged to the function or

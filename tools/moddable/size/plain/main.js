@@ -2,11 +2,15 @@
 import config from "mc/config";
 import { Client } from "xs-mqtt";
 import { ModdableHost } from "xs-mqtt/moddable";
-import { before, connected } from "size/common";
+import { before, connected, step } from "size/common";
 
 before();
-const client = new Client(new ModdableHost(), {
+const host = new ModdableHost();
+step("new ModdableHost()");
+const client = new Client(host, {
   host: config.broker, port: Number(config.port), clientId: "size-plain", keepAliveSec: 60,
   rxBufferSize: 512, txBufferSize: 512, outboxBytes: 2048, rxQueueBytes: 2048,
-}, { onConnect() { connected(); } });
+}, { onConnect() { step("connected (the link, its buffers, the session online)"); connected(); } });
+step("new Client(): Client, Session, Decoder, Outbox, their buffers and callbacks");
 client.start();
+step("start(): the link opened, DNS or socket, timers");
