@@ -31,7 +31,7 @@ describe('npm pack', () => {
       /^dist\/(index|codec|node|cli)\.js$/,
       /^dist\/xs\/(index|codec|moddable|tls|mqttclient)\.js$/,
       /^dist\/types\/(?!hosts\/).+\.d\.ts$/,
-      /^dist\/types\/hosts\/(node\/index|moddable\/index|moddable\/tls)\.d\.ts$/,
+      /^dist\/types\/hosts\/(node\/index|moddable\/index|moddable\/tls|moddable\/ipv4)\.d\.ts$/,
       /^src\/.+\.ts$/,
     ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
@@ -64,7 +64,7 @@ describe('npm pack', () => {
     }
   });
 
-  it('a TypeScript program importing xs-mqtt, xs-mqtt/codec, xs-mqtt/node and xs-mqtt/moddable type-checks against the packed declarations', () => {
+  it('a TypeScript program importing xs-mqtt, xs-mqtt/codec, xs-mqtt/node, xs-mqtt/moddable and xs-mqtt/tls type-checks against the packed declarations', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xs-mqtt-types-'));
     try {
       // The package as installed: only the packed files, under node_modules/xs-mqtt.
@@ -80,7 +80,9 @@ describe('npm pack', () => {
           "import { Client, type Message } from 'xs-mqtt';",
           "import { writePublish } from 'xs-mqtt/codec';",
           "import { NodeHost } from 'xs-mqtt/node';",
-          "import type { ModdableHost } from 'xs-mqtt/moddable';",
+          "import type { ModdableHost, ModdableHostOptions } from 'xs-mqtt/moddable';",
+          "import type { TLS } from 'xs-mqtt/tls';",
+          "export const o: ModdableHostOptions = { TLS: null as unknown as typeof TLS };",
           "const c = new Client(new NodeHost(), { host: 'localhost', port: 1883, clientId: 'x' });",
           "c.subscribe('a/#', 1, (m: Message) => m.topic.length);",
           'export const f: typeof writePublish = writePublish;',

@@ -50,7 +50,7 @@ const scratch = root + 'dist/.types-scratch/';
 tsc('-p', root + 'tsconfig.moddable.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', scratch);
 tsc(root + 'hosts/node/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', scratch, '--rootDir', root,
   '--target', 'ES2022', '--module', 'ES2022', '--moduleResolution', 'bundler', '--types', 'node', '--strict', '--skipLibCheck');
-for (const [h, file] of [['node', 'index'], ['moddable', 'index'], ['moddable', 'tls']]) {
+for (const [h, file] of [['node', 'index'], ['moddable', 'index'], ['moddable', 'tls'], ['moddable', 'ipv4']]) {
   const text = readFileSync(`${scratch}hosts/${h}/${file}.d.ts`, 'utf8');
   // hosts/<h>/index.d.ts → dist/types/hosts/<h>/index.d.ts: '../../src/x' is '../../x' there.
   const fixed = text.replace(/(['"])\.\.\/\.\.\/src\//g, '$1../../');

@@ -16,6 +16,7 @@
 // arrows, 59,943 B gathered; constBindings changes no byte of flash but halves the aliases (RAM).
 //
 // Scoping is the TypeScript checker's (minified code reuses short names in inner scopes).
+import { transformSync } from 'esbuild';
 import ts from 'typescript';
 
 /**
@@ -33,6 +34,7 @@ export const XS_ESBUILD = {
   platform: 'neutral',
   target: 'es2022',
   supported: { 'class-field': false },
+  define: { XS_MQTT_DEVICE: 'true' }, // src/codec/utf8.ts's XS: the device build is for XS
   tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },
   external: ['embedded:*', 'timer', 'time'],
   legalComments: 'none',
@@ -72,9 +74,12 @@ export function inlineConstants(code, report = () => {}) {
       if (!ts.isIdentifier(d.name) || !d.initializer) continue;
       const init = d.initializer;
       const num = ts.isNumericLiteral(init) || (ts.isPrefixUnaryExpression(init) && init.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(init.operand));
-      if (!num) continue;
-      const text = ts.isNumericLiteral(init) ? init.text : '-' + init.operand.text;
-      candidates.set(checker.getSymbolAtLocation(d.name), { decl: d, text: String(Number(text)), name: d.name.text, uses: [], exported: false });
+      // a boolean as esbuild writes it (!0, !1) or plainly
+      const bool = init.kind === ts.SyntaxKind.TrueKeyword || init.kind === ts.SyntaxKind.FalseKeyword ||
+        (ts.isPrefixUnaryExpression(init) && init.operator === ts.SyntaxKind.ExclamationToken && ts.isNumericLiteral(init.operand) && /^[01]$/.test(init.operand.text));
+      if (!num && !bool) continue;
+      const text = bool ? (init.kind === ts.SyntaxKind.TrueKeyword || (init.operand && init.operand.text === '0') ? '!0' : '!1') : String(Number(ts.isNumericLiteral(init) ? init.text : '-' + init.operand.text));
+      candidates.set(checker.getSymbolAtLocation(d.name), { decl: d, text, name: d.name.text, uses: [], exported: false });
     }
   }
   // Every reference; a write disqualifies.
@@ -110,7 +115,7 @@ export function inlineConstants(code, report = () => {}) {
     report({ name: c.name, value: c.text, uses: c.uses.length, exported: c.exported });
     for (const id of c.uses) {
       const p = id.parent;
-      let text = c.text.startsWith('-') ? `(${c.text})` : c.text;
+      let text = c.text.startsWith('-') || c.text.startsWith('!') ? `(${c.text})` : c.text;
       // `{x}` becomes `{x:1}`; `a.b` after a number needs a space (`1 .b`) — parenthesise.
       if (ts.isPropertyAccessExpression(p) && p.expression === id) text = `(${c.text})`;
       if (ts.isShorthandPropertyAssignment(p)) {
@@ -477,5 +482,8 @@ export function constBindings(code, fileName = 'module.js') {
  * function's new name → its name before.
  */
 export function postProcess(code, fileName, renamed = new Map()) {
-  return constBindings(gatherFunctions(arrowFunctions(inlineConstants(code)), renamed), fileName).code;
+  const out = constBindings(gatherFunctions(arrowFunctions(inlineConstants(code)), renamed), fileName).code;
+  // esbuild again, syntax only (no renaming): what the inlined constants made foldable (XS ? a : b)
+  // folds, and the empty statements the passes left go.
+  return transformSync(out, { minifySyntax: true, minifyWhitespace: true, format: 'esm', target: 'es2022', legalComments: 'none' }).code;
 }

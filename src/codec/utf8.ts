@@ -26,8 +26,12 @@ const P = String.prototype;
 const CHAR = P.charCodeAt;
 const CODE = P.codePointAt;
 const LAST = P.lastIndexOf;
-/** Running on XS (Moddable): `trace.left` is XS's own (xsGlobal.c). */
-export const XS = !!(globalThis as any).trace?.left;
+/**
+ * Running on XS (Moddable): `trace.left` is XS's own (xsGlobal.c). The device build says so outright
+ * (XS_ESBUILD's define in tools/xs-post.mjs), so that it keeps only the XS side of each test.
+ */
+export const XS: boolean = typeof XS_MQTT_DEVICE === 'boolean' ? XS_MQTT_DEVICE : !!(globalThis as any).trace?.left;
+declare const XS_MQTT_DEVICE: boolean | undefined;
 // String literals on per-packet paths live here, once: in a preloaded module, XS copies a literal
 // into a fresh chunk each time it is evaluated (xsl makes literals ROM references only in modules
 // that are not preloaded), while a module constant is read in place. Measured in the simulator:
