@@ -32,13 +32,17 @@ export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt', 'xs419'];
  *   preloaded heap (tools/xs-post.mjs: constants inlined 65,532; functions as arrows gathered in one
  *   object 59,943; class fields in the constructor 58,087), TLS's code moved to "xs-mqtt/tls" and
  *   isIPv4 lost its RegExp (55,394), the gathered functions took one-character names (54,932 B;
- *   55,136 B once the plain app marks its RAM steps, its own code). The ratchet is set there.
- * - ram: one connected client with the sensor app's buffers (slots + chunks in use). 23,416 B.
+ *   55,136 B once the plain app marks its RAM steps, its own code); XS known at build time in the
+ *   device build (54,728 B). Then raised, openly, to 55,800 B: the session's seven callbacks
+ *   became the methods of one small object (src/client.ts's Bridge), 1,051 B of flash for 2,160 B
+ *   less RAM per client (23,208 -> 21,048 B); on a board RAM is the scarcer of the two.
+ * - ram: one connected client with the sensor app's buffers (slots + chunks in use). 23,416 B;
+ *   21,048 B with the Bridge (2026-12-06): lowered to 21,500 B.
  */
 export const BUDGET = {
-  archive: 55_200,
+  archive: 55_800,
   target: 35_000,
-  ram: 24_000,
+  ram: 21_500,
 };
 
 function sizeOf(file) {
