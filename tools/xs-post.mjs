@@ -51,10 +51,34 @@ function parse(code) {
   host.readFile = (name) => (name === file ? code : undefined);
   const program = ts.createProgram([file], { allowJs: true, noLib: true, noResolve: true, target: ts.ScriptTarget.ES2022 }, host);
   const checker = program.getTypeChecker();
-  /** The symbol an identifier refers to (a shorthand property's is its value's). */
-  const symbolOf = (node) => (ts.isShorthandPropertyAssignment(node.parent) ? checker.getShorthandAssignmentValueSymbol(node.parent) : checker.getSymbolAtLocation(node));
+  /** The symbol an identifier refers to (a shorthand property's is its value's, `export{x}`'s the local x). */
+  const symbolOf = (node) => {
+    const p = node.parent;
+    if (ts.isShorthandPropertyAssignment(p)) return checker.getShorthandAssignmentValueSymbol(p);
+    if (ts.isExportSpecifier(p) && (p.propertyName ?? p.name) === node) return checker.getExportSpecifierLocalTargetSymbol(p);
+    return checker.getSymbolAtLocation(node);
+  };
   return { source, checker, symbolOf };
 }
+
+/**
+ * Whether the expression `n` is written: an assignment's target (`=`, `+=`…), `++`/`--`, a for-in/of
+ * target, or anywhere inside a destructuring target (`[n] = …`, `({a: n} = …)`, `({...n} = …)`).
+ */
+function isWritten(n) {
+  const p = n.parent;
+  if (!p) return false;
+  if (ts.isParenthesizedExpression(p) || ts.isArrayLiteralExpression(p) || ts.isSpreadElement(p) || ts.isSpreadAssignment(p) || ts.isObjectLiteralExpression(p)) return isWritten(p);
+  if (ts.isPropertyAssignment(p)) return p.initializer === n && isWritten(p.parent);
+  if (ts.isShorthandPropertyAssignment(p)) return p.name === n && isWritten(p.parent);
+  if (ts.isBinaryExpression(p)) return p.left === n && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment;
+  if (ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) return p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken;
+  if (ts.isForInStatement(p) || ts.isForOfStatement(p)) return p.initializer === n;
+  return false;
+}
+
+/** Whether a statement carries `export` (or another modifier): left as it is by these passes. */
+const modified = (st) => !!st.modifiers?.length;
 
 /** Whether an identifier is a property's name (`o.x`, `{x: …}`, a method, field or accessor x), not a reference. */
 function isPropertyName(node) {
@@ -69,38 +93,31 @@ export function inlineConstants(code, report = () => {}) {
   // Candidates: module-level `var|let|const x = <number>` (or -<number>).
   const candidates = new Map(); // symbol → { decl, text, name }
   for (const st of source.statements) {
-    if (!ts.isVariableStatement(st)) continue;
+    if (!ts.isVariableStatement(st) || modified(st)) continue;
     for (const d of st.declarationList.declarations) {
       if (!ts.isIdentifier(d.name) || !d.initializer) continue;
+      const sym = checker.getSymbolAtLocation(d.name);
+      if (!sym || sym.declarations?.length !== 1) continue; // declared twice: left alone
       const init = d.initializer;
       const num = ts.isNumericLiteral(init) || (ts.isPrefixUnaryExpression(init) && init.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(init.operand));
       // a boolean as esbuild writes it (!0, !1) or plainly
       const bool = init.kind === ts.SyntaxKind.TrueKeyword || init.kind === ts.SyntaxKind.FalseKeyword ||
         (ts.isPrefixUnaryExpression(init) && init.operator === ts.SyntaxKind.ExclamationToken && ts.isNumericLiteral(init.operand) && /^[01]$/.test(init.operand.text));
       if (!num && !bool) continue;
-      const text = bool ? (init.kind === ts.SyntaxKind.TrueKeyword || (init.operand && init.operand.text === '0') ? '!0' : '!1') : String(Number(ts.isNumericLiteral(init) ? init.text : '-' + init.operand.text));
-      candidates.set(checker.getSymbolAtLocation(d.name), { decl: d, text, name: d.name.text, uses: [], exported: false });
+      const value = num ? Number(ts.isNumericLiteral(init) ? init.text : '-' + init.operand.text) : 0;
+      if (num && (!Number.isFinite(value) || Object.is(value, -0))) continue; // Infinity is a name; -0 prints as 0
+      const text = bool ? (init.kind === ts.SyntaxKind.TrueKeyword || (init.operand && init.operand.text === '0') ? '!0' : '!1') : String(value);
+      candidates.set(sym, { decl: d, text, name: d.name.text, uses: [], exported: false });
     }
   }
   // Every reference; a write disqualifies.
-  const isWrite = (id) => {
-    let n = id;
-    while (ts.isParenthesizedExpression(n.parent)) n = n.parent;
-    const p = n.parent;
-    if (ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return true;
-    if ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && (p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken)) return true;
-    if (ts.isArrayLiteralExpression(p) || ts.isSpreadElement(p)) return true; // possible destructuring target
-    if (ts.isShorthandPropertyAssignment(p)) return ts.isBinaryExpression(p.parent.parent) && p.parent.parent.left === p.parent; // ({x} = o)
-    if (ts.isForInStatement(p) || ts.isForOfStatement(p)) return p.initializer === n;
-    return false;
-  };
   const visit = (node) => {
     if (ts.isIdentifier(node) && !isPropertyName(node)) {
       const p = node.parent;
       const c = candidates.get(symbolOf(node));
       if (c && node !== c.decl.name) {
         if (ts.isExportSpecifier(p)) c.exported = true;
-        else if (isWrite(node)) c.written = true;
+        else if (isWritten(node)) c.written = true;
         else c.uses.push(node);
       }
     }
@@ -169,6 +186,38 @@ function applyEdits(code, edits, from, to) {
   return out + code.slice(at, to);
 }
 
+/** The symbols a bundle uses other than as a direct callee (`f(…)`) or an export: passed around as values. */
+function valueUses(source, symbolOf) {
+  const asValue = new Set();
+  const walk = (n) => {
+    if (ts.isIdentifier(n) && !ts.isFunctionDeclaration(n.parent) && !(ts.isVariableDeclaration(n.parent) && n.parent.name === n)) {
+      const p = n.parent;
+      const called = ts.isCallExpression(p) && p.expression === n;
+      if (!called && !isPropertyName(n) && !ts.isExportSpecifier(p)) {
+        const sym = symbolOf(n);
+        if (sym) asValue.add(sym);
+      }
+    }
+    ts.forEachChild(n, walk);
+  };
+  walk(source);
+  return asValue;
+}
+
+/** Whether a function uses `this`, `arguments` or `new.target` of its own (an arrow's: its scope's). */
+function usesThis(fn) {
+  let found = false;
+  const look = (n) => {
+    if (found) return;
+    if (n.kind === ts.SyntaxKind.ThisKeyword || (ts.isIdentifier(n) && n.text === 'arguments') || ts.isMetaProperty(n)) found = true;
+    // a nested function or class has its own this/arguments; an arrow shares them
+    else if (!(ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassLike(n) || ts.isMethodDeclaration(n) || ts.isAccessor(n))) ts.forEachChild(n, look);
+  };
+  ts.forEachChild(fn.body, look);
+  for (const p of fn.parameters) look(p);
+  return found;
+}
+
 /**
  * `code` with its module-level function declarations made arrow functions, declared first.
  * On XS a `function` declaration carries a prototype object (three preloaded slots: 96 B of flash
@@ -182,32 +231,8 @@ export function arrowFunctions(code) {
   // A function passed around as a value may be constructed where this pass cannot see it (Moddable's
   // TLS socket calls `new options.socket(…)`): only functions that are only ever called directly,
   // or exported, are made arrows.
-  const asValue = new Set();
-  const walk = (n) => {
-    if (ts.isIdentifier(n) && !ts.isFunctionDeclaration(n.parent)) {
-      const p = n.parent;
-      const called = ts.isCallExpression(p) && p.expression === n;
-      if (!called && !isPropertyName(n) && !ts.isExportSpecifier(p)) {
-        const sym = symbolOf(n);
-        if (sym) asValue.add(sym);
-      }
-    }
-    ts.forEachChild(n, walk);
-  };
-  walk(source);
+  const asValue = valueUses(source, symbolOf);
   const symbolOfDeclaration = (st) => symbolOf(st.name);
-  const usesThis = (fn) => {
-    let found = false;
-    const look = (n) => {
-      if (found) return;
-      if (n.kind === ts.SyntaxKind.ThisKeyword || (ts.isIdentifier(n) && n.text === 'arguments') || ts.isMetaProperty(n)) found = true;
-      // a nested function or class has its own this/arguments; an arrow shares them
-      else if (!(ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassLike(n) || ts.isMethodDeclaration(n) || ts.isAccessor(n))) ts.forEachChild(n, look);
-    };
-    ts.forEachChild(fn.body, look);
-    for (const p of fn.parameters) look(p);
-    return found;
-  };
   const moved = [];
   const edits = [];
   for (const st of source.statements) {
@@ -239,13 +264,18 @@ export function gatherFunctions(code, renamed = new Map()) {
   let H = '$';
   for (let i = 0; used.has(H); i++) H = '$' + i.toString(36);
 
+  // The arrows that can become methods: called directly only (a method has another name and a
+  // prototype-less `this`), using no `this` or `arguments` of the module, declared once, not async.
+  const asValue = valueUses(source, symbolOf);
   const fns = new Map(); // symbol → { st, decl, name }
   for (const st of source.statements) {
-    if (!ts.isVariableStatement(st) || st.declarationList.declarations.length !== 1) continue;
+    if (!ts.isVariableStatement(st) || modified(st) || st.declarationList.declarations.length !== 1) continue;
     const d = st.declarationList.declarations[0];
     if (!ts.isIdentifier(d.name) || !d.initializer || !ts.isArrowFunction(d.initializer) || !ts.isBlock(d.initializer.body)) continue;
     if (d.initializer.modifiers?.length) continue; // async
-    fns.set(checker.getSymbolAtLocation(d.name), { st, decl: d, name: d.name.text, exported: false });
+    const sym = checker.getSymbolAtLocation(d.name);
+    if (!sym || sym.declarations?.length !== 1 || asValue.has(sym) || usesThis(d.initializer)) continue;
+    fns.set(sym, { st, decl: d, name: d.name.text, exported: false });
   }
   if (!fns.size) return code;
   // Each method gets a one-character name the module already uses as an identifier (a parameter, a
@@ -258,7 +288,14 @@ export function gatherFunctions(code, renamed = new Map()) {
   })(source);
   const pool = [...seen].sort((a, b) => b[1] - a[1]).map(([k]) => k);
   const rename = new Map();
-  for (const f of fns.values()) rename.set(f.name, pool[rename.size] ?? f.name);
+  const taken = new Set();
+  for (const f of fns.values()) {
+    // the pool first; past it, the function's own name, or one made unique
+    let name = pool.find((k) => !taken.has(k)) ?? f.name;
+    for (let i = 0; taken.has(name); i++) name = f.name + i.toString(36);
+    taken.add(name);
+    rename.set(f.name, name);
+  }
   for (const [from, to] of rename) renamed.set(to, from); // for tools/moddable/heap.mjs's names
   const to = (name) => rename.get(name);
   const edits = [];
@@ -282,13 +319,14 @@ export function gatherFunctions(code, renamed = new Map()) {
   const exports = [];
   for (const f of fns.values()) {
     const a = f.decl.initializer;
-    const params = code.slice(a.parameters.pos, a.parameters.end);
-    // the body with its own references rewritten
-    const inner = edits.filter((e) => e.start >= a.body.getStart() && e.end <= a.body.getEnd());
-    methods.push(`${to(f.name)}(${params})${applyEdits(code, inner, a.body.getStart(), a.body.getEnd())}`);
+    // the parameters (defaults may call others) and the body, with their own references rewritten
+    const within = (from, to) => edits.filter((e) => e.start >= from && e.end <= to);
+    const params = applyEdits(code, within(a.parameters.pos, a.parameters.end), a.parameters.pos, a.parameters.end);
+    const body = applyEdits(code, within(a.body.getStart(), a.body.getEnd()), a.body.getStart(), a.body.getEnd());
+    methods.push(`${to(f.name)}(${params})${body}`);
     if (f.exported) exports.push(`${f.name}=${H}.${to(f.name)}`);
+    for (let i = edits.length - 1; i >= 0; i--) if (edits[i].start >= f.st.getStart() && edits[i].end <= f.st.getEnd()) edits.splice(i, 1);
     edits.push({ start: f.st.getStart(), end: f.st.getEnd(), text: '' });
-    for (let i = edits.length - 2; i >= 0; i--) if (edits[i].start >= a.body.getStart() && edits[i].end <= a.body.getEnd()) edits.splice(i, 1);
   }
   const head = `var ${H}={${methods.join(',')}}${exports.length ? ',' + exports.join(',') : ''};`;
   return head + applyEdits(code, edits, 0, code.length);
@@ -341,19 +379,7 @@ export function constBindings(code, fileName = 'module.js') {
   const assignOps = new Set([K.EqualsToken, K.PlusEqualsToken, K.MinusEqualsToken, K.AsteriskEqualsToken, K.AsteriskAsteriskEqualsToken, K.SlashEqualsToken, K.PercentEqualsToken,
     K.LessThanLessThanEqualsToken, K.GreaterThanGreaterThanEqualsToken, K.GreaterThanGreaterThanGreaterThanEqualsToken, K.AmpersandEqualsToken, K.BarEqualsToken, K.CaretEqualsToken,
     K.AmpersandAmpersandEqualsToken, K.BarBarEqualsToken, K.QuestionQuestionEqualsToken]);
-  /** Whether the expression n is written: an assignment's target, ++/--, for-in/of's, or inside a destructuring target. */
-  const written = (n) => {
-    const p = n.parent;
-    if (!p) return false;
-    if (ts.isParenthesizedExpression(p)) return written(p);
-    if (ts.isBinaryExpression(p)) return assignOps.has(p.operatorToken.kind) && p.left === n;
-    if (ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) return p.operator === K.PlusPlusToken || p.operator === K.MinusMinusToken;
-    if (ts.isForInStatement(p) || ts.isForOfStatement(p)) return p.initializer === n;
-    if (ts.isArrayLiteralExpression(p) || ts.isSpreadElement(p) || ts.isSpreadAssignment(p)) return written(p);
-    if (ts.isPropertyAssignment(p)) return p.initializer === n && written(p.parent);
-    if (ts.isShorthandPropertyAssignment(p)) return p.name === n && written(p.parent);
-    return false;
-  };
+  const written = isWritten; // an assignment's target, ++/--, for-in/of's, or inside a destructuring target
   /** Whether n is evaluated when its enclosing code is called rather than when the module runs. */
   const deferred = (n) => {
     for (let c = n, p = n.parent; p; c = p, p = p.parent) {
@@ -431,6 +457,10 @@ export function constBindings(code, fileName = 'module.js') {
     } else if (ts.isPrefixUnaryExpression(n) && n.operator !== K.ExclamationToken) {
       if (!plain(n.operand)) run(n);
     } else if (ts.isTemplateSpan(n) && !plain(n.expression)) run(n);
+    // a compound assignment or x++ converts its operands (valueOf, toString); a computed key too
+    else if (ts.isBinaryExpression(n) && assignOps.has(n.operatorToken.kind) && n.operatorToken.kind !== K.EqualsToken && (!plain(n.left) || !plain(n.right))) run(n);
+    else if (ts.isPostfixUnaryExpression(n) && !plain(n.operand)) run(n);
+    else if (ts.isComputedPropertyName(n) && !plain(n.expression)) run(n);
     ts.forEachChild(n, walk);
   })(sf);
 
