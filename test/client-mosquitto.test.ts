@@ -359,6 +359,24 @@ describe('client against Mosquitto (plain)', () => {
   });
 });
 
+/**
+ * The two SIGKILL scenarios' start: a persistent subscriber to `xs/<tag>/#` at `qos`, connected
+ * once and then away (what is published is queued for it), and a persistent publisher through a
+ * proxy (keepalive 2 s), connected.
+ */
+async function awayAndProxied(broker: Broker, tag: string, qos: number) {
+  const subId = `xs-${tag}-sub-${process.pid}`;
+  const pubId = `xs-${tag}-pub-${process.pid}`;
+  const sub = connect(broker.port, { clientId: subId, clean: false }, `xs/${tag}/#`, qos);
+  await ready(sub);
+  sub.client.stop(); // away: what is published now is queued for it
+  const proxy = await startProxy(broker.port);
+  proxies.push(proxy);
+  const pub = connect(proxy.port, { clientId: pubId, clean: false, keepAliveSec: 2 });
+  await ready(pub);
+  return { subId, pubId, proxy, pub };
+}
+
 describe('client against Mosquitto with persistence, SIGKILLed with our QoS 2 in flight', () => {
   let broker: Broker;
   beforeAll(async () => {
@@ -367,15 +385,7 @@ describe('client against Mosquitto with persistence, SIGKILLed with our QoS 2 in
   afterAll(async () => broker?.stop());
 
   it('session present after the restart: PUBREL again where PUBCOMP never came, PUBLISH with DUP where PUBREC never came; each delivered once', async () => {
-    const subId = `xs-q2kill-sub-${process.pid}`;
-    const pubId = `xs-q2kill-pub-${process.pid}`;
-    let sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/q2kill/#', 2);
-    await ready(sub);
-    sub.client.stop(); // away: what is published now is queued for it
-    const proxy = await startProxy(broker.port);
-    proxies.push(proxy);
-    const pub = connect(proxy.port, { clientId: pubId, clean: false, keepAliveSec: 2 });
-    await ready(pub);
+    const { subId, pubId, proxy, pub } = await awayAndProxied(broker, 'q2kill', 2);
     for (let i = 0; i < 3; i++) pub.client.publish('xs/q2kill/' + i, 'm' + i, 2);
     await waitFor('3 PUBCOMPs', () => pub.published.length === 3);
     // 'a': the broker gets PUBLISH and PUBREL, and saves; its PUBCOMP is lost on the way back.
@@ -402,7 +412,7 @@ describe('client against Mosquitto with persistence, SIGKILLed with our QoS 2 in
     const log = broker.log().slice(restarted);
     expect(log).toMatch(new RegExp(`Received PUBREL from ${pubId} \\(Mid: ${a}\\)`));
     expect(log).toMatch(new RegExp(`Received PUBLISH from ${pubId} \\(d1, q2, r0, m${b}, 'xs/q2kill/b'`));
-    sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/q2kill/#', 2);
+    const sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/q2kill/#', 2);
     await waitFor('6 messages', () => sub.got.length >= 6, 15000);
     await new Promise((r) => setTimeout(r, 300));
     expect(sub.got.map((m) => m.text).sort()).toEqual(['a', 'b', 'c', 'm0', 'm1', 'm2']); // each exactly once
@@ -417,15 +427,7 @@ describe('client against Mosquitto with persistence, SIGKILLed with our QoS 1 in
   afterAll(async () => broker?.stop());
 
   it('fault 3: session present after the restart, messages in flight resent, none lost', async () => {
-    const subId = `xs-kill-sub-${process.pid}`;
-    const pubId = `xs-kill-pub-${process.pid}`;
-    let sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/kill/#', 1);
-    await ready(sub);
-    sub.client.stop(); // away: what is published now is queued for it
-    const proxy = await startProxy(broker.port);
-    proxies.push(proxy);
-    const pub = connect(proxy.port, { clientId: pubId, clean: false, keepAliveSec: 2 });
-    await ready(pub);
+    const { subId, proxy, pub } = await awayAndProxied(broker, 'kill', 1);
     for (let i = 0; i < 10; i++) pub.client.publish('xs/kill/' + i, 'a' + i, 1);
     await waitFor('10 PUBACKs', () => pub.published.length === 10);
     // One more change after a log mark makes the broker save again, after all of the above.
@@ -444,7 +446,7 @@ describe('client against Mosquitto with persistence, SIGKILLed with our QoS 1 in
     await broker.restart();
     await waitFor('all 21 acknowledged', () => pub.published.length === 21, 15000);
     expect(pub.connects.at(-1)).toEqual([true, true]); // the broker kept our session
-    sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/kill/#', 1);
+    const sub = connect(broker.port, { clientId: subId, clean: false }, 'xs/kill/#', 1);
     await waitFor('21 messages', () => new Set(sub.got.map((m) => m.text)).size === 21, 15000);
     expect(sub.connects[0][0]).toBe(true);
     const texts = new Set(sub.got.map((m) => m.text));

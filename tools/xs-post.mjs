@@ -42,8 +42,7 @@ export const XS_ESBUILD = {
 };
 
 /** The syntax tree of a bundle and a checker for its names (what each identifier refers to). */
-function parse(code) {
-  const file = 'bundle.js';
+function parse(code, file = 'bundle.js') {
   const host = ts.createCompilerHost({ allowJs: true });
   const source = ts.createSourceFile(file, code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   host.getSourceFile = (name) => (name === file ? source : undefined);
@@ -54,12 +53,15 @@ function parse(code) {
   /** The symbol an identifier refers to (a shorthand property's is its value's, `export{x}`'s the local x). */
   const symbolOf = (node) => {
     const p = node.parent;
-    if (ts.isShorthandPropertyAssignment(p)) return checker.getShorthandAssignmentValueSymbol(p);
+    if (ts.isShorthandPropertyAssignment(p) && p.name === node) return checker.getShorthandAssignmentValueSymbol(p);
     if (ts.isExportSpecifier(p) && (p.propertyName ?? p.name) === node) return checker.getExportSpecifierLocalTargetSymbol(p);
     return checker.getSymbolAtLocation(node);
   };
   return { source, checker, symbolOf };
 }
+
+/** Whether a token is an assignment operator: `=`, `+=`, `&&=`, `??=`… */
+const isAssignment = (kind) => kind >= ts.SyntaxKind.FirstAssignment && kind <= ts.SyntaxKind.LastAssignment;
 
 /**
  * Whether the expression `n` is written: an assignment's target (`=`, `+=`…), `++`/`--`, a for-in/of
@@ -71,7 +73,7 @@ function isWritten(n) {
   if (ts.isParenthesizedExpression(p) || ts.isArrayLiteralExpression(p) || ts.isSpreadElement(p) || ts.isSpreadAssignment(p) || ts.isObjectLiteralExpression(p)) return isWritten(p);
   if (ts.isPropertyAssignment(p)) return p.initializer === n && isWritten(p.parent);
   if (ts.isShorthandPropertyAssignment(p)) return p.name === n && isWritten(p.parent);
-  if (ts.isBinaryExpression(p)) return p.left === n && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment;
+  if (ts.isBinaryExpression(p)) return p.left === n && isAssignment(p.operatorToken.kind);
   if (ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) return p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken;
   if (ts.isForInStatement(p) || ts.isForOfStatement(p)) return p.initializer === n;
   return false;
@@ -86,8 +88,8 @@ function isPropertyName(node) {
   return (ts.isPropertyAccessExpression(p) || ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isPropertyDeclaration(p) || ts.isGetAccessor(p) || ts.isSetAccessor(p)) && p.name === node;
 }
 
-/** `code` with its numeric module constants inlined; `report` gets { name, value, uses } per constant. */
-export function inlineConstants(code, report = () => {}) {
+/** `code` with its numeric (and boolean) module constants inlined. */
+export function inlineConstants(code) {
   const { source, checker, symbolOf } = parse(code);
 
   // Candidates: module-level `var|let|const x = <number>` (or -<number>).
@@ -129,7 +131,6 @@ export function inlineConstants(code, report = () => {}) {
   const edits = [];
   for (const c of candidates.values()) {
     if (c.written) continue;
-    report({ name: c.name, value: c.text, uses: c.uses.length, exported: c.exported });
     for (const id of c.uses) {
       const p = id.parent;
       let text = c.text.startsWith('-') || c.text.startsWith('!') ? `(${c.text})` : c.text;
@@ -162,7 +163,7 @@ export function inlineConstants(code, report = () => {}) {
     if (!ts.isVariableStatement(st)) continue;
     const decls = st.declarationList.declarations;
     if (decls.length < 2) continue;
-    const dropped = decls.filter((d) => ts.isIdentifier(d.name) && [...candidates.values()].some((c) => c.decl === d && c.dropFromList && !c.written));
+    const dropped = decls.filter((d) => [...candidates.values()].some((c) => c.decl === d && c.dropFromList));
     if (!dropped.length) continue;
     const keep = decls.filter((d) => !dropped.includes(d));
     // a kept initializer may itself contain inlined reads: take its text after the edits inside it
@@ -232,24 +233,16 @@ export function arrowFunctions(code) {
   // TLS socket calls `new options.socket(…)`): only functions that are only ever called directly,
   // or exported, are made arrows.
   const asValue = valueUses(source, symbolOf);
-  const symbolOfDeclaration = (st) => symbolOf(st.name);
   const moved = [];
   const edits = [];
   for (const st of source.statements) {
     if (!ts.isFunctionDeclaration(st) || !st.name || !st.body || st.asteriskToken || st.modifiers?.length) continue;
-    if (asValue.has(symbolOfDeclaration(st)) || usesThis(st)) continue;
+    if (asValue.has(symbolOf(st.name)) || usesThis(st)) continue;
     const params = code.slice(st.parameters.pos, st.parameters.end);
-    const async = '';
-    moved.push(`var ${st.name.text}=${async}(${params})=>${code.slice(st.body.getStart(), st.body.getEnd())};`);
-    edits.push({ start: st.getStart(), end: st.getEnd() });
+    moved.push(`var ${st.name.text}=(${params})=>${code.slice(st.body.getStart(), st.body.getEnd())};`);
+    edits.push({ start: st.getStart(), end: st.getEnd(), text: '' });
   }
-  let out = '';
-  let at = 0;
-  for (const e of edits) {
-    out += code.slice(at, e.start);
-    at = e.end;
-  }
-  return moved.join('') + out + code.slice(at);
+  return moved.join('') + applyEdits(code, edits, 0, code.length);
 }
 
 /**
@@ -353,13 +346,7 @@ export function gatherFunctions(code, renamed = new Map()) {
  */
 export function constBindings(code, fileName = 'module.js') {
   // One file, no lib: a name the binder cannot resolve is a global (Uint8Array, String, globalThis).
-  const options = { allowJs: true, checkJs: false, noEmit: true, noResolve: true, noLib: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 };
-  const virtual = '/const-bindings/' + fileName.replace(/^.*\//, '');
-  const sf = ts.createSourceFile(virtual, code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const host = ts.createCompilerHost(options);
-  const getSourceFile = host.getSourceFile;
-  host.getSourceFile = (name, ...rest) => (name === virtual ? sf : getSourceFile(name, ...rest));
-  const checker = ts.createProgram([virtual], options, host).getTypeChecker();
+  const { source: sf, symbolOf } = parse(code, fileName.replace(/^.*\//, ''));
   const K = ts.SyntaxKind;
 
   const ids = [];
@@ -371,14 +358,6 @@ export function constBindings(code, fileName = 'module.js') {
   })(sf);
   if (unsafe || ids.some((id) => id.text === 'eval')) return { code, names: [] };
 
-  const symbolOf = (id) => {
-    const p = id.parent;
-    if (ts.isShorthandPropertyAssignment(p) && p.name === id) return checker.getShorthandAssignmentValueSymbol(p);
-    return checker.getSymbolAtLocation(id);
-  };
-  const assignOps = new Set([K.EqualsToken, K.PlusEqualsToken, K.MinusEqualsToken, K.AsteriskEqualsToken, K.AsteriskAsteriskEqualsToken, K.SlashEqualsToken, K.PercentEqualsToken,
-    K.LessThanLessThanEqualsToken, K.GreaterThanGreaterThanEqualsToken, K.GreaterThanGreaterThanGreaterThanEqualsToken, K.AmpersandEqualsToken, K.BarEqualsToken, K.CaretEqualsToken,
-    K.AmpersandAmpersandEqualsToken, K.BarBarEqualsToken, K.QuestionQuestionEqualsToken]);
   const written = isWritten; // an assignment's target, ++/--, for-in/of's, or inside a destructuring target
   /** Whether n is evaluated when its enclosing code is called rather than when the module runs. */
   const deferred = (n) => {
@@ -402,7 +381,7 @@ export function constBindings(code, fileName = 'module.js') {
     if (!ts.isVariableStatement(s) || s.declarationList.flags & ts.NodeFlags.Const) continue;
     for (const d of s.declarationList.declarations) {
       if (!ts.isIdentifier(d.name) || !d.initializer) continue;
-      const sym = checker.getSymbolAtLocation(d.name);
+      const sym = symbolOf(d.name);
       if (sym && sym.declarations?.length === 1 && declared.get(d.name.text) === 1) candidates.set(sym, { decl: d, name: d.name.text, end: d.end });
     }
   }
@@ -425,7 +404,7 @@ export function constBindings(code, fileName = 'module.js') {
     || (ts.isIdentifier(e) && (e.text === 'undefined' || (!!initializerOf(e) && primitive(initializerOf(e), depth + 1))))
     || (ts.isParenthesizedExpression(e) && primitive(e.expression, depth + 1))
     || (ts.isPrefixUnaryExpression(e) && primitive(e.operand, depth + 1))
-    || (ts.isBinaryExpression(e) && !assignOps.has(e.operatorToken.kind) && primitive(e.left, depth + 1) && primitive(e.right, depth + 1))
+    || (ts.isBinaryExpression(e) && !isAssignment(e.operatorToken.kind) && primitive(e.left, depth + 1) && primitive(e.right, depth + 1))
     || (ts.isConditionalExpression(e) && primitive(e.whenTrue, depth + 1) && primitive(e.whenFalse, depth + 1)));
   const plain = (e) => primitive(e) || builtin(e);
   /** A value made of primitives, arrays and objects of data properties: a builtin given it can call nothing of the module. */
@@ -452,13 +431,13 @@ export function constBindings(code, fileName = 'module.js') {
     } else if (ts.isSpreadElement(n) || ts.isSpreadAssignment(n) || ts.isForOfStatement(n) || ts.isForInStatement(n) || ts.isAwaitExpression(n) || ts.isYieldExpression(n)
       || ts.isObjectBindingPattern(n) || ts.isArrayBindingPattern(n) || ((ts.isObjectLiteralExpression(n) || ts.isArrayLiteralExpression(n)) && written(n))) {
       run(n); // iterators, getters, other modules
-    } else if (ts.isBinaryExpression(n) && !assignOps.has(n.operatorToken.kind) && !logical.has(n.operatorToken.kind)) {
+    } else if (ts.isBinaryExpression(n) && !isAssignment(n.operatorToken.kind) && !logical.has(n.operatorToken.kind)) {
       if (!plain(n.left) || !plain(n.right)) run(n); // valueOf, toString, Symbol.hasInstance…
     } else if (ts.isPrefixUnaryExpression(n) && n.operator !== K.ExclamationToken) {
       if (!plain(n.operand)) run(n);
     } else if (ts.isTemplateSpan(n) && !plain(n.expression)) run(n);
     // a compound assignment or x++ converts its operands (valueOf, toString); a computed key too
-    else if (ts.isBinaryExpression(n) && assignOps.has(n.operatorToken.kind) && n.operatorToken.kind !== K.EqualsToken && (!plain(n.left) || !plain(n.right))) run(n);
+    else if (ts.isBinaryExpression(n) && isAssignment(n.operatorToken.kind) && n.operatorToken.kind !== K.EqualsToken && (!plain(n.left) || !plain(n.right))) run(n);
     else if (ts.isPostfixUnaryExpression(n) && !plain(n.operand)) run(n);
     else if (ts.isComputedPropertyName(n) && !plain(n.expression)) run(n);
     ts.forEachChild(n, walk);

@@ -10,8 +10,8 @@
 // A slot is 32 B on lin (64-bit), 16 B on an ESP32.
 //
 // How slots are charged: the library's slots are those reachable from its module records
-// ("xs-mqtt", "xs-mqtt/moddable") and not from the runtime's roots (gxStack) with the app's own
-// modules cut off. A function is charged its instance, the chain of slots after it, and the
+// ("xs-mqtt", "xs-mqtt/moddable") and not from the runtime's roots (gxStack) with those records
+// cut off. A function is charged its instance, the chain of slots after it, and the
 // property or variable slots that refer to it; an object its instance and chain; the rest (numbers
 // and strings in module variables) goes to its module's variables. Mangled names (the device build
 // is minified) are mapped back to the source through a source map of the same esbuild build.
@@ -48,8 +48,8 @@ export function parseHeap(text) {
     }
     const m = SLOT_RE.exec(line);
     if (!m) continue;
-    const [, index, next, id, flag, kind, value] = m;
-    const slot = { index: Number(index), next: next === undefined ? -1 : Number(next), id, flag: parseInt(flag, 16), kind: kind.slice(3, -5), refs: [] };
+    const [, index, next, id, , kind, value] = m;
+    const slot = { index: Number(index), next: next === undefined ? -1 : Number(next), id, kind: kind.slice(3, -5), refs: [] };
     if (slot.kind === 'CODE_X') {
       const code = /\(txByte\*\)"((?:[^"\\]|\\.)*)"/.exec(value);
       slot.code = code ? cBytes(code[1]) : 0;
@@ -60,7 +60,6 @@ export function parseHeap(text) {
       if (slot.kind === 'HOME') slot.home = [...value.matchAll(/(NULL|\(txSlot\*\)&gxHeap\[(\d+)\])/g)].map((h) => (h[2] === undefined ? -1 : Number(h[2])));
       if (slot.kind === 'KEY_X') slot.key = /\.key = \{ "((?:[^"\\]|\\.)*)"/.exec(value)?.[1];
       if (slot.kind === 'MODULE') slot.module = Number(/\.module = \{ [^,]+, (\d+) \}/.exec(value)?.[1]);
-      if (slot.kind === 'STRING_X') slot.string = /\.string = "((?:[^"\\]|\\.)*)"/.exec(value)?.[1];
     }
     slots[slot.index] = slot;
   }
@@ -145,16 +144,15 @@ async function sourceNames(root, entry, outfile) {
 
 /**
  * The per-function breakdown of what `modules` (module names) add to the app whose mc.xs.c is
- * `file`. `appModules` are the app's own modules beside them (cut off from the runtime's roots).
- * Returns rows { module, name, where, kind, slots, code } and totals.
+ * `file` (what only they reach: the runtime's roots are walked with their records cut off; an app
+ * module that imports them is not preloaded, so not in the heap). Returns rows { module, name, where, kind, slots, code } and totals.
  */
-export async function breakdown({ file, modules, appModules = [], root, sources = {} }) {
+export async function breakdown({ file, modules, root, sources = {} }) {
   const heap = parseHeap(readFileSync(file, 'utf8'));
   const { slots } = heap;
   const ours = new Map(); // module record index → module name
   for (const m of modules) if (heap.modules.has(m)) ours.set(heap.modules.get(m), m);
-  const cut = new Set([...ours.keys(), ...appModules.map((m) => heap.modules.get(m)).filter((i) => i !== undefined)]);
-  const foreign = reach(heap, heap.stack, cut);
+  const foreign = reach(heap, heap.stack, new Set(ours.keys()));
   const mine = new Set([...reach(heap, [...ours.keys()], new Set())].filter((i) => !foreign.has(i)));
 
   const mangled = {};
@@ -167,7 +165,7 @@ export async function breakdown({ file, modules, appModules = [], root, sources 
   for (const i of mine) {
     const s = slots[i];
     if (s.kind !== 'INSTANCE') continue;
-    const unit = { index: i, fn: isFunction(s), slots: 0, code: 0, name: null, module: null };
+    const unit = { index: i, fn: isFunction(s), slots: 0, code: 0, module: null };
     units.push(unit);
     for (let j = i; j >= 0 && mine.has(j) && !unitOf.has(j); j = slots[j].next) {
       unitOf.set(j, unit);
@@ -178,13 +176,14 @@ export async function breakdown({ file, modules, appModules = [], root, sources 
       }
     }
   }
+  const byIndex = new Map(units.map((u) => [u.index, u]));
   // A function's closures (the environment its code captures: one slot per captured variable) are
   // charged to it.
   for (const u of units) {
     if (!u.fn) continue;
     for (let j = u.index; j >= 0 && unitOf.get(j) === u; j = slots[j].next) {
       if (slots[j].kind !== 'CODE_X') continue;
-      const env = units.find((v) => v.index === slots[j].refs[0]);
+      const env = byIndex.get(slots[j].refs[0]);
       if (env && !env.fn && !env.merged) {
         env.merged = true;
         u.closures = env.slots;
@@ -193,7 +192,6 @@ export async function breakdown({ file, modules, appModules = [], root, sources 
   }
   // Names. A function is named by its code slot (the declaration's name), mapped back through the
   // source map, and qualified by its home object: Class.prototype for a method, Class for a static.
-  const byIndex = new Map(units.map((u) => [u.index, u]));
   const chainOf = (u) => {
     const out = [];
     for (let j = u.index; j >= 0 && unitOf.get(j) === u; j = slots[j].next) out.push(slots[j]);
@@ -308,7 +306,8 @@ export function formatBreakdown({ rows, slots, code }, { slotBytes = 32, top = 3
   const out = [];
   const fns = rows.filter((r) => r.kind === 'function');
   const closures = fns.reduce((n, r) => n + r.closures, 0);
-  out.push(`the library's preloaded heap: ${slots} slots (${fns.length} functions: ${fns.reduce((n, r) => n + r.slots, 0)} slots, ${closures} of them closures; objects and variables: ${slots - fns.reduce((n, r) => n + r.slots, 0)}) and ${code} B of bytecode`);
+  const fnSlots = fns.reduce((n, r) => n + r.slots, 0);
+  out.push(`the library's preloaded heap: ${slots} slots (${fns.length} functions: ${fnSlots} slots, ${closures} of them closures; objects and variables: ${slots - fnSlots}) and ${code} B of bytecode`);
   const byFile = new Map();
   for (const r of rows) {
     const f = r.where ? r.where.replace(/:\d+$/, '') : r.kind === 'function' ? '(unplaced functions)' : '(objects, prototypes, variables)';
