@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs tool without declarations
-import { XS_ESBUILD, arrowFunctions, gatherFunctions, inlineConstants, postProcess } from '../tools/xs-post.mjs';
+import { XS_ESBUILD, arrowFunctions, gatherFunctions, inlineConstants, postProcess, thisRoutes } from '../tools/xs-post.mjs';
 
 const run = (code: string) => new Function(code.replace(/export\s*\{[^}]*\};?/, '') + ';return out')();
 
@@ -77,6 +77,18 @@ describe('gatherFunctions', () => {
   });
 });
 
+describe('thisRoutes', () => {
+  it('routes the gathered object and module bindings through this, and sets the prototypes', () => {
+    const src = gatherFunctions(arrowFunctions('function g(x){return x*2}var K={k:3};class A{m(x){return g(x)+K.k}}var out=new A().m(2);export{out}'));
+    const got = thisRoutes(src);
+    expect(got).toMatch(/A\.prototype\.\$=\$;/);
+    expect(got).toMatch(/\$\.K=K;/);
+    expect(got).toContain('this.$.K.k');
+    expect(got).not.toMatch(/[^.\w]K\.k/); // no read of the module variable K left in a method
+    expect(run(got)).toEqual(run(src));
+  });
+});
+
 describe('postProcess on the traps a review found (each reproduced first, then fixed)', () => {
   let n = 0;
   /** A module's exports as JSON (a function's: what it returns when called), or what its evaluation throws. */
@@ -105,6 +117,19 @@ describe('postProcess on the traps a review found (each reproduced first, then f
     ['an arrow used as a value keeps its name', 'var gg=()=>{};var out=gg.name;export{out}'],
     ['a compound assignment at top level may run user code before a later declaration', 'var o={toString(){return String(Y)}};var s="";s+=o;var Y="y";export{s}'],
     ['a computed key at top level may run user code before a later declaration', 'var o={toString(){return String(Y)}};var m={[o]:1};var Y="y";var out=Object.keys(m)[0];export{out}'],
+    // thisRoutes: functions reach the gathered object and the module's bindings through `this`
+    ['an exported gathered function is called with any this', 'function g(){return 1}function f(){return g()+1}export{f}'],
+    ['a class method calls a gathered function', 'function g(x){return x+1}class A{m(){return g(1)}}var out=new A().m();export{out}'],
+    ['a derived class constructor (this before super)', 'function g(){return 2}class A{constructor(v){this.v=v}}class B extends A{constructor(){super(g())}}var out=new B().v;export{out}'],
+    ['a static method (its this is the class)', 'function g(){return 3}class A{static s(){return g()}}var out=A.s();export{out}'],
+    ['a var written after its declaration is not routed', 'function g(){return 0}var V=1;class A{m(){return V+g()}}V=2;var out=new A().m();export{out}'],
+    ['a binding called in a method keeps its own this', 'function g(){return ""}var F=function(){return typeof this};class A{m(){return F()+g()}}var out=new A().m();export{out}'],
+    ['a nested function in a method has its own this', 'function g(){return 4}class A{m(){return [1].map(function(){return g()})[0]}}var out=new A().m();export{out}'],
+    ['a class in a var list, used later in the same list', 'function g(){return 5}var a=1,A=class{m(){return g()+a}},b=new A().m();export{b}'],
+    ['a var read by a method before its declaration ran is undefined, as before', 'class A{m(){return typeof V}}var out=new A().m();var V={};var after=new A().m();export{out,after}'],
+    ['a binding whose name is a gathered method', 'function f(){return 1}var _="s";function g(){return _+f()}class A{m(){return _+g()}}var out=new A().m()+g();export{out}'],
+    ['a var declared twice is not routed', 'function g(){return 0}var V=1;class A{m(){return V+g()}}var o1=new A().m();var V=2;var out=[o1,new A().m()];export{out}'],
+    ['a subclass in the module inherits the route', 'function g(){return 6}class A{m(){return g()}}class B extends A{n(){return g()+this.m()}}var out=new B().n();export{out}'],
   ];
   for (const [name, code] of cases) {
     it(name, async () => {

@@ -11,9 +11,10 @@
 // number, and drops the variable unless it is exported. Strings stay variables on purpose: in a
 // preloaded module XS copies a string literal into a new chunk each time it is evaluated.
 //
-// arrowFunctions, gatherFunctions, constBindings: see each. Measured on the plain-TCP app (npm run
-// size): 71,552 B of archive growth before, 65,532 B with the constants inlined, 60,508 B with the
-// arrows, 59,943 B gathered; constBindings changes no byte of flash but halves the aliases (RAM).
+// arrowFunctions, gatherFunctions, thisRoutes, constBindings: see each. Measured on the plain-TCP
+// app (npm run size): 71,552 B of archive growth before, 65,532 B with the constants inlined,
+// 60,508 B with the arrows, 59,943 B gathered; constBindings changes no byte of flash but halves
+// the aliases (RAM); thisRoutes, later: 55,779 -> 49,903 B (closure slots 196 -> 6).
 //
 // Scoping is the TypeScript checker's (minified code reuses short names in inner scopes).
 import { transformSync } from 'esbuild';
@@ -326,6 +327,143 @@ export function gatherFunctions(code, renamed = new Map()) {
 }
 
 /**
+ * `code` (after gatherFunctions and constBindings) with its functions reaching the gathered object H,
+ * and the module's constants and imports, through `this`, not through module variables: on XS a
+ * function that reads a module variable carries an environment for it, 3 preloaded slots for the
+ * first variable (96 B of flash on lin) and one for each more; a function that reads none carries
+ * none.
+ * - A gathered method is always called as `H.f(…)`, so its `this` is H: its own H is `this` (not in
+ *   a nested function or class, which have their own this; arrows share it). Not an exported one:
+ *   the export is called with any `this`.
+ * - A module-level class's methods, accessors and constructor read `this.H`, and `X.prototype.H=H`
+ *   follows the class (a prototype slot instead of an environment per method). Not a static member
+ *   (its this is the class), nor a derived class's constructor (this before super() throws).
+ *   H is a name no identifier or property of the module uses, so no instance shadows it.
+ * - A module-level `const` or `var` (declared once with a value, never written again) or an import,
+ *   read there, becomes a property of H (V, or where a method is V another short name of the
+ *   module's), set right after its declaration (an import's after H's): `this.V` / `this.H.V`. Read
+ *   before that, it is undefined, as the `var` was. Not one that is called there
+ *   (`V()` would get H as its this).
+ */
+export function thisRoutes(code) {
+  const m = /^(?:var|const) (\$\w*)=\{/.exec(code);
+  if (!m) return code;
+  const H = m[1];
+  const { source, symbolOf } = parse(code);
+  const head = source.statements[0];
+  const decl = head.declarationList.declarations;
+  const exported = new Set(decl.slice(1).map((d) => d.initializer.name.text)); // f=H.g: g is exported
+  const methods = new Set(decl[0].initializer.properties.map((p) => p.name?.text));
+
+  // The bindings that may be routed: module-level consts (one declaration each) and imports.
+  const routable = new Map(); // symbol → { name, after: position its H.V=V goes }
+  for (const st of source.statements) {
+    if (ts.isImportDeclaration(st) && st.importClause && !st.importClause.isTypeOnly) {
+      const c = st.importClause;
+      const names = [c.name, ...(c.namedBindings && ts.isNamedImports(c.namedBindings) ? c.namedBindings.elements.map((e) => e.name) : [])];
+      for (const n of names) if (n) routable.set(symbolOf(n), { name: n.text, after: head.getEnd() });
+    } else if (ts.isVariableStatement(st) && !modified(st) && !(st.declarationList.flags & ts.NodeFlags.Let) && st !== head) {
+      for (const d of st.declarationList.declarations) {
+        const sym = ts.isIdentifier(d.name) && d.initializer && symbolOf(d.name);
+        if (sym && sym.declarations?.length === 1) routable.set(sym, { name: d.name.text, after: st.getEnd() });
+      }
+    }
+  }
+  // A `var` written anywhere is not routed (a const cannot be): H.V would keep the first value.
+  (function writes(n) {
+    if (ts.isIdentifier(n) && isWritten(n)) routable.delete(symbolOf(n));
+    ts.forEachChild(n, writes);
+  })(source);
+
+  // The functions whose `this` is known: gathered methods (this is H) and class members (this.H).
+  const scopes = []; // { fn, via }
+  for (const p of decl[0].initializer.properties) if (ts.isMethodDeclaration(p) && !exported.has(p.name.text)) scopes.push({ fn: p, via: 'this' });
+  // Each module-level class: `class X{…}`, or `X=class{…}` in a var statement (esbuild writes a list,
+  // `var a=…,X=class{…},b=…`, split after X so that nothing later in it runs before the prototype's H).
+  const classes = [];
+  for (const st of source.statements) {
+    if (modified(st)) continue;
+    const after = (t) => `${code[st.getEnd() - 1] === ';' ? '' : ';'}${t}`;
+    if (ts.isClassDeclaration(st) && st.name) classes.push({ cls: st, name: st.name.text, at: st.getEnd(), text: after });
+    else if (ts.isVariableStatement(st)) {
+      const list = st.declarationList;
+      const kind = code.slice(list.getStart(), list.getStart() + 6).split(/\s/)[0];
+      list.declarations.forEach((d, i) => {
+        if (!ts.isIdentifier(d.name) || !d.initializer || !ts.isClassExpression(d.initializer)) return;
+        if (i === list.declarations.length - 1) classes.push({ cls: d.initializer, name: d.name.text, at: st.getEnd(), text: after });
+        else classes.push({ cls: d.initializer, name: d.name.text, at: code.indexOf(',', d.getEnd()), cut: true, text: (t) => `;${t}${kind} ` });
+      });
+    }
+  }
+  for (const c of classes) {
+    c.scopes = [];
+    const derived = c.cls.heritageClauses?.some((h) => h.token === ts.SyntaxKind.ExtendsKeyword);
+    for (const member of c.cls.members) {
+      if (member.modifiers?.some((k) => k.kind === ts.SyntaxKind.StaticKeyword)) continue;
+      if (ts.isConstructorDeclaration(member) ? !derived : ts.isMethodDeclaration(member) || ts.isAccessor(member)) c.scopes.push({ fn: member, via: 'this.' + H });
+    }
+    scopes.push(...c.scopes);
+  }
+
+  // The reads in those functions (not in a nested function or class: arrows share this).
+  const reads = []; // { node, scope, sym }
+  const look = (n, scope) => {
+    if (ts.isIdentifier(n) && !isPropertyName(n) && !ts.isShorthandPropertyAssignment(n.parent)) {
+      if (n.text === H) reads.push({ node: n, scope, sym: null });
+      else {
+        const sym = symbolOf(n);
+        if (routable.has(sym)) reads.push({ node: n, scope, sym });
+      }
+    } else if (!(ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassLike(n) || ts.isMethodDeclaration(n) || ts.isAccessor(n) || ts.isConstructorDeclaration(n))) ts.forEachChild(n, (c) => look(c, scope));
+  };
+  for (const scope of scopes) {
+    for (const p of scope.fn.parameters) look(p, scope);
+    if (scope.fn.body) look(scope.fn.body, scope);
+  }
+  // Not routed: a binding called (or tagged, or written) there, or one whose name H already has.
+  for (const r of reads) {
+    if (!r.sym) continue;
+    const p = r.node.parent;
+    if ((ts.isCallExpression(p) && p.expression === r.node) || (ts.isTaggedTemplateExpression(p) && p.tag === r.node) || isWritten(r.node)) routable.delete(r.sym);
+  }
+  // Each routed binding's property: its own name (a key already), or where H's methods have that
+  // name, another name the module already uses that no method or binding has.
+  const names = new Set([...routable.values()].map((v) => v.name));
+  const ids = new Set();
+  (function all(n) {
+    if (ts.isIdentifier(n)) ids.add(n.text);
+    ts.forEachChild(n, all);
+  })(source);
+  const spare = [...ids].filter((n) => n.length <= 2 && !methods.has(n) && !names.has(n) && n !== H);
+  for (const v of routable.values()) v.prop = methods.has(v.name) ? spare.shift() : v.name;
+  const edits = [];
+  const routed = new Map(); // position → [V]
+  const used = new Set();
+  for (const r of reads) {
+    if (r.sym && !routable.has(r.sym)) continue;
+    edits.push({ start: r.node.getStart(), end: r.node.getEnd(), text: r.sym ? `${r.scope.via}.${routable.get(r.sym).prop}` : r.scope.via });
+    r.scope.used = true;
+    if (r.sym && !used.has(r.sym)) {
+      used.add(r.sym);
+      const { name, prop, after } = routable.get(r.sym);
+      routed.set(after, [...(routed.get(after) ?? []), `${H}.${prop}=${name};`]);
+    }
+  }
+  for (const c of classes) {
+    if (!c.scopes.some((s) => s.used)) continue;
+    const assign = `${c.name}.prototype.${H}=${H};`;
+    edits.push(c.cut ? { start: c.at, end: c.at + 1, text: c.text(assign) } : { start: c.at, end: c.at, text: c.text(assign) });
+  }
+  for (const [at, sets] of routed) {
+    const t = sets.join('');
+    const e = edits.find((x) => x.start === at && x.end === at);
+    if (e) e.text += t;
+    else edits.push({ start: at, end: at, text: `${code[at - 1] === ';' ? '' : ';'}${t}` });
+  }
+  return applyEdits(code, edits, 0, code.length);
+}
+
+/**
  * esbuild's bundler declares every module-level binding with `var` (`const a=1` → `var a=1`, and a
  * class becomes `var A=class{…}`). Moddable's linker, xsl, warns "no const" for each such variable a
  * function of a preloaded module reads, cannot optimise those reads, and keeps the module's
@@ -487,11 +625,11 @@ export function constBindings(code, fileName = 'module.js') {
 
 /**
  * The device bundle's post-processing, in order: numeric constants inlined, module functions made
- * arrows, gathered into one object, and module bindings made const. `renamed` gets each gathered
+ * arrows, gathered into one object, reached through `this`, and module bindings made const. `renamed` gets each gathered
  * function's new name → its name before.
  */
 export function postProcess(code, fileName, renamed = new Map()) {
-  const out = constBindings(gatherFunctions(arrowFunctions(inlineConstants(code)), renamed), fileName).code;
+  const out = constBindings(thisRoutes(gatherFunctions(arrowFunctions(inlineConstants(code)), renamed)), fileName).code;
   // esbuild again, syntax only (no renaming): what the inlined constants made foldable (XS ? a : b)
   // folds, and the empty statements the passes left go.
   return transformSync(out, { minifySyntax: true, minifyWhitespace: true, format: 'esm', target: 'es2022', legalComments: 'none' }).code;

@@ -205,6 +205,11 @@ export async function breakdown({ file, modules, root, sources = {} }) {
   const referrers = new Map(); // unit index → units whose chain refers to it
   for (const u of units) for (const x of chainOf(u)) for (const r of x.refs) if (byIndex.has(r)) (referrers.get(r) ?? referrers.set(r, []).get(r)).push(u);
   const ctorOf = (u) => chainOf(u).find((s) => heap.name(s.id) === 'constructor' && byIndex.get(s.refs[0])?.fn);
+  // The gathered object: what a class prototype's `$…` property holds (thisRoutes), or an object of
+  // functions only (gatherFunctions, in a module without classes that read it).
+  const gatheredUnits = new Set();
+  for (const u of units) for (const x of chainOf(u)) if (/^\$[0-9a-z]*$/.test(heap.name(x.id) ?? '') && byIndex.has(x.refs[0])) gatheredUnits.add(byIndex.get(x.refs[0]));
+  const isGathered = (u) => gatheredUnits.has(u) || (chainOf(u).length > 2 && chainOf(u).slice(1).every((x) => byIndex.get(x.refs[0])?.fn));
   const label = (u, depth = 0) => {
     if (u.label || depth > 4) return u.label ?? '?';
     const home = homeOf(u);
@@ -247,8 +252,11 @@ export async function breakdown({ file, modules, root, sources = {} }) {
         u.protoOf = ctor;
       }
       else if (ours.has(u.index)) u.label = '(module record)';
-      else if (chainOf(u).length > 2 && chainOf(u).slice(1).every((x) => byIndex.get(x.refs[0])?.fn)) {
-        u.label = `(the module's functions, gathered: ${chainOf(u).length - 1} properties)`; // tools/xs-post.mjs
+      else if (isGathered(u)) {
+        // tools/xs-post.mjs: the module's functions (gatherFunctions), and the bindings their callers read through it (thisRoutes)
+        const isClass = (t) => chainOf(t).some((x) => heap.name(x.id) === 'prototype');
+        const fns = chainOf(u).slice(1).filter((x) => byIndex.get(x.refs[0])?.fn && !isClass(byIndex.get(x.refs[0]))).length;
+        u.label = `(the module's functions, gathered: ${fns} functions, ${chainOf(u).length - 1 - fns} other properties)`;
         u.gathered = true;
       }
       else {
