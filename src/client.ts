@@ -17,7 +17,7 @@ import { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
 import { writeFilters } from './codec/encode.js';
 import { utf8, rangeError, typeError, STR_FILTER, STRING, XS } from './codec/utf8.js';
-import type { Host, Link, Target } from './host.js';
+import type { Host, Link, LinkEvents, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionEvents, SessionOptions } from './session/session.js';
 import { matchTopic, topicBytes } from './topic.js';
@@ -168,7 +168,7 @@ export class Client {
     this._events = events;
     // On XS, a board's default (an ESP8266 has about 40 KB for the whole app); on Node, its largest read.
     this._rx = new Uint8Array(options.rxQueueBytes ?? (XS ? 2048 : 65536));
-    this.session = new Session(options, new Bridge(this));
+    this.session = new Session(options, new Bridge(this, 0));
     this.message = this.session.message;
   }
 
@@ -282,36 +282,8 @@ export class Client {
   // ---- connection ----
 
   private _open(): void {
-    const serial = ++this._linkSerial;
     // First: open() throws for a target that can never work, and nothing has changed then.
-    this._link = this._host.open(this._o, {
-      onOpen: () => {
-        if (serial !== this._linkSerial) return;
-        this._state = LINKED;
-        this._rxStart = this._rxEnd = 0;
-        this._held = false;
-        const s = this.session.start(this._host.nowMs());
-        if (s < 0) this._drop(s);
-        else this._armSession();
-      },
-      onData: (bytes, offset, length) => (serial === this._linkSerial ? this._queue(bytes, offset, length) : length),
-      onWritable: () => {
-        if (serial !== this._linkSerial) return;
-        this.session.pump(this._host.nowMs());
-        this._queue(this._rx, 0, 0); // a drain for the bytes the session left while an ack was owed
-        this._flushSubs();
-        this._events.onWritable?.();
-      },
-      onClose: (reason) => {
-        if (serial !== this._linkSerial) return;
-        this._link = null;
-        // Bytes already queued (a CONNACK refusal, the last messages) are handled first: the drain
-        // they scheduled runs before this deferred drop.
-        this._host.defer(() => {
-          if (serial === this._linkSerial) this._drop(CONNECTION_LOST, reason);
-        });
-      },
-    });
+    this._link = this._host.open(this._o, new Bridge(this, ++this._linkSerial));
     this._state = OPENING;
     this._setTimer(3, this._o.openTimeoutMs ?? 10000);
   }
@@ -350,22 +322,6 @@ export class Client {
     this._events.onDisconnect?.(status, delay, reason); // CONNACK 3 (server unavailable) lands here: back off
   }
 
-  /** (Bridge: the session is online.) */
-  protected _connected(present: boolean, kept: boolean): void {
-    this.connects++;
-    this._onlineAt = this._host.nowMs();
-    const subs = this._subs;
-    for (let i = 0; i < subs.length; i++) {
-      // Not acknowledged on the last connection: sent again. A new session has none of the
-      // subscriptions, nor anything to unsubscribe from: those unsubscriptions are done.
-      subs[i].packetId = 0;
-      if (!present) subs[i].known = false;
-    }
-    if (!present) this._acked(0, null, 0);
-    else this._flushSubs();
-    this._events.onConnect?.(present, kept);
-  }
-
   /**
    * Sends what is owed: SUBSCRIBEs the broker lacks, UNSUBSCRIBEs it has not had, a packet per
    * subscribe()/unsubscribe() call. Retried on writable and after each SUBACK/UNSUBACK, as a full
@@ -399,7 +355,7 @@ export class Client {
    * SUBACK (codes given) or UNSUBACK for packet `id`: each filter sent in it is reported, and an
    * unsubscription is done. Id 0 (a new session): every unsubscription is done.
    */
-  private _acked(id: number, codes: Uint8Array | null, off: number): void {
+  protected _acked(id: number, codes: Uint8Array | null, off: number): void {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
@@ -416,8 +372,8 @@ export class Client {
 
   // ---- receiving: queued in the socket callback, handled from a deferred task ----
 
-  /** Copies what fits of incoming bytes into the queue, for _drain; returns how many (flow control). */
-  private _queue(bytes: Uint8Array, offset: number, length: number): number {
+  /** (Bridge: a link's onData.) Copies what fits of incoming bytes into the queue, for _drain; returns how many (flow control). */
+  protected _queue(bytes: Uint8Array, offset: number, length: number): number {
     const rx = this._rx;
     if (this._rxEnd + length > rx.length && this._rxStart > 0) {
       // Move what is left to the front.
@@ -451,39 +407,6 @@ export class Client {
     else if (this._held && this._link) {
       this._held = false;
       this._link.resume();
-    }
-  }
-
-  /**
-   * Every handler whose filter matches, in subscription order, then onMessage if none did
-   * (fragments too: Message tells a piece from a whole).
-   */
-  /** (Bridge: a message or a fragment of one is in session.message.) */
-  protected _dispatch(): void {
-    const m = this.session.message;
-    const subs = this._subs; // this message's list, whatever handlers (un)subscribe meanwhile
-    let matched = false;
-    // A handler's stop() ends the dispatch: nothing runs after stop(). (Not a closed link: the last
-    // messages that came with the peer's close are still handled, as onClose promises.)
-    for (let i = 0; i <= subs.length && this._state !== STOPPED_STATE; i++) {
-      const sub = i < subs.length ? subs[i] : null;
-      let fn: Handler | undefined;
-      if (sub) {
-        if (!sub.handler || !matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
-        fn = sub.handler;
-        matched = true;
-      } else if (!matched) fn = this._events.onMessage;
-      if (!fn) return;
-      try {
-        fn.call(sub ? undefined : this._events, this.message);
-      } catch (e) {
-        const report = this._events.onHandlerError;
-        if (report) report.call(this._events, e, sub ? sub.filter : EMPTY);
-        else
-          this._host.defer(() => {
-            throw e;
-          });
-      }
     }
   }
 
@@ -543,40 +466,103 @@ export class Client {
   }
 }
 
-/** The members of Client that Bridge calls (private to everything else). */
+/** The members of Client that Bridge uses (private to everything else). */
 interface Internals {
+  readonly session: Session;
+  _host: Host;
   _link: Link | null;
+  _linkSerial: number;
+  _state: number;
+  _rx: Uint8Array;
+  _rxStart: number;
+  _rxEnd: number;
+  _held: boolean;
   _events: ClientEvents;
-  _connected(present: boolean, kept: boolean): void;
-  _dispatch(): void;
+  readonly message: Message;
+  connects: number;
+  _onlineAt: number;
+  _subs: Subscription[];
   _settle(): void;
   _acked(id: number, codes: Uint8Array | null, off: number): void;
-  _drop(status: number): void;
+  _drop(status: number, reason?: string): void;
+  _armSession(): void;
+  _flushSubs(): void;
+  _queue(bytes: Uint8Array, offset: number, length: number): number;
 }
 
 /**
- * What the session tells its client: one object of one field whose methods are shared, rather than
- * an object of seven closures. On XS a closure is 6 slots of RAM (192 B on the lin simulator), the
- * seven and their object 1.6 KB a client (measured); these methods are flash instead.
+ * What the session and the links tell their client: one object of two fields whose methods are
+ * shared, rather than objects of closures. On XS a closure is 6 slots of RAM (192 B on the lin
+ * simulator): the session's seven and their object were 1.6 KB a client, a link's four and theirs
+ * about 0.9 KB (measured); these methods are flash instead. The session's is made with the client;
+ * each link gets its own, with the link's serial: events of a link the client has replaced or
+ * closed (its serial is no longer the client's) are ignored.
  */
-class Bridge implements SessionEvents {
+class Bridge implements SessionEvents, LinkEvents {
   declare private readonly _c: Internals;
+  declare private readonly _s: number;
 
-  constructor(client: Client) {
+  constructor(client: Client, serial: number) {
     this._c = client as unknown as Internals;
+    this._s = serial;
   }
+
+  // ---- the session's (SessionEvents) ----
 
   send(b: Uint8Array, o: number, l: number): boolean {
     const link = this._c._link;
     return link ? link.write(b, o, l) : false;
   }
 
+  /** The session is online. */
   onConnected(present: boolean, kept: boolean): void {
-    this._c._connected(present, kept);
+    const c = this._c;
+    c.connects++;
+    c._onlineAt = c._host.nowMs();
+    const subs = c._subs;
+    for (let i = 0; i < subs.length; i++) {
+      // Not acknowledged on the last connection: sent again. A new session has none of the
+      // subscriptions, nor anything to unsubscribe from: those unsubscriptions are done.
+      subs[i].packetId = 0;
+      if (!present) subs[i].known = false;
+    }
+    if (!present) c._acked(0, null, 0);
+    else c._flushSubs();
+    c._events.onConnect?.(present, kept);
   }
 
+  /**
+   * A message or a fragment of one is in session.message: every handler whose filter matches, in
+   * subscription order, then onMessage if none did (fragments too: Message tells a piece from a whole).
+   */
   onMessage(): void {
-    this._c._dispatch();
+    const c = this._c;
+    const m = c.message;
+    const events = c._events;
+    const subs = c._subs; // this message's list, whatever handlers (un)subscribe meanwhile
+    let matched = false;
+    // A handler's stop() ends the dispatch: nothing runs after stop(). (Not a closed link: the last
+    // messages that came with the peer's close are still handled, as onClose promises.)
+    for (let i = 0; i <= subs.length && c._state !== STOPPED_STATE; i++) {
+      const sub = i < subs.length ? subs[i] : null;
+      let fn: Handler | undefined;
+      if (sub) {
+        if (!sub.handler || !matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
+        fn = sub.handler;
+        matched = true;
+      } else if (!matched) fn = events.onMessage;
+      if (!fn) return;
+      try {
+        fn.call(sub ? undefined : events, m);
+      } catch (e) {
+        const report = events.onHandlerError;
+        if (report) report.call(events, e, sub ? sub.filter : EMPTY);
+        else
+          c._host.defer(() => {
+            throw e;
+          });
+      }
+    }
   }
 
   onPublished(id: number): void {
@@ -592,7 +578,44 @@ class Bridge implements SessionEvents {
     this._c._acked(id, null, 0);
   }
 
-  onClose(status: number): void {
-    this._c._drop(status);
+  /** The session's (a status: a number) or the link's (a reason: a string). */
+  onClose(why: number | string): void {
+    const c = this._c;
+    const serial = this._s;
+    if (typeof why !== STRING) c._drop(why as number);
+    else if (serial === c._linkSerial) {
+      c._link = null;
+      // Bytes already queued (a CONNACK refusal, the last messages) are handled first: the drain
+      // they scheduled runs before this deferred drop.
+      c._host.defer(() => {
+        if (serial === c._linkSerial) c._drop(CONNECTION_LOST, why as string);
+      });
+    }
+  }
+
+  // ---- a link's (LinkEvents) ----
+
+  onOpen(): void {
+    const c = this._c;
+    if (this._s !== c._linkSerial) return;
+    c._state = LINKED;
+    c._rxStart = c._rxEnd = 0;
+    c._held = false;
+    const s = c.session.start(c._host.nowMs());
+    if (s < 0) c._drop(s);
+    else c._armSession();
+  }
+
+  onData(bytes: Uint8Array, offset: number, length: number): number {
+    return this._s === this._c._linkSerial ? this._c._queue(bytes, offset, length) : length;
+  }
+
+  onWritable(): void {
+    const c = this._c;
+    if (this._s !== c._linkSerial) return;
+    c.session.pump(c._host.nowMs());
+    c._queue(c._rx, 0, 0); // a drain for the bytes the session left while an ack was owed
+    c._flushSubs();
+    c._events.onWritable?.();
   }
 }

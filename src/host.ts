@@ -20,7 +20,11 @@ export interface TlsOptions {
   servername?: string;
 }
 
-/** Callbacks from a link. Exactly one onClose ends every link, whether it opened or not. */
+/**
+ * Callbacks from a link. Exactly one onClose ends every link, whether it opened or not. Call them as
+ * methods of this object (`events.onData(…)`): the client's is a class instance whose methods are
+ * shared, so a copy of its properties (a spread) has none of them.
+ */
 export interface LinkEvents {
   /** The link is up (TCP and TLS handshakes done). */
   onOpen(): void;

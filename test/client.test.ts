@@ -37,9 +37,9 @@ describe('client on the simulator', () => {
     // Mark when the link's onData (the socket callback) is on the stack.
     const open = network.open.bind(network);
     network.open = (target, ev) =>
-      open(target, {
-        ...ev,
-        onData: (b, o, l) => {
+      // The events' methods stay the link's (LinkEvents is called as an object's methods): wrapped, not spread.
+      open(target, Object.assign(Object.create(ev) as C.LinkEvents, {
+        onData: (b: Uint8Array, o: number, l: number) => {
           inSocketCallback = true;
           try {
             return ev.onData(b, o, l);
@@ -47,7 +47,7 @@ describe('client on the simulator', () => {
             inSocketCallback = false;
           }
         },
-      });
+      }));
     const got: string[] = [];
     client.subscribe('devices/+/cmd/#', 1, (m: Message) => {
       expect(inSocketCallback).toBe(false);
@@ -306,9 +306,9 @@ describe('client on the simulator', () => {
     let closeAfterData = false;
     const open = network.open.bind(network);
     network.open = (target, ev) =>
-      open(target, {
-        ...ev,
-        onData: (b, o, l) => {
+      // The events' methods stay the link's (LinkEvents is called as an object's methods): wrapped, not spread.
+      open(target, Object.assign(Object.create(ev) as C.LinkEvents, {
+        onData: (b: Uint8Array, o: number, l: number) => {
           const taken = ev.onData(b, o, l);
           if (closeAfterData) {
             closeAfterData = false;
@@ -316,7 +316,7 @@ describe('client on the simulator', () => {
           }
           return taken;
         },
-      });
+      }));
     const got: string[] = [];
     const seen: string[] = [];
     const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'last', keepAliveSec: 10 }, { onDisconnect: (s, _r, why) => seen.push(C.statusName(s) + ' ' + why) });

@@ -26,7 +26,11 @@ export type TLSOpener = (options: Record<string, unknown>, target: Target, fail:
 export interface ModdableHostOptions {
   /** DNS servers for names that are not dotted IPv4 addresses (default 1.1.1.1, 8.8.8.8). */
   dnsServers?: string[];
-  /** Bytes of each link's receive buffer: onData gets at most this many at a time (default 1024). */
+  /**
+   * Bytes of each link's read buffer, a power of two: onData gets at most this many at a time
+   * (default 256: each read goes straight on into the client's receive queue, so a larger one saves
+   * only read calls).
+   */
   rxBytes?: number;
   /**
    * TLS for targets with `tls`: `import { TLS } from "xs-mqtt/tls"` (manifest_tls.json). Without it
@@ -48,12 +52,41 @@ export { isIPv4 };
 /** Bytes of the staging buffer that writes of part of an array go through (a power of two). */
 const TX_STAGE = 256;
 
-/** Views of a's first 1, 2, 4, … bytes (a itself last; its length is a power of two). */
+/**
+ * Views of a's first 1, 4, 16, … bytes, and a itself last (its length is a power of two). A view is
+ * 128 B of RAM (lin): powers of 4 take half the views powers of 2 would, for at most 3 reads or
+ * writes of each size where powers of 2 take one.
+ */
 function viewsOf(a: Uint8Array): Uint8Array[] {
   const v: Uint8Array[] = [];
-  for (let k = 1; k <= a.length; k <<= 1) v.push(k === a.length ? a : a.subarray(0, k));
+  for (let k = 1; k < a.length; k <<= 2) v.push(a.subarray(0, k));
+  v.push(a);
   return v;
 }
+
+/** The largest of `views` (viewsOf) no longer than `n` (at least 1). */
+function fit(views: Uint8Array[], n: number): Uint8Array {
+  const last = views[views.length - 1];
+  return n >= last.length ? last : views[(31 - Math.clz32(n)) >> 1];
+}
+
+/**
+ * A socket's callbacks, shared by every link: ECMA-419 calls them on the socket, and the socket's
+ * `target` (an option it keeps) is the link. Closures would be three a link (192 B of RAM each on
+ * lin). "xs-mqtt/tls" calls them on an object whose `target` is the link too.
+ */
+const SOCKET_EVENTS = {
+  onReadable(this: { target: ModdableLink }, count: number): void {
+    this.target._onReadable(count);
+  },
+  onWritable(this: { target: ModdableLink }, count: number): void {
+    this.target._onWritable(count);
+  },
+  onError(this: { target: ModdableLink }): void {
+    const link = this.target;
+    link._fail(link._opened ? 'closed by peer' : 'refused');
+  },
+};
 
 /** A socket as this link uses it: the TCP and TLS classes differ in their typings. */
 interface Socket {
@@ -68,7 +101,7 @@ class ModdableLink implements Link {
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
   private _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
-  private _views: Uint8Array[] = []; // _views[k]: rx's first 2^k bytes, so a read of 2^k bytes makes no view
+  private _views: Uint8Array[] = []; // rx's first 1, 4, 16… bytes (viewsOf): a read of that many makes no view
   private _txViews: Uint8Array[] = []; // the same over a staging buffer for writes (plain TCP)
   declare private _rxBytes: number;
   private _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
@@ -81,7 +114,7 @@ class ModdableLink implements Link {
   private _pendingStart = 0;
   private _pendingEnd = 0;
   private _wantWritable = false; // a write was refused: onWritable when the socket takes more
-  private _opened = false;
+  _opened = false; // (also SOCKET_EVENTS's)
   private _ended = false; // onClose emitted or scheduled: no event may follow
   private _busy = false; // inside open/write/close: an error then is reported later
 
@@ -138,9 +171,8 @@ class ModdableLink implements Link {
       address,
       port: target.port,
       nodelay: true,
-      onReadable: (count: number) => this._onReadable(count),
-      onWritable: (count: number) => this._onWritable(count),
-      onError: () => this._fail(this._opened ? 'closed by peer' : 'refused'),
+      target: this,
+      ...SOCKET_EVENTS,
     };
     if (t) {
       if (!this._TLS) throw new Error(NO_TLS);
@@ -151,14 +183,14 @@ class ModdableLink implements Link {
     }
   }
 
-  private _onWritable(count: number): void {
+  _onWritable(count: number): void {
     if (this._ended) return;
     this._writable = count;
     if (count > this._capacity) this._capacity = count;
     if (!this._opened) {
       // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
       this._opened = true;
-      // A power of two, and a view of each smaller one: reads then allocate nothing.
+      // A power of two, and views of its first 1, 4, 16… bytes: reads then allocate nothing.
       const rx = new Uint8Array(1 << (31 - Math.clz32(this._rxBytes > 1 ? this._rxBytes : 1)));
       this._rx = rx;
       this._views = viewsOf(rx);
@@ -174,7 +206,7 @@ class ModdableLink implements Link {
   }
 
   /** `count`: everything the socket holds unread (Moddable's lwIP socket reports the total). */
-  private _onReadable(count: number): void {
+  _onReadable(count: number): void {
     this._unread = count;
     if (this._keptEnd === this._keptStart) this._pull();
   }
@@ -182,15 +214,15 @@ class ModdableLink implements Link {
   /**
    * Reads and delivers until the socket is empty or the client takes less than it is given (then
    * the rest stays in rx, and the socket unread, until resume()). A plain TCP read of n bytes
-   * needs a buffer of exactly n (lwIP's read throws past what is unread): reads go in powers of two,
-   * each into its own view of rx, made when the link opened.
+   * needs a buffer of exactly n (lwIP's read throws past what is unread): reads go in powers of four
+   * (and rx whole), each into its own view of rx, made when the link opened.
    */
   private _pull(): void {
     const rx = this._rx;
     const socket = this._socket;
     while (rx && socket && this._unread > 0 && !this._ended) {
-      const k = 31 - Math.clz32(this._unread < rx.length ? this._unread : rx.length);
-      let n = 1 << k;
+      const view = fit(this._views, this._unread);
+      let n = view.length;
       if (this._tls) {
         // The TLS socket hands out decrypted bytes as a new ArrayBuffer (it cannot read into one).
         const ab = (socket as TLSSocket).read(n);
@@ -198,7 +230,7 @@ class ModdableLink implements Link {
         const bytes = new Uint8Array(ab);
         n = bytes.length;
         rx.set(bytes);
-      } else (socket as TCP).read(this._views[k]);
+      } else (socket as TCP).read(view);
       this._unread -= n;
       const taken = this._events.onData(rx, 0, n);
       if (taken < n) {
@@ -279,17 +311,15 @@ class ModdableLink implements Link {
       } else {
         // The socket copies into its send buffer before write() returns (lwIP's TCP_WRITE_FLAG_COPY),
         // and takes exactly the bytes of the buffer it is given. The whole array when it is the range;
-        // else the range goes in powers of two through the first 2^k bytes of a staging buffer, whose
-        // views were made when the link opened: no view per packet.
+        // else the range goes in pieces of 1, 4, 16… bytes (and the stage whole) through a staging
+        // buffer, whose views were made when the link opened: no view per packet.
         if (offset === 0 && length === bytes.length) (socket as TCP).write(bytes);
         else {
-          const views = this._txViews;
-          const stage = views[views.length - 1];
           for (let left = length; left > 0; ) {
-            const k = 31 - Math.clz32(left < stage.length ? left : stage.length);
-            const n = 1 << k;
-            for (let i = 0; i < n; i++) stage[i] = bytes[offset + i];
-            (socket as TCP).write(views[k]);
+            const view = fit(this._txViews, left);
+            const n = view.length;
+            for (let i = 0; i < n; i++) view[i] = bytes[offset + i];
+            (socket as TCP).write(view);
             offset += n;
             left -= n;
           }
@@ -307,7 +337,7 @@ class ModdableLink implements Link {
   }
 
   /** Ends the link: the socket (or the DNS lookup) is closed, and onClose follows exactly once, never inside open/write/close. */
-  private _fail(why: string): void {
+  _fail(why: string): void {
     if (this._ended) return;
     this._ended = true;
     this._pending = null;
@@ -353,12 +383,13 @@ export class ModdableHost implements Host {
 
   constructor(options: ModdableHostOptions = {}) {
     this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];
-    this._rxBytes = options.rxBytes ?? 1024;
+    this._rxBytes = options.rxBytes ?? 256;
     this._TLS = options.TLS;
     // Whatever differs from boot to boot and board to board; never 0 (xorshift's fixed point).
     this._seed = (Time.ticks ^ (Date.now() * 1000 + (Time.microseconds ?? 0)) ^ Math.imul(options.seed ?? 0, 0x9e3779b1)) | 1;
     for (let i = 0; i < 8; i++) this.random();
-    for (let i = 0; i < 16; i++) this._tasks.push(null);
+    // 8: a client defers at most a drain and a reconnect at a time; more spill to timers of their own.
+    for (let i = 0; i < 8; i++) this._tasks.push(null);
   }
 
   /** Time.ticks: a monotonic millisecond tick; kept to 32 bits (the client's arithmetic is wrap-safe). */

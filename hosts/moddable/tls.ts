@@ -65,5 +65,12 @@ export function TLS(options: Record<string, unknown>, target: Target, fail: (why
   options.secure = secure;
   options.TCP = { io: GuardedTCP }; // the TLS socket runs its handshake over `TCP.io`
   options.fail = fail; // reaches GuardedTCP (the TLS socket passes its options on, spread)
+  // The host's callbacks find their link as `this.target` (the socket's, on plain TCP); the TLS
+  // socket calls them on an object of its own, so here they are called on one that has it.
+  const on = { target: options.target };
+  for (const k of ['onReadable', 'onWritable', 'onError']) {
+    const fn = options[k] as (n?: number) => void;
+    options[k] = (n?: number) => fn.call(on, n);
+  }
   return new TLSSocket(options as TLSOptions);
 }

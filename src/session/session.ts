@@ -25,7 +25,7 @@ import {
   WOULD_BLOCK,
 } from '../codec/constants.js';
 import { Decoder } from '../codec/decoder.js';
-import { checkQos, writeAck, writeConnect, writeDisconnect, writeFilters, writePingreq, writePublish } from '../codec/encode.js';
+import { checkQos, writeAck, writeConnect, writeFilters, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
 import { XS } from '../codec/utf8.js';
 import { Outbox, QUEUED, RELEASE, RELEASED, SENT, SUB, UNSUB } from './outbox.js';
@@ -78,6 +78,10 @@ export interface SessionEvents {
 const OFFLINE = 0;
 const CONNECTING = 1; // CONNECT sent, CONNACK awaited
 const ONLINE = 2;
+
+/** The first bytes of PINGREQ and DISCONNECT (`C0 00`, `E0 00`). */
+const PINGREQ_BYTE = 0xc0;
+const DISCONNECT_BYTE = 0xe0;
 
 /** SUBSCRIBE/UNSUBSCRIBE exchanges open at once, at most. */
 const MAX_PENDING_ACKS = 8;
@@ -211,7 +215,7 @@ export class Session {
     // that takes nothing that long is dead (KEEPALIVE_TIMEOUT), as the broker allows 1.5 × keepalive.
     this._pinging = true;
     this._pingAt = nowMs;
-    this._pingOwed = !this._sendTx(writePingreq(this._tx, 0), nowMs);
+    this._pingOwed = !this._sendTx(2, nowMs, PINGREQ_BYTE);
     return 0;
   }
 
@@ -262,7 +266,7 @@ export class Session {
       if (!this._sendTx(writeAck(this._tx, 0, owed >> 16, owed & 0xffff), nowMs)) return;
       this._owed = 0;
     }
-    if (this._pingOwed) this._pingOwed = !this._sendTx(writePingreq(this._tx, 0), nowMs);
+    if (this._pingOwed) this._pingOwed = !this._sendTx(2, nowMs, PINGREQ_BYTE);
     if (this._pingOwed) return;
     const ob = this._ob;
     // SENT and RELEASED records precede QUEUED ones (sent in order), so one pass counts the window.
@@ -297,14 +301,22 @@ export class Session {
 
   /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
   disconnect(nowMs: number): void {
-    if (this.state === ONLINE) this._sendTx(writeDisconnect(this._tx, 0), nowMs);
+    if (this.state === ONLINE) this._sendTx(2, nowMs, DISCONNECT_BYTE);
     this.linkLost();
   }
 
   // ---- internals ----
 
-  /** Sends tx[0, end): control packets and QoS 0 are written there. */
-  private _sendTx(end: number, nowMs: number): boolean {
+  /**
+   * Sends tx[0, end): control packets and QoS 0 are written there. With `first`, the two-byte packet
+   * `first 00` (PINGREQ, DISCONNECT) is written first: the codec's writePingreq and writeDisconnect,
+   * without two functions on the device (a tx buffer too small for them never connects).
+   */
+  private _sendTx(end: number, nowMs: number, first = 0): boolean {
+    if (first) {
+      this._tx[0] = first;
+      this._tx[1] = 0;
+    }
     return this._out(this._tx, 0, end, nowMs);
   }
 

@@ -135,6 +135,8 @@ async function sourceNames(root, entry, outfile) {
       note('function', m[2], gl, m.index + m[0].length - m[2].length);
     for (const m of text.matchAll(/([{};]\s*(?:static\s+|get\s+|set\s+)?)([A-Za-z_$][\w$]*)(?=\()/g))
       note('method', m[2], gl, m.index + m[0].length - m[2].length);
+    // an object literal's later methods (`,x(){`): kept apart, as a call in an argument list looks the same
+    for (const m of text.matchAll(/(,)([A-Za-z_$][\w$]*)(?=\()/g)) note('member', m[2], gl, m.index + 1);
   });
   // The gathered functions go by their new names on the device (declarations first: the pairs swap).
   const before = new Map([...renamed].map(([to, from]) => [to, names.get('function:' + from)]));
@@ -209,7 +211,13 @@ export async function breakdown({ file, modules, root, sources = {} }) {
   // functions only (gatherFunctions, in a module without classes that read it).
   const gatheredUnits = new Set();
   for (const u of units) for (const x of chainOf(u)) if (/^\$[0-9a-z]*$/.test(heap.name(x.id) ?? '') && byIndex.has(x.refs[0])) gatheredUnits.add(byIndex.get(x.refs[0]));
-  const isGathered = (u) => gatheredUnits.has(u) || (chainOf(u).length > 2 && chainOf(u).slice(1).every((x) => byIndex.get(x.refs[0])?.fn));
+  const isGathered = (u) => {
+    if (gatheredUnits.has(u)) return true;
+    // else an object of functions only, whose names are the gathered ones (not any object literal's methods)
+    const map = mangled[u.module ?? first];
+    const props = chainOf(u).slice(1);
+    return props.length > 1 && props.every((x) => byIndex.get(x.refs[0])?.fn && map?.has('gathered:' + heap.name(x.id)));
+  };
   const label = (u, depth = 0) => {
     if (u.label || depth > 4) return u.label ?? '?';
     const home = homeOf(u);
@@ -224,7 +232,8 @@ export async function breakdown({ file, modules, root, sources = {} }) {
       const gathered = owner && !owner.fn && !ctorOf(owner);
       if (gathered) owner = null;
       // a method's name can be declared by several classes: the one in its class's file, after it
-      let src = own && (gathered ? map?.get('gathered:' + own) : map?.get((owner ? 'method:' : 'function:') + own))?.[0];
+      // (an object literal's method that was not gathered: a method of the object)
+      let src = own && (gathered ? map?.get('gathered:' + own) ?? map?.get('method:' + own) ?? map?.get('member:' + own) : map?.get((owner ? 'method:' : 'function:') + own))?.[0];
       if (owner && src) {
         const cls = label(owner, depth + 1).replace(/\.prototype$/, '');
         const decl = [...map].filter(([k]) => k.startsWith('function:')).flatMap(([, v]) => v).find((e) => e.name === cls);

@@ -15,6 +15,8 @@ interface Options {
   onReadable?: (this: TCP, count: number) => void;
   onWritable?: (this: TCP, count: number) => void;
   onError?: (this: TCP) => void;
+  /** ECMA-419: kept as the socket's `target`, for the callbacks (they are called on the socket). */
+  target?: unknown;
 }
 
 export default class TCP implements SocketSim {
@@ -27,10 +29,12 @@ export default class TCP implements SocketSim {
   private ready = false;
   private failed = false;
   private closed = false;
+  target: unknown;
 
   constructor(o: Options) {
     const b = new Uint8Array(endpoint(o.address, o.port));
     this.o = o;
+    if ('target' in o) this.target = o.target; // as Moddable's builtinInitializeTarget
     this.id = register(this);
     command(OPEN, this.id, b, 0, 6);
   }
