@@ -128,6 +128,7 @@ describe('postProcess on the traps a review found (each reproduced first, then f
     ['a class in a var list, used later in the same list', 'function g(){return 5}var a=1,A=class{m(){return g()+a}},b=new A().m();export{b}'],
     ['a var read by a method before its declaration ran is undefined, as before', 'class A{m(){return typeof V}}var out=new A().m();var V={};var after=new A().m();export{out,after}'],
     ['a binding whose name is a gathered method', 'function f(){return 1}var _="s";function g(){return _+f()}class A{m(){return _+g()}}var out=new A().m()+g();export{out}'],
+    ['a binding in a var list, read by a class later in the same list', 'function g(){return ""}var s="x",A=class{m(){return s+g()}},b=new A().m();export{b}'],
     ['a var declared twice is not routed', 'function g(){return 0}var V=1;class A{m(){return V+g()}}var o1=new A().m();var V=2;var out=[o1,new A().m()];export{out}'],
     ['a subclass in the module inherits the route', 'function g(){return 6}class A{m(){return g()}}class B extends A{n(){return g()+this.m()}}var out=new B().n();export{out}'],
   ];

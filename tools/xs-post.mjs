@@ -356,16 +356,16 @@ export function thisRoutes(code) {
   const methods = new Set(decl[0].initializer.properties.map((p) => p.name?.text));
 
   // The bindings that may be routed: module-level consts (one declaration each) and imports.
-  const routable = new Map(); // symbol → { name, after: position its H.V=V goes }
+  const routable = new Map(); // symbol → { name, st, d: the declaration its H.V=V follows }
   for (const st of source.statements) {
     if (ts.isImportDeclaration(st) && st.importClause && !st.importClause.isTypeOnly) {
       const c = st.importClause;
       const names = [c.name, ...(c.namedBindings && ts.isNamedImports(c.namedBindings) ? c.namedBindings.elements.map((e) => e.name) : [])];
-      for (const n of names) if (n) routable.set(symbolOf(n), { name: n.text, after: head.getEnd() });
+      for (const n of names) if (n) routable.set(symbolOf(n), { name: n.text, st: head, d: decl[decl.length - 1] });
     } else if (ts.isVariableStatement(st) && !modified(st) && !(st.declarationList.flags & ts.NodeFlags.Let) && st !== head) {
       for (const d of st.declarationList.declarations) {
         const sym = ts.isIdentifier(d.name) && d.initializer && symbolOf(d.name);
-        if (sym && sym.declarations?.length === 1) routable.set(sym, { name: d.name.text, after: st.getEnd() });
+        if (sym && sym.declarations?.length === 1) routable.set(sym, { name: d.name.text, st, d });
       }
     }
   }
@@ -378,21 +378,15 @@ export function thisRoutes(code) {
   // The functions whose `this` is known: gathered methods (this is H) and class members (this.H).
   const scopes = []; // { fn, via }
   for (const p of decl[0].initializer.properties) if (ts.isMethodDeclaration(p) && !exported.has(p.name.text)) scopes.push({ fn: p, via: 'this' });
-  // Each module-level class: `class X{…}`, or `X=class{…}` in a var statement (esbuild writes a list,
-  // `var a=…,X=class{…},b=…`, split after X so that nothing later in it runs before the prototype's H).
+  // Each module-level class: `class X{…}`, or `X=class{…}` in a var statement.
   const classes = [];
   for (const st of source.statements) {
     if (modified(st)) continue;
-    const after = (t) => `${code[st.getEnd() - 1] === ';' ? '' : ';'}${t}`;
-    if (ts.isClassDeclaration(st) && st.name) classes.push({ cls: st, name: st.name.text, at: st.getEnd(), text: after });
+    if (ts.isClassDeclaration(st) && st.name) classes.push({ cls: st, name: st.name.text, st, d: null });
     else if (ts.isVariableStatement(st)) {
-      const list = st.declarationList;
-      const kind = code.slice(list.getStart(), list.getStart() + 6).split(/\s/)[0];
-      list.declarations.forEach((d, i) => {
-        if (!ts.isIdentifier(d.name) || !d.initializer || !ts.isClassExpression(d.initializer)) return;
-        if (i === list.declarations.length - 1) classes.push({ cls: d.initializer, name: d.name.text, at: st.getEnd(), text: after });
-        else classes.push({ cls: d.initializer, name: d.name.text, at: code.indexOf(',', d.getEnd()), cut: true, text: (t) => `;${t}${kind} ` });
-      });
+      for (const d of st.declarationList.declarations) {
+        if (ts.isIdentifier(d.name) && d.initializer && ts.isClassExpression(d.initializer)) classes.push({ cls: d.initializer, name: d.name.text, st, d });
+      }
     }
   }
   for (const c of classes) {
@@ -435,9 +429,17 @@ export function thisRoutes(code) {
     ts.forEachChild(n, all);
   })(source);
   const spare = [...ids].filter((n) => n.length <= 2 && !methods.has(n) && !names.has(n) && n !== H);
-  for (const v of routable.values()) v.prop = methods.has(v.name) ? spare.shift() : v.name;
+  for (const v of routable.values()) v.prop = methods.has(v.name) ? spare.shift() ?? v.name + H : v.name;
+  // Statements to run right after a declaration (`H.V=V;`, `X.prototype.H=H;`): after its statement,
+  // or, in a list (esbuild writes `var a=…,X=class{…},b=…`), where the list is split after it, so
+  // that nothing later in the list runs before them.
+  const after = new Map(); // declaration (or class statement) → { st, d, texts }
+  const follow = (st, d, text) => {
+    const key = d ?? st;
+    if (!after.has(key)) after.set(key, { st, d, texts: [] });
+    after.get(key).texts.push(text);
+  };
   const edits = [];
-  const routed = new Map(); // position → [V]
   const used = new Set();
   for (const r of reads) {
     if (r.sym && !routable.has(r.sym)) continue;
@@ -445,20 +447,18 @@ export function thisRoutes(code) {
     r.scope.used = true;
     if (r.sym && !used.has(r.sym)) {
       used.add(r.sym);
-      const { name, prop, after } = routable.get(r.sym);
-      routed.set(after, [...(routed.get(after) ?? []), `${H}.${prop}=${name};`]);
+      const { name, prop, st, d } = routable.get(r.sym);
+      follow(st, d, `${H}.${prop}=${name};`);
     }
   }
-  for (const c of classes) {
-    if (!c.scopes.some((s) => s.used)) continue;
-    const assign = `${c.name}.prototype.${H}=${H};`;
-    edits.push(c.cut ? { start: c.at, end: c.at + 1, text: c.text(assign) } : { start: c.at, end: c.at, text: c.text(assign) });
-  }
-  for (const [at, sets] of routed) {
-    const t = sets.join('');
-    const e = edits.find((x) => x.start === at && x.end === at);
-    if (e) e.text += t;
-    else edits.push({ start: at, end: at, text: `${code[at - 1] === ';' ? '' : ';'}${t}` });
+  for (const c of classes) if (c.scopes.some((s) => s.used)) follow(c.st, c.d, `${c.name}.prototype.${H}=${H};`);
+  for (const { st, d, texts } of after.values()) {
+    const list = d && st.declarationList.declarations;
+    if (list && d !== list[list.length - 1]) {
+      const kind = st.declarationList.flags & ts.NodeFlags.Const ? 'const' : st.declarationList.flags & ts.NodeFlags.Let ? 'let' : 'var';
+      const comma = code.indexOf(',', d.getEnd());
+      edits.push({ start: comma, end: comma + 1, text: `;${texts.join('')}${kind} ` });
+    } else edits.push({ start: st.getEnd(), end: st.getEnd(), text: `${code[st.getEnd() - 1] === ';' ? '' : ';'}${texts.join('')}` });
   }
   return applyEdits(code, edits, 0, code.length);
 }
