@@ -1,7 +1,10 @@
 // The device budget on the real toolchain (tools/moddable/size.mjs, which npm run size prints): five
 // apps built with mcconfig and run in mcsim. Skips without the SDK (test/moddable.test.ts says how
 // to get it, and fails there when CI requires it).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain .mjs tools without declarations
+import { KEY_POOL } from '../tools/xs-post.mjs';
 // @ts-expect-error plain .mjs tools without declarations
 import { ensureBuilt, sdk } from '../tools/moddable/sim.mjs';
 // @ts-expect-error plain .mjs tools without declarations
@@ -24,6 +27,11 @@ describe.runIf(!!sdk())('what the device pays, on the real Moddable toolchain', 
     expect(Object.keys(apps.plain.xsbFiles).filter((f: string) => /^ssl\/|tls/.test(f))).toEqual([]);
     expect(Object.keys(apps.tls.xsbFiles).some((f: string) => f.startsWith('ssl/'))).toBe(true);
     expect(growth.tls.archive - growth.plain.archive).toBeGreaterThan(100_000);
+    // tools/xs-post.mjs's reuseKeys names the library's own names from KEY_POOL: each is a key every
+    // app has (the baseline has it), so none costs a key.
+    const baseKeys = new Set([...readFileSync(apps.baseline.heap, 'utf8').matchAll(/XS_KEY_X?_KIND\}, \.value = \{ \.key = \{ "([^"]*)"/g)].map((m) => m[1]));
+    expect(baseKeys.size).toBeGreaterThan(300);
+    expect(KEY_POOL.filter((k: string) => !baseKeys.has(k))).toEqual([]);
 
     // The function-by-function breakdown (npm run size) accounts for the plain app's preloaded slots:
     // the library's heap and its new keys are the slots the app grew by, give or take the app's own

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs tool without declarations
-import { XS_ESBUILD, arrowFunctions, gatherFunctions, inlineConstants, postProcess, thisRoutes } from '../tools/xs-post.mjs';
+import { KEY_POOL, XS_ESBUILD, arrowFunctions, gatherFunctions, inlineConstants, postProcess, reuseKeys, thisRoutes } from '../tools/xs-post.mjs';
 
 const run = (code: string) => new Function(code.replace(/export\s*\{[^}]*\};?/, '') + ';return out')();
 
@@ -89,6 +89,29 @@ describe('thisRoutes', () => {
   });
 });
 
+describe('reuseKeys', () => {
+  it('names locals, module bindings and private members from the pool, and leaves public names', () => {
+    const src = 'var tt=1;class Q{constructor(){this._v=tt}get value2(){return this._v}_inc(e){return this._v+=e}}var out=new Q()._inc(2);export{out as OUT,Q}';
+    const keyMap = new Map<string, string>();
+    const got = reuseKeys(src, keyMap);
+    expect([...keyMap.keys()].sort()).toEqual(['_inc', '_v', 'e', 'out', 'tt']);
+    for (const to of keyMap.values()) expect(KEY_POOL).toContain(to);
+    expect(new Set(keyMap.values()).size).toBe(keyMap.size);
+    expect(got).toContain('value2');
+    expect(got).toContain('export{' + keyMap.get('out') + ' as OUT,Q}');
+    expect(run(got.replace(/export\{[^}]*\}/, 'var out=' + keyMap.get('out')))).toBe(3);
+  });
+
+  it('uses no pool name the file already uses, in any role', () => {
+    const src = 'var abs=1;var o={acos:2};function f(e){return e+abs+o.acos}var out=f(3);';
+    const keyMap = new Map<string, string>();
+    reuseKeys(src, keyMap);
+    expect([...keyMap.values()]).not.toContain('abs');
+    expect([...keyMap.values()]).not.toContain('acos');
+    expect(keyMap.has('abs')).toBe(false);
+  });
+});
+
 describe('postProcess on the traps a review found (each reproduced first, then fixed)', () => {
   let n = 0;
   /** A module's exports as JSON (a function's: what it returns when called), or what its evaluation throws. */
@@ -114,7 +137,8 @@ describe('postProcess on the traps a review found (each reproduced first, then f
     ['export{f} without an alias keeps f', 'function f(){return 1}var out=f();export{f,out}'],
     ['more gathered functions than one-character names stay distinct', Array.from({ length: 70 }, (_, i) => `function f${i}(){return ${i}}`).join('') + 'var out=[' + Array.from({ length: 70 }, (_, i) => `f${i}()`).join(',') + '];export{out}'],
     ['an arrow that reads the module this is not gathered', 'var g=()=>{return typeof this};var out=g();export{out}'],
-    ['an arrow used as a value keeps its name', 'var gg=()=>{};var out=gg.name;export{out}'],
+    ['an arrow used as a value keeps its name', 'var gg=()=>{};var out=[gg.name,{gg}];export{out}'], // {gg}: reuseKeys keeps it too
+    ['export function and export class keep their names', 'export function f(){return 1}export class C{}export default function g(){return 2}'],
     ['a compound assignment at top level may run user code before a later declaration', 'var o={toString(){return String(Y)}};var s="";s+=o;var Y="y";export{s}'],
     ['a computed key at top level may run user code before a later declaration', 'var o={toString(){return String(Y)}};var m={[o]:1};var Y="y";var out=Object.keys(m)[0];export{out}'],
     // thisRoutes: functions reach the gathered object and the module's bindings through `this`
@@ -130,6 +154,14 @@ describe('postProcess on the traps a review found (each reproduced first, then f
     ['a binding whose name is a gathered method', 'function f(){return 1}var _="s";function g(){return _+f()}class A{m(){return _+g()}}var out=new A().m()+g();export{out}'],
     ['a binding in a var list, read by a class later in the same list', 'function g(){return ""}var s="x",A=class{m(){return s+g()}},b=new A().m();export{b}'],
     ['a var declared twice is not routed', 'function g(){return 0}var V=1;class A{m(){return V+g()}}var o1=new A().m();var V=2;var out=[o1,new A().m()];export{out}'],
+    // reuseKeys: own names made names every XS app has as keys
+    ['private members of two classes and an object, renamed alike', 'class A{constructor(){this._x=1;this._y=2}_m(){return this._x+this._y}}var o={_x:5,_m(){return this._x}};var out=[new A()._m(),o._m(),Object.keys(o).length];export{out}'],
+    ['a shorthand property keeps its public name', 'var x=[1],abs=[2];var o={x,abs};var out=o;export{out}'],
+    ['a private name a string spells is left alone', 'var o={_a:1,_b:2};var out=[o["_a"],"_b" in o,o._b];export{out}'],
+    ['a local named as a pool name already stays, and none shadows it', 'function f(abs,e){let t=abs+e;return function(){return t+abs}()}var out=f(1,2);export{out}'],
+    ['globals, a label and arguments are left alone', 'function f(e){let max=Math.max(e,2);a:for(;;){if(max)break a}return arguments.length+max}var out=f(1);export{out}'],
+    ['an exported name is kept, its local renamed', 'var t=3;export{t as T}'],
+    ['a public property named as a local is kept', 'var len=4;var o={len:5};var out=[o.len,len];export{out}'],
     ['a subclass in the module inherits the route', 'function g(){return 6}class A{m(){return g()}}class B extends A{n(){return g()+this.m()}}var out=new B().n();export{out}'],
   ];
   for (const [name, code] of cases) {

@@ -30,8 +30,7 @@ import ts from 'typescript';
 export const XS_ESBUILD = {
   bundle: true,
   format: 'esm',
-  minify: true,
-  mangleProps: /^_/,
+  minify: true, // private members (_x) keep their names here: postProcess's reuseKeys names them
   platform: 'neutral',
   target: 'es2022',
   supported: { 'class-field': false },
@@ -624,12 +623,88 @@ export function constBindings(code, fileName = 'module.js') {
 }
 
 /**
- * The device bundle's post-processing, in order: numeric constants inlined, module functions made
- * arrows, gathered into one object, reached through `this`, and module bindings made const. `renamed` gets each gathered
- * function's new name → its name before.
+ * Names every XS app has as keys already: XS's built-in IDs (xs/sources/xsCommon.c, gxIDStrings,
+ * outside its #if blocks), standard ones first, none that an engine protocol reads from an ordinary object (no
+ * `then`, `next`, `length`, `constructor`, `toString`…, no RegExp or Error protocol names), none a
+ * keyword or a global. test/moddable-size.test.ts checks that each is a key of the baseline app.
  */
-export function postProcess(code, fileName, renamed = new Map()) {
-  const out = constBindings(thisRoutes(gatherFunctions(arrowFunctions(inlineConstants(code)), renamed)), fileName).code;
+export const KEY_POOL = (
+  'abs acos acosh asin asinh atan atan2 atanh cbrt ceil clz32 cos cosh exp expm1 floor fround hypot imul log log10 ' +
+  'log1p log2 max min pow random round sign sin sinh sqrt tan tanh trunc at concat copyWithin entries every fill ' +
+  'filter find findIndex flat flatMap forEach includes indexOf join keys lastIndexOf map pop push reduce ' +
+  'reduceRight reverse shift slice some sort splice unshift values charAt charCodeAt codePointAt endsWith ' +
+  'normalize padEnd padStart repeat startsWith substring trim trimEnd trimStart fromCharCode fromCodePoint ' +
+  'localeCompare raw assign create freeze fromEntries getPrototypeOf defineProperty defineProperties ' +
+  'getOwnPropertyNames getOwnPropertySymbols getOwnPropertyDescriptor getOwnPropertyDescriptors ' +
+  'preventExtensions seal hasOwn construct ownKeys deleteProperty now parse getDate getDay getFullYear getHours ' +
+  'getMilliseconds getMinutes getMonth getSeconds getTime getTimezoneOffset getUTCDate getUTCDay getUTCFullYear ' +
+  'getUTCHours getUTCMilliseconds getUTCMinutes getUTCMonth getUTCSeconds setDate setFullYear setHours ' +
+  'setMilliseconds setMinutes setMonth setSeconds setTime setUTCDate setUTCFullYear setUTCHours ' +
+  'setUTCMilliseconds setUTCMinutes setUTCMonth setUTCSeconds stringify getInt8 getUint8 getInt16 getUint16 ' +
+  'getInt32 getUint32 getFloat32 getFloat64 getBigInt64 getBigUint64 setInt8 setUint8 setInt16 setUint16 ' +
+  'setInt32 setUint32 setFloat32 setFloat64 setBigInt64 setBigUint64 subarray all any race reject resolve ' +
+  'allSettled add has clear size asIntN asUintN keyFor deref index input groups proxy revoke revocable and or ' +
+  'xor sub store load wait notify exchange compareExchange findLast findLastIndex getYear setYear substr ' +
+  'trimLeft trimRight transfer resize indices id mod uri append bitLength boundArguments boundFunction ' +
+  'boundThis busy cache center chunk closure compare count free fromArrayBuffer fromBigInt fromString grow ' +
+  'idiv idivmod imod imuldiv irem iterable left line local path peek poke reason result right status ' +
+  'transfers wake weak'
+).split(' ');
+
+/**
+ * `code` (esbuild's, private members still named _x) with its own names made names every XS app has
+ * as keys (KEY_POOL). On XS each distinct name a module uses, a local's as a property's, is a key in
+ * flash: a slot, a pointer and its characters, about 45 B on lin. esbuild's short names (a, b, Et…)
+ * are keys of their own; these are not. A name is renamed, the same way everywhere in the file, when
+ * each of its uses is a binding declared in the file (a local, a parameter, a module binding, not an
+ * import's imported name nor an export's exported one) or the name of a private property (`_x`), and
+ * no string in the file is that name. A pool name is used only if the file has no use of it at all, so
+ * no binding comes to shadow another and no property to meet another. `keyMap` gets old → new.
+ */
+export function reuseKeys(code, keyMap = new Map()) {
+  const { source, symbolOf } = parse(code);
+  // `export var x`, `export function x`, `export class x`: x is the export's name too
+  const exported = (d) => {
+    const st = ts.isVariableDeclaration(d) ? d.parent.parent : d;
+    return !!st.modifiers?.some((k) => k.kind === ts.SyntaxKind.ExportKeyword || k.kind === ts.SyntaxKind.DefaultKeyword);
+  };
+  const seen = new Set();
+  const bad = new Set();
+  const ids = [];
+  (function visit(n) {
+    if (ts.isStringLiteralLike(n) || ts.isTemplateLiteralToken(n)) bad.add(n.text); // o["x"], "x" in o
+    if (ts.isIdentifier(n) || ts.isPrivateIdentifier(n)) {
+      const name = n.text;
+      seen.add(name);
+      ids.push(n);
+      const p = n.parent;
+      if (ts.isPrivateIdentifier(n) || ts.isShorthandPropertyAssignment(p) || ts.isMetaProperty(p)) bad.add(name);
+      else if (isPropertyName(n) || (ts.isBindingElement(p) && p.propertyName === n)) {
+        if (!name.startsWith('_')) bad.add(name);
+      } else if (ts.isExportSpecifier(p) ? p.name === n || !p.propertyName : ts.isImportSpecifier(p) && (p.propertyName === n || !p.propertyName)) bad.add(name);
+      else {
+        const decl = symbolOf(n)?.declarations;
+        if (!decl?.length || decl.some((d) => d.getSourceFile() !== source || exported(d))) bad.add(name);
+      }
+    }
+    ts.forEachChild(n, visit);
+  })(source);
+  const free = KEY_POOL.filter((k) => !seen.has(k) && !bad.has(k));
+  const want = [...seen].filter((name) => !bad.has(name) && !KEY_POOL.includes(name));
+  for (const name of want) if (free.length) keyMap.set(name, free.shift());
+  const edits = [];
+  for (const n of ids) if (keyMap.has(n.text)) edits.push({ start: n.getStart(), end: n.getEnd(), text: keyMap.get(n.text) });
+  return applyEdits(code, edits, 0, code.length);
+}
+
+/**
+ * The device bundle's post-processing, in order: numeric constants inlined, own names made keys
+ * every app has, module functions made arrows, gathered into one object, reached through `this`,
+ * and module bindings made const. `renamed` gets each gathered function's new name → its name
+ * before; `keyMap` gets reuseKeys's esbuild name → new name.
+ */
+export function postProcess(code, fileName, renamed = new Map(), keyMap = new Map()) {
+  const out = constBindings(thisRoutes(gatherFunctions(arrowFunctions(reuseKeys(inlineConstants(code), keyMap)), renamed)), fileName).code;
   // esbuild again, syntax only (no renaming): what the inlined constants made foldable (XS ? a : b)
   // folds, and the empty statements the passes left go.
   return transformSync(out, { minifySyntax: true, minifyWhitespace: true, format: 'esm', target: 'es2022', legalComments: 'none' }).code;

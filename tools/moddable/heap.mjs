@@ -93,8 +93,9 @@ async function sourceNames(root, entry, outfile) {
   const r = await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [entry], sourcemap: 'external', write: false, outfile: join(root, outfile) });
   const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
   // tools/build.mjs then inlines the numeric constants, which changes no other name
-  const renamed = new Map(); // the gathered functions' new names (tools/xs-post.mjs) → esbuild's
-  if (postProcess(js, outfile, renamed) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+  const renamed = new Map(); // the gathered functions' new names (tools/xs-post.mjs) → reuseKeys's
+  const keyMap = new Map(); // esbuild's names → reuseKeys's (tools/xs-post.mjs)
+  if (postProcess(js, outfile, renamed, keyMap) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
   const map = JSON.parse(r.outputFiles.find((f) => f.path.endsWith('.map')).text);
   // Decode the mappings (VLQ): generated line/column → source, line, name.
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -138,7 +139,15 @@ async function sourceNames(root, entry, outfile) {
     // an object literal's later methods (`,x(){`): kept apart, as a call in an argument list looks the same
     for (const m of text.matchAll(/(,)([A-Za-z_$][\w$]*)(?=\()/g)) note('member', m[2], gl, m.index + 1);
   });
-  // The gathered functions go by their new names on the device (declarations first: the pairs swap).
+  // On the device each goes by reuseKeys's name, and a gathered function by its name in the
+  // gathered object (declarations first: the pairs swap).
+  for (const [key, entry] of [...names]) {
+    const [kind, id] = key.split(':');
+    if (keyMap.has(id)) {
+      names.delete(key);
+      names.set(kind + ':' + keyMap.get(id), entry);
+    }
+  }
   const before = new Map([...renamed].map(([to, from]) => [to, names.get('function:' + from)]));
   for (const [to, entry] of before) if (entry) names.set('gathered:' + to, entry);
   return names;
