@@ -84,17 +84,17 @@ export interface ClientEvents {
 
 export type Handler = (message: Message) => void;
 
-// A subscription, or (handler null) an unsubscription owed to the broker. Its fields keep plain
-// names: under XS, names the engine already holds (filter, qos, packetId…) cost no flash, where
-// mangled ones each add a symbol.
+// A subscription, or (_handler null) an unsubscription owed to the broker. On XS a name is a key in
+// flash unless every app has it: names the engine holds (filter, qos, packetId…) stay, and the
+// others are private (_x), which the device build names from such keys (tools/xs-post.mjs reuseKeys).
 interface Subscription {
   filter: string;
   bytes: Uint8Array; // the filter's UTF-8, for matching without strings
   qos: number;
-  handler: Handler | null;
-  known: boolean; // the broker has it (SUBACK seen in a session it kept); an unsubscription: never
+  _handler: Handler | null;
+  _known: boolean; // the broker has it (SUBACK seen in a session it kept); an unsubscription: never
   packetId: number; // of the (UN)SUBSCRIBE awaiting its ack, or 0
-  group: number; // the subscribe()/unsubscribe() call: its filters go in one packet
+  _group: number; // the subscribe()/unsubscribe() call: its filters go in one packet
   index: number; // the filter's place in that packet (its SUBACK return code)
 }
 
@@ -150,11 +150,11 @@ export class Client {
   private _held = false; // the link holds bytes the queue had no room for: resume() after a drain
   private readonly _drainFn = () => this._drain();
   private readonly _timerFn = () => this._onTimer();
-  // The last TOPICS string topics published, and their bytes: a device publishes to a few topics
-  // again and again, and reading a string's characters allocates in XS (about 3 slots each), so a
-  // topic seen again is sent from its bytes. A miss costs what topicBytes() does, once.
-  private readonly _topicStr: Array<string | null> = [null, null, null, null];
-  private readonly _topicBytes: Array<Uint8Array | null> = [null, null, null, null];
+  // The last 4 string topics published, each followed by its bytes (one array: on XS each array is
+  // an object of its own in RAM): a device publishes to a few topics again and again, and reading a
+  // string's characters allocates in XS (about 3 slots each), so a topic seen again is sent from
+  // its bytes. A miss costs what topicBytes() does, once.
+  private readonly _topics: Array<string | Uint8Array | null> = [null, null, null, null, null, null, null, null];
   private _topicNext = 0;
 
   constructor(host: Host, options: ClientOptions, events: ClientEvents = {}) {
@@ -226,17 +226,17 @@ export class Client {
   publish(topic: Data, payload: Data | null, qos = 0, retain = false): number {
     if (this._state === STOPPED_STATE) return STOPPED;
     if (typeof topic === STRING) {
-      const strs = this._topicStr;
+      const cache = this._topics;
       let k = 0;
-      while (k < strs.length && strs[k] !== topic) k++;
-      if (k === strs.length) {
+      while (k < cache.length && cache[k] !== topic) k += 2;
+      if (k === cache.length) {
         const bytes = topicBytes(topic as string); // throws for a bad topic, as publishing it would
         k = this._topicNext;
-        this._topicNext = (k + 1) % strs.length;
-        strs[k] = topic as string;
-        this._topicBytes[k] = bytes;
+        this._topicNext = (k + 2) % cache.length;
+        cache[k] = topic as string;
+        cache[k + 1] = bytes;
       }
-      topic = this._topicBytes[k]!;
+      topic = cache[k + 1] as Uint8Array;
     }
     const r = this.session.publish(topic, payload, qos, retain, this._host.nowMs());
     if (r === NOT_CONNECTED && this._o.offlineQos0 === 'drop') {
@@ -268,7 +268,7 @@ export class Client {
       if (list.lastIndexOf(filter) !== i) continue;
       const bytes = new Uint8Array(utf8(filter, STR_FILTER));
       utf8(filter, STR_FILTER, bytes, 0);
-      subs.push({ filter, bytes, qos: q ? q[i] : 0, handler, known: false, packetId: 0, group, index: 0 });
+      subs.push({ filter, bytes, qos: q ? q[i] : 0, _handler: handler, _known: false, packetId: 0, _group: group, index: 0 });
     }
     this._subs = subs;
     this._flushSubs();
@@ -332,21 +332,21 @@ export class Client {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const first = subs[i];
-      if (first.known || first.packetId) continue;
+      if (first._known || first.packetId) continue;
       const filters: string[] = [];
       const qos: number[] = [];
       for (let j = i; j < subs.length; j++) {
         const sub = subs[j];
-        if (sub.group !== first.group || sub.known || sub.packetId) continue;
+        if (sub._group !== first._group || sub._known || sub.packetId) continue;
         sub.index = filters.push(sub.filter) - 1;
         qos.push(sub.qos);
       }
       const now = this._host.nowMs();
-      const id = first.handler ? this.session.subscribe(filters, qos, now) : this.session.unsubscribe(filters, now);
+      const id = first._handler ? this.session.subscribe(filters, qos, now) : this.session.unsubscribe(filters, now);
       if (id <= 0) return;
       for (let j = i; j < subs.length; j++) {
         const sub = subs[j];
-        if (sub.group === first.group && !sub.known && !sub.packetId) sub.packetId = id;
+        if (sub._group === first._group && !sub._known && !sub.packetId) sub.packetId = id;
       }
     }
   }
@@ -359,9 +359,9 @@ export class Client {
     const subs = this._subs;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub.packetId !== id || (!id && sub.handler)) continue;
+      if (sub.packetId !== id || (!id && sub._handler)) continue;
       sub.packetId = codes ? 0 : -1; // -1: done, removed below
-      sub.known = true; // a refusal (0x80) is reported, not retried
+      sub._known = true; // a refusal (0x80) is reported, not retried
       if (codes) this._events.onSubscribed?.(sub.filter, codes[off + sub.index]);
       else this._events.onUnsubscribed?.(sub.filter);
     }
@@ -416,7 +416,7 @@ export class Client {
    */
   private _settle(now?: boolean): void {
     if (this._endTimer === null) return;
-    if (now || this._state === STOPPED_STATE || this._state === IDLE || (!this.session.queued && this._subs.every((sub) => sub.known))) {
+    if (now || this._state === STOPPED_STATE || this._state === IDLE || (!this.session.queued && this._subs.every((sub) => sub._known))) {
       this._host.clearTimer(this._endTimer);
       this._endTimer = null;
       this.stop();
@@ -524,7 +524,7 @@ class Bridge implements SessionEvents, LinkEvents {
       // Not acknowledged on the last connection: sent again. A new session has none of the
       // subscriptions, nor anything to unsubscribe from: those unsubscriptions are done.
       subs[i].packetId = 0;
-      if (!present) subs[i].known = false;
+      if (!present) subs[i]._known = false;
     }
     if (!present) c._acked(0, null, 0);
     else c._flushSubs();
@@ -547,8 +547,8 @@ class Bridge implements SessionEvents, LinkEvents {
       const sub = i < subs.length ? subs[i] : null;
       let fn: Handler | undefined;
       if (sub) {
-        if (!sub.handler || !matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
-        fn = sub.handler;
+        if (!sub._handler || !matchTopic(sub.bytes, 0, sub.bytes.length, m.topicData, m.topicOffset, m.topicOffset + m.topicLength)) continue;
+        fn = sub._handler;
         matched = true;
       } else if (!matched) fn = events.onMessage;
       if (!fn) return;

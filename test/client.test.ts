@@ -70,6 +70,27 @@ describe('client on the simulator', () => {
     expect(broker.of(C.PUBLISH).map((p) => [p.topic, p.text])).toEqual([['devices/dev1/ack', 'ok set 5']]);
   });
 
+  it('string topics: the last 4 are sent from their cached bytes; a fifth evicts the oldest, and every message goes to its own topic', () => {
+    const { clock, broker, client } = setup();
+    client.start();
+    clock.advance(10);
+    const topics = ['t/a', 't/b', 't/c', 't/d', 't/e', 't/ü'];
+    const sent: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const t of topics) {
+        expect(client.publish(t, t + round, 0)).toBe(0);
+        sent.push(t + ' ' + t + round);
+      }
+      for (const t of ['t/a', 't/a', 't/e']) {
+        expect(client.publish(t, 'again', 0)).toBe(0);
+        sent.push(t + ' again');
+      }
+    }
+    clock.advance(10);
+    expect(broker.of(C.PUBLISH).map((p) => p.topic + ' ' + p.text)).toEqual(sent);
+    expect(() => client.publish('t/+', 'x')).toThrow(TypeError); // a bad topic still throws, cached or not
+  });
+
   it('missing or bad options are a TypeError at once, naming the option (not a crash inside, not endless retries)', () => {
     const clock = new VirtualClock();
     const host = new SimHost(clock, new SimNetwork(clock));

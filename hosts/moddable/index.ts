@@ -363,6 +363,9 @@ function reason(e: unknown): string {
 
 const NO_TLS = 'tls: no TLS (include manifest_tls.json; new ModdableHost({ TLS }) with TLS from "xs-mqtt/tls")';
 
+/** The default DNS servers: a module constant is preloaded (in flash), not built per host in RAM (the resolver copies the list). */
+const DNS = ['1.1.1.1', '8.8.8.8'];
+
 /** How long the deferred-task timer waits between runs when nothing is deferred (it is rescheduled to 0 as soon as something is). */
 const IDLE_MS = 0x3fffffff;
 
@@ -382,7 +385,7 @@ export class ModdableHost implements Host {
   private readonly _runTasks = () => this._run();
 
   constructor(options: ModdableHostOptions = {}) {
-    this._dns = options.dnsServers ?? ['1.1.1.1', '8.8.8.8'];
+    this._dns = options.dnsServers ?? DNS;
     this._rxBytes = options.rxBytes ?? 256;
     this._TLS = options.TLS;
     // Whatever differs from boot to boot and board to board; never 0 (xorshift's fixed point).

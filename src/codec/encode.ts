@@ -104,13 +104,12 @@ function close(buf: Uint8Array, pos: number, first: number, b: number, end: numb
   return end + shift;
 }
 
-/** Lower and upper bounds of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each. */
-function lo(d: Data | null): number {
-  return d ? (typeof d === STRING ? units(d as string) : d.length) : 0;
-}
-
-function hi(d: Data | null): number {
-  return d ? (typeof d === STRING ? 3 * units(d as string) : d.length) : 0;
+/**
+ * A bound of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each, so `k` 1 gives the
+ * lower bound and 3 the upper (one function, not two: each is preloaded slots on the device).
+ */
+function bound(d: Data | null, k: number): number {
+  return d ? (typeof d === STRING ? k * units(d as string) : d.length) : 0;
 }
 
 function connectBody(buf: Out, pos: number, o: ConnectOptions): number {
@@ -172,7 +171,7 @@ function publishBody(buf: Out, pos: number, topic: Data, payload: Data | null, q
  * is not read for seconds to be refused.
  */
 export function sizeOfPublish(topic: Data, payload: Data | null, qos: number, max?: number): number {
-  const n = total(2 + lo(topic) + (checkQos(qos) ? 2 : 0) + lo(payload)) > max! ? NO_MEMORY : total(publishBody(null, 0, topic, payload, qos, 0));
+  const n = total(2 + bound(topic, 1) + (checkQos(qos) ? 2 : 0) + bound(payload, 1)) > max! ? NO_MEMORY : total(publishBody(null, 0, topic, payload, qos, 0));
   return n > max! ? NO_MEMORY : n;
 }
 
@@ -197,7 +196,7 @@ export function writePublish(
   else if (dup) typeError('DUP on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
   const first = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
   const id = qos ? 2 : 0;
-  const most = 2 + hi(topic) + id + hi(payload);
+  const most = 2 + bound(topic, 3) + id + bound(payload, 3);
   if (!(most <= MAX_REMAINING_LENGTH && pos + 1 + sizeOfVarint(most) + most <= buf.length)) {
     // Near the end of the buffer: size exactly, so that NO_MEMORY is exact (a string too long by
     // its UTF-16 length alone is refused before it is scanned).
@@ -205,7 +204,7 @@ export function writePublish(
     if (n < 0) return n;
   }
   // The body goes after a length prefix sized for its all-ASCII size: never later than its place.
-  const b = pos + 1 + sizeOfVarint(2 + lo(topic) + id + lo(payload));
+  const b = pos + 1 + sizeOfVarint(2 + bound(topic, 1) + id + bound(payload, 1));
   return close(buf, pos, first, b, publishBody(buf, b, topic, payload, qos, packetId));
 }
 

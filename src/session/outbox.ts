@@ -36,13 +36,13 @@ export const UNSUB = 6;
 export class Outbox {
   // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
-  /** Record i: its packet id (0: free), state, and bytes buf[at, at + len) (len 0: none held). */
+  /** Record i: its packet id (0: free), state, and bytes _buf[at, at + _len) (_len 0: none held). */
   declare readonly id: Uint16Array;
-  declare readonly st: Uint8Array;
+  declare readonly _st: Uint8Array;
   declare readonly at: Uint32Array;
-  declare readonly len: Uint32Array;
+  declare readonly _len: Uint32Array;
   /** The byte ring of encoded PUBLISHes. */
-  declare readonly buf: Uint8Array;
+  declare readonly _buf: Uint8Array;
   /** PUBLISH records at most (the table also has room for `exchanges` (UN)SUBSCRIBEs). */
   declare readonly max: number;
   /** Records [0, end) may be in use; end only grows until compacted. */
@@ -57,10 +57,10 @@ export class Outbox {
     // on XS each ArrayBuffer of its own is 96 B of RAM more than a view of a shared one (lin).
     const b = new ArrayBuffer(n * 11 + bytes);
     this.at = new Uint32Array(b, 0, n);
-    this.len = new Uint32Array(b, n * 4, n);
+    this._len = new Uint32Array(b, n * 4, n);
     this.id = new Uint16Array(b, n * 8, n);
-    this.st = new Uint8Array(b, n * 10, n);
-    this.buf = new Uint8Array(b, n * 11, bytes);
+    this._st = new Uint8Array(b, n * 10, n);
+    this._buf = new Uint8Array(b, n * 11, bytes);
     this.max = messages;
   }
 
@@ -77,9 +77,9 @@ export class Outbox {
       for (let k = 0; k < this.end; k++) {
         if (!ids[k]) continue;
         ids[i] = ids[k];
-        this.st[i] = this.st[k];
+        this._st[i] = this._st[k];
         this.at[i] = this.at[k];
-        this.len[i++] = this.len[k];
+        this._len[i++] = this._len[k];
       }
       ids.fill(0, i);
     }
@@ -91,8 +91,8 @@ export class Outbox {
       this._next = id === MAX_PACKET_ID ? 1 : id + 1;
     } while (this.find(id, 0) >= 0);
     ids[i] = id;
-    this.st[i] = st;
-    this.len[i] = 0;
+    this._st[i] = st;
+    this._len[i] = 0;
     return i;
   }
 
@@ -100,8 +100,8 @@ export class Outbox {
    * Encodes a QoS 1 or 2 PUBLISH into the ring as a new QUEUED record: its index, or OUTBOX_FULL (no
    * room now) or NO_MEMORY (larger than the whole ring: it never fits). Throws as writePublish.
    */
-  put(topic: Data, payload: Data | null, qos: number, retain: boolean): number {
-    const buf = this.buf;
+  _put(topic: Data, payload: Data | null, qos: number, retain: boolean): number {
+    const buf = this._buf;
     const cap = buf.length;
     // Sized with the ring as the bound: a string whose length alone is too long is not scanned.
     const n = sizeOfPublish(topic, payload, qos, cap);
@@ -111,14 +111,14 @@ export class Outbox {
     let first = -1;
     let last = -1;
     for (let k = 0; k < this.end; k++) {
-      if (!this.len[k]) continue;
+      if (!this._len[k]) continue;
       if (first < 0) first = k;
       last = k;
     }
     let start = 0;
     if (first >= 0) {
       const a = this.at[first];
-      const e = this.at[last] + this.len[last];
+      const e = this.at[last] + this._len[last];
       // Not wrapped: room after the newest, else at the start before the oldest. Wrapped: between.
       start = this.at[last] >= a ? (e + n <= cap ? e : n <= a ? 0 : -1) : e + n <= a ? e : -1;
       if (start < 0) return OUTBOX_FULL;
@@ -126,21 +126,21 @@ export class Outbox {
     const i = this.add(QUEUED);
     writePublish(buf, start, topic, payload, qos, retain, false, this.id[i]);
     this.at[i] = start;
-    this.len[i] = n;
+    this._len[i] = n;
     this.count++;
     return i;
   }
 
   /** The record holding `id` (in state `st`, or any state when 0), or -1. */
   find(id: number, st: number): number {
-    for (let k = 0; k < this.end; k++) if (this.id[k] === id && (!st || this.st[k] === st)) return k;
+    for (let k = 0; k < this.end; k++) if (this.id[k] === id && (!st || this._st[k] === st)) return k;
     return -1;
   }
 
   /** Frees record i (and its bytes). */
   free(i: number): void {
-    if (this.st[i] < SUB) this.count--;
-    this.id[i] = this.st[i] = this.len[i] = 0;
+    if (this._st[i] < SUB) this.count--;
+    this.id[i] = this._st[i] = this._len[i] = 0;
     while (this.end && !this.id[this.end - 1]) this.end--;
   }
 }

@@ -165,12 +165,12 @@ export class Session {
     this._owed = 0; // an ack for a dead connection: the broker resends what it was for
     const ob = this._ob;
     for (let i = 0; i < ob.end; i++) {
-      const st = ob.st[i];
+      const st = ob._st[i];
       if (st >= SUB) ob.free(i); // (UN)SUBSCRIBE: the client sends what is still owed (_want: cleared below)
       else if (st === SENT) {
-        ob.st[i] = QUEUED;
-        ob.buf[ob.at[i]] |= 8; // sent once: DUP from now on [MQTT-3.3.1-1]
-      } else if (st === RELEASED) ob.st[i] = RELEASE;
+        ob._st[i] = QUEUED;
+        ob._buf[ob.at[i]] |= 8; // sent once: DUP from now on [MQTT-3.3.1-1]
+      } else if (st === RELEASED) ob._st[i] = RELEASE;
     }
     this._want.clear();
   }
@@ -247,7 +247,7 @@ export class Session {
       return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
     }
     const ob = this._ob;
-    const i = ob.put(topic, payload, qos, retain);
+    const i = ob._put(topic, payload, qos, retain);
     if (i < 0) return i;
     const id = ob.id[i];
     this.pump(nowMs);
@@ -271,16 +271,16 @@ export class Session {
     const ob = this._ob;
     // SENT and RELEASED records precede QUEUED ones (sent in order), so one pass counts the window.
     for (let i = 0, busy = 0; i < ob.end; i++) {
-      const st = ob.st[i];
+      const st = ob._st[i];
       if (!st || st >= SUB) continue;
       if (st === RELEASE) {
         // A PUBREL owed since the last connection: its message is in flight already.
         if (!this._sendTx(writeAck(this._tx, 0, PUBREL, ob.id[i]), nowMs)) return;
-        ob.st[i] = RELEASED;
+        ob._st[i] = RELEASED;
       } else if (st === QUEUED) {
         if (busy >= this._window) return;
-        if (!this._out(ob.buf, ob.at[i], ob.len[i], nowMs)) return;
-        ob.st[i] = SENT;
+        if (!this._out(ob._buf, ob.at[i], ob._len[i], nowMs)) return;
+        ob._st[i] = SENT;
       }
       busy++;
     }
@@ -339,7 +339,7 @@ export class Session {
     if (this.state !== ONLINE) return NOT_CONNECTED;
     const ob = this._ob;
     let open = 0;
-    for (let k = 0; k < ob.end; k++) if (ob.st[k] >= SUB) open++;
+    for (let k = 0; k < ob.end; k++) if (ob._st[k] >= SUB) open++;
     if (open === MAX_PENDING_ACKS) return WOULD_BLOCK;
     const i = ob.add(qos ? SUB : UNSUB);
     const id = ob.id[i];
@@ -396,16 +396,16 @@ export class Session {
       // An acknowledgement of ours: it completes (or moves on) only the record in the state that awaits it.
       const ob = this._ob;
       const i = ob.find(id, 0);
-      const st = i < 0 ? 0 : ob.st[i];
-      const qos = st === SENT ? (ob.buf[ob.at[i]] >> 1) & 3 : 0;
+      const st = i < 0 ? 0 : ob._st[i];
+      const qos = st === SENT ? (ob._buf[ob.at[i]] >> 1) & 3 : 0;
       if (type === PUBREC) {
         // QoS 2: the broker has the message; its bytes are freed, PUBREL until PUBCOMP. A PUBREC
         // again (a resend crossed it) is answered again; one for a message not resent yet on this
         // connection is left for the resend's; one for nothing of ours awaiting it closes.
         if (st === QUEUED) return 0;
         if (qos !== 2 && st !== RELEASE && st !== RELEASED) return UNEXPECTED_ACK;
-        ob.st[i] = RELEASED; // still in the window until PUBCOMP
-        ob.len[i] = 0;
+        ob._st[i] = RELEASED; // still in the window until PUBCOMP
+        ob._len[i] = 0;
         return this._ack(PUBREL, id, nowMs);
       }
       if (type === PUBCOMP && st !== RELEASED) return UNEXPECTED_ACK;
@@ -446,8 +446,8 @@ export class Session {
       // QoS 2 exchange past PUBREC is complete: the broker took the message, and no PUBCOMP can come.
       const ob = this._ob;
       for (let i = 0; i < ob.end; i++) {
-        if (ob.st[i] === QUEUED) ob.buf[ob.at[i]] &= ~8;
-        else if (ob.st[i] === RELEASE) {
+        if (ob._st[i] === QUEUED) ob._buf[ob.at[i]] &= ~8;
+        else if (ob._st[i] === RELEASE) {
           const id = ob.id[i];
           ob.free(i);
           this._ev.onPublished(id);
