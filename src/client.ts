@@ -16,7 +16,7 @@ import {
 import { Decoder } from './codec/decoder.js';
 import type { Data } from './codec/encode.js';
 import { writeFilters } from './codec/encode.js';
-import { utf8, rangeError, typeError, STR_FILTER, STRING, XS } from './codec/utf8.js';
+import { utf8, fail, STR_FILTER, STRING, XS } from './codec/utf8.js';
 import type { Host, Link, LinkEvents, Target } from './host.js';
 import { Session } from './session/session.js';
 import type { SessionEvents, SessionOptions } from './session/session.js';
@@ -146,9 +146,9 @@ export class Client {
   declare private readonly _rx: Uint8Array;
   private _rxStart = 0;
   private _rxEnd = 0;
-  private _draining = false;
+  protected _draining = false;
   private _held = false; // the link holds bytes the queue had no room for: resume() after a drain
-  private readonly _drainFn = () => this._drain();
+  protected readonly _drainFn = () => this._drain();
   private readonly _timerFn = () => this._onTimer();
   // The last 4 string topics published, each followed by its bytes (one array: on XS each array is
   // an object of its own in RAM): a device publishes to a few topics again and again, and reading a
@@ -159,10 +159,10 @@ export class Client {
 
   constructor(host: Host, options: ClientOptions, events: ClientEvents = {}) {
     // Misuse throws here, at once, rather than as endless failed connections later.
-    if (typeof options !== 'object' || !options) typeError('Client options must be an object');
-    if (typeof options.host !== STRING || !options.host) typeError('options.host must be the broker\'s name or address');
+    if (typeof options !== 'object' || !options) fail('Client options must be an object');
+    if (typeof options.host !== STRING || !options.host) fail('options.host must be the broker\'s name or address');
     const port = options.port;
-    if (!(port >= 1 && port <= 65535 && port === (port | 0))) typeError('options.port must be an integer from 1 to 65535');
+    if (!(port >= 1 && port <= 65535 && port === (port | 0))) fail('options.port must be an integer from 1 to 65535');
     this._host = host;
     this._o = options;
     this._events = events;
@@ -257,9 +257,9 @@ export class Client {
     const list = ([] as string[]).concat(filters);
     const q = qos === null ? null : list.map((_, i) => (typeof qos === 'number' ? qos : qos[i]));
     // A missing handler must not pass for an unsubscription.
-    if (q && typeof handler !== 'function') typeError('handler must be a function');
+    if (q && typeof handler !== 'function') fail('handler must be a function');
     // Checked whole before anything changes: each filter, each QoS, and the packet's size.
-    if (writeFilters(new Uint8Array(this._o.txBufferSize ?? (XS ? 512 : 1024)), 0, q ? 0x82 : 0xa2, 1, list, q) < 0) rangeError('filters over txBufferSize');
+    if (writeFilters(new Uint8Array(this._o.txBufferSize ?? (XS ? 512 : 1024)), 0, q ? 0x82 : 0xa2, 1, list, q) < 0) fail('filters over txBufferSize', 1);
     const group = ++this._groups;
     // The filters' earlier subscriptions or unsubscriptions give way to these (the last of a filter given twice wins).
     const subs = this._subs.filter((sub) => list.indexOf(sub.filter) < 0);
@@ -341,8 +341,7 @@ export class Client {
         sub.index = filters.push(sub.filter) - 1;
         qos.push(sub.qos);
       }
-      const now = this._host.nowMs();
-      const id = first._handler ? this.session.subscribe(filters, qos, now) : this.session.unsubscribe(filters, now);
+      const id = this.session.subscribe(filters, first._handler ? qos : null, this._host.nowMs());
       if (id <= 0) return;
       for (let j = i; j < subs.length; j++) {
         const sub = subs[j];
@@ -371,27 +370,6 @@ export class Client {
   }
 
   // ---- receiving: queued in the socket callback, handled from a deferred task ----
-
-  /** (Bridge: a link's onData.) Copies what fits of incoming bytes into the queue, for _drain; returns how many (flow control). */
-  protected _queue(bytes: Uint8Array, offset: number, length: number): number {
-    const rx = this._rx;
-    if (this._rxEnd + length > rx.length && this._rxStart > 0) {
-      // Move what is left to the front.
-      rx.copyWithin(0, this._rxStart, this._rxEnd);
-      this._rxEnd -= this._rxStart;
-      this._rxStart = 0;
-    }
-    let n = rx.length - this._rxEnd;
-    if (n >= length) n = length;
-    else this._held = true; // the link keeps the rest until _drain makes room
-    for (let i = 0; i < n; i++) rx[this._rxEnd + i] = bytes[offset + i];
-    this._rxEnd += n;
-    if (!this._draining) {
-      this._draining = true;
-      this._host.defer(this._drainFn);
-    }
-    return n;
-  }
 
   private _drain(): void {
     this._draining = false;
@@ -487,7 +465,8 @@ interface Internals {
   _drop(status: number, reason?: string): void;
   _armSession(): void;
   _flushSubs(): void;
-  _queue(bytes: Uint8Array, offset: number, length: number): number;
+  _draining: boolean;
+  readonly _drainFn: () => void;
 }
 
 /**
@@ -606,15 +585,37 @@ class Bridge implements SessionEvents, LinkEvents {
     else c._armSession();
   }
 
+  /**
+   * Copies what fits of incoming bytes into the client's queue, for its _drain (a deferred task);
+   * returns how many (flow control). A link the client has replaced or closed: taken, and dropped.
+   */
   onData(bytes: Uint8Array, offset: number, length: number): number {
-    return this._s === this._c._linkSerial ? this._c._queue(bytes, offset, length) : length;
+    const c = this._c;
+    if (this._s !== c._linkSerial) return length;
+    const rx = c._rx;
+    if (c._rxEnd + length > rx.length && c._rxStart > 0) {
+      // Move what is left to the front.
+      rx.copyWithin(0, c._rxStart, c._rxEnd);
+      c._rxEnd -= c._rxStart;
+      c._rxStart = 0;
+    }
+    let n = rx.length - c._rxEnd;
+    if (n >= length) n = length;
+    else c._held = true; // the link keeps the rest until _drain makes room
+    for (let i = 0; i < n; i++) rx[c._rxEnd + i] = bytes[offset + i];
+    c._rxEnd += n;
+    if (!c._draining) {
+      c._draining = true;
+      c._host.defer(c._drainFn);
+    }
+    return n;
   }
 
   onWritable(): void {
     const c = this._c;
     if (this._s !== c._linkSerial) return;
     c.session.pump(c._host.nowMs());
-    c._queue(c._rx, 0, 0); // a drain for the bytes the session left while an ack was owed
+    this.onData(c._rx, 0, 0); // a drain for the bytes the session left while an ack was owed
     c._flushSubs();
     c._events.onWritable?.();
   }

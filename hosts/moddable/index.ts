@@ -52,19 +52,7 @@ export { isIPv4 };
 /** Bytes of the staging buffer that writes of part of an array go through (a power of two). */
 const TX_STAGE = 256;
 
-/**
- * Views of a's first 1, 4, 16, … bytes, and a itself last (its length is a power of two). A view is
- * 128 B of RAM (lin): powers of 4 take half the views powers of 2 would, for at most 3 reads or
- * writes of each size where powers of 2 take one.
- */
-function viewsOf(a: Uint8Array): Uint8Array[] {
-  const v: Uint8Array[] = [];
-  for (let k = 1; k < a.length; k <<= 2) v.push(a.subarray(0, k));
-  v.push(a);
-  return v;
-}
-
-/** The largest of `views` (viewsOf) no longer than `n` (at least 1). */
+/** The largest of `views` (ModdableLink's _viewsOf) no longer than `n` (at least 1). */
 function fit(views: Uint8Array[], n: number): Uint8Array {
   const last = views[views.length - 1];
   return n >= last.length ? last : views[(31 - Math.clz32(n)) >> 1];
@@ -76,11 +64,35 @@ function fit(views: Uint8Array[], n: number): Uint8Array {
  * lin). "xs-mqtt/tls" calls them on an object whose `target` is the link too.
  */
 const SOCKET_EVENTS = {
+  /** `count`: everything the socket holds unread (Moddable's lwIP socket reports the total). */
   onReadable(this: { target: ModdableLink }, count: number): void {
-    this.target._onReadable(count);
+    const link = this.target;
+    link._unread = count;
+    if (link._keptEnd === link._keptStart) link._pull();
   },
+  // The link's own work, here rather than in a method each handler would call: on a device each
+  // function is flash.
   onWritable(this: { target: ModdableLink }, count: number): void {
-    this.target._onWritable(count);
+    const link = this.target;
+    if (link._ended) return;
+    link._writable = count;
+    if (count > link._capacity) link._capacity = count;
+    if (!link._opened) {
+      // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
+      link._opened = true;
+      // A power of two, and views of its first 1, 4, 16… bytes: reads then allocate nothing.
+      const rx = new Uint8Array(1 << (31 - Math.clz32(link._rxBytes > 1 ? link._rxBytes : 1)));
+      link._rx = rx;
+      link._views = link._viewsOf(rx);
+      if (!link._tls) link._txViews = link._viewsOf(new Uint8Array(TX_STAGE));
+      link._events.onOpen();
+      return;
+    }
+    if (link._pending && !link._flushPending()) return;
+    if (link._wantWritable && !link._ended) {
+      link._wantWritable = false;
+      link._events.onWritable();
+    }
   },
   onError(this: { target: ModdableLink }): void {
     const link = this.target;
@@ -94,28 +106,29 @@ interface Socket {
 }
 
 class ModdableLink implements Link {
+  // Members without `private` are also SOCKET_EVENTS's (the socket's callbacks work on the link).
   // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
-  declare private readonly _events: LinkEvents;
-  declare private readonly _tls: boolean;
+  declare readonly _events: LinkEvents;
+  declare readonly _tls: boolean;
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
-  private _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
-  private _views: Uint8Array[] = []; // rx's first 1, 4, 16… bytes (viewsOf): a read of that many makes no view
-  private _txViews: Uint8Array[] = []; // the same over a staging buffer for writes (plain TCP)
-  declare private _rxBytes: number;
-  private _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
-  private _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
-  private _keptEnd = 0;
+  _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
+  _views: Uint8Array[] = []; // rx's first 1, 4, 16… bytes (_viewsOf): a read of that many makes no view
+  _txViews: Uint8Array[] = []; // the same over a staging buffer for writes (plain TCP)
+  declare _rxBytes: number;
+  _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
+  _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
+  _keptEnd = 0;
   private _resumeFn = () => this._resumed();
-  private _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
-  private _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
-  private _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
+  _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
+  _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
+  _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
   private _pendingStart = 0;
   private _pendingEnd = 0;
-  private _wantWritable = false; // a write was refused: onWritable when the socket takes more
-  _opened = false; // (also SOCKET_EVENTS's)
-  private _ended = false; // onClose emitted or scheduled: no event may follow
+  _wantWritable = false; // a write was refused: onWritable when the socket takes more
+  _opened = false;
+  _ended = false; // onClose emitted or scheduled: no event may follow
   private _busy = false; // inside open/write/close: an error then is reported later
 
   declare private readonly _TLS: TLSOpener | undefined;
@@ -183,41 +196,13 @@ class ModdableLink implements Link {
     }
   }
 
-  _onWritable(count: number): void {
-    if (this._ended) return;
-    this._writable = count;
-    if (count > this._capacity) this._capacity = count;
-    if (!this._opened) {
-      // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
-      this._opened = true;
-      // A power of two, and views of its first 1, 4, 16… bytes: reads then allocate nothing.
-      const rx = new Uint8Array(1 << (31 - Math.clz32(this._rxBytes > 1 ? this._rxBytes : 1)));
-      this._rx = rx;
-      this._views = viewsOf(rx);
-      if (!this._tls) this._txViews = viewsOf(new Uint8Array(TX_STAGE));
-      this._events.onOpen();
-      return;
-    }
-    if (this._pending && !this._flushPending()) return;
-    if (this._wantWritable && !this._ended) {
-      this._wantWritable = false;
-      this._events.onWritable();
-    }
-  }
-
-  /** `count`: everything the socket holds unread (Moddable's lwIP socket reports the total). */
-  _onReadable(count: number): void {
-    this._unread = count;
-    if (this._keptEnd === this._keptStart) this._pull();
-  }
-
   /**
    * Reads and delivers until the socket is empty or the client takes less than it is given (then
    * the rest stays in rx, and the socket unread, until resume()). A plain TCP read of n bytes
    * needs a buffer of exactly n (lwIP's read throws past what is unread): reads go in powers of four
    * (and rx whole), each into its own view of rx, made when the link opened.
    */
-  private _pull(): void {
+  _pull(): void {
     const rx = this._rx;
     const socket = this._socket;
     while (rx && socket && this._unread > 0 && !this._ended) {
@@ -282,8 +267,21 @@ class ModdableLink implements Link {
     return true;
   }
 
+  /**
+   * Views of a's first 1, 4, 16, … bytes, and a itself last (its length is a power of two). A view is
+   * 128 B of RAM (lin): powers of 4 take half the views powers of 2 would, for at most 3 reads or
+   * writes of each size where powers of 2 take one. (A method, not a module function: SOCKET_EVENTS
+   * calls it, and a module function read there would be a closure, flash on a device.)
+   */
+  _viewsOf(a: Uint8Array): Uint8Array[] {
+    const v: Uint8Array[] = [];
+    for (let k = 1; k < a.length; k <<= 2) v.push(a.subarray(0, k));
+    v.push(a);
+    return v;
+  }
+
   /** Sends the kept tail as far as the socket takes it; true when all is sent. */
-  private _flushPending(): boolean {
+  _flushPending(): boolean {
     const n = Math.min(this._writable, this._pendingEnd - this._pendingStart);
     if (n > 0) this._send(this._pending!, this._pendingStart, n);
     this._pendingStart += n;

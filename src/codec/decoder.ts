@@ -34,7 +34,7 @@ import {
   TOPIC_TOO_LARGE,
   UNEXPECTED_PACKET,
 } from './constants.js';
-import { checkUtf8, decodeUtf8, rangeError } from './utf8.js';
+import { checkUtf8, decodeUtf8, fail } from './utf8.js';
 
 // States: small integers, compared in one if-chain (smaller than a switch in XS bytecode).
 const S_HEADER = 0; // waiting for a first byte
@@ -135,7 +135,7 @@ export class Decoder {
    * @param maxMessageSize largest PUBLISH accepted (default: the largest MQTT allows).
    */
   constructor(bufferSize: number, maxMessageSize = MAX_REMAINING_LENGTH) {
-    if (!(bufferSize >= 16)) rangeError('receive buffer under 16 bytes');
+    if (!(bufferSize >= 16)) fail('receive buffer under 16 bytes', 1);
     this.buffer = new Uint8Array(bufferSize);
     this.maxMessageSize = maxMessageSize;
   }
@@ -160,21 +160,60 @@ export class Decoder {
     while (!s && offset < end) {
       const st = d._st;
       if (st === S_HEADER) {
-        s = d._first(bytes[offset++]);
+        // The first byte: everything it can tell is rejected before reading further. (Inline, as
+        // the length's checks below: on a device each function is flash.)
+        const b = bytes[offset++];
+        const type = b >> 4;
+        const flags = b & 15;
+        const qos = (flags >> 1) & 3;
+        d.type = type;
+        d.flags = flags;
         d._st = S_LENGTH;
         d._rl = d._got = 0;
         d._mult = 1;
+        if (!type || type === 15) s = RESERVED_PACKET_TYPE; // case 4
+        else if (type === CONNACK) {
+          if (!d.awaitingConnack) s = DUPLICATE_CONNACK; // case 6
+        } else if ((CLIENT_ONLY >> type) & 1) s = UNEXPECTED_PACKET; // case 5
+        else if (d.awaitingConnack) s = PACKET_BEFORE_CONNACK; // case 6 [MQTT-3.2.0-1]
+        if (!s && type !== PUBLISH) {
+          if (flags !== (type === PUBREL ? 2 : 0)) s = BAD_FLAGS; // cases 7, 29, 32, 34, 37, 38 [MQTT-2.2.2-2]
+        } else if (!s) {
+          d.qos = qos;
+          d.dup = flags > 7;
+          d.retain = (flags & 1) > 0;
+          // Any QoS up to 2 is taken, whatever was granted: a broker that kept a session from an
+          // earlier run delivers at the QoS it kept, and may publish before the SUBACK (§3.8.4).
+          // Case 27's [MQTT-3.8.4-6] binds the broker; refusing would loop on the resend forever.
+          if (qos > 2) s = BAD_QOS; // case 12 [MQTT-3.3.1-4]
+          else if (flags > 7 && !qos) s = DUP_ON_QOS0; // case 14 [MQTT-3.3.1-2]
+        }
       } else if (st === S_LENGTH) {
         const b = bytes[offset++];
-        d._rl += (b & 127) * d._mult;
+        const rl = (d._rl += (b & 127) * d._mult);
         d._mult *= 128;
         if (b > 127) {
           if (++d._got === 4) s = REMAINING_LENGTH_TOO_LONG; // case 1: close on the 4th byte
         } else if (!b && d._got) s = REMAINING_LENGTH_NOT_MINIMAL; // case 2
-        else if (!(s = d._length(d._rl)) && d._st === S_BODY && end - offset >= d._rl) {
-          // The whole body is in this chunk: parse it where it lies, no copy.
-          s = d._parse(bytes, offset);
-          offset += d._rl;
+        else {
+          // The remaining length against the type; then gathering or streaming.
+          const type = d.type;
+          d._st = S_BODY;
+          d._got = 0;
+          if (type === PUBLISH) {
+            if (rl > d.maxMessageSize) s = MESSAGE_TOO_LARGE; // case 3 [MQTT-4.8.0-2]
+            else if (rl < 3) s = BAD_LENGTH; // no room for a topic
+            else if (rl > d.buffer.length) {
+              d._st = S_PUB_HEAD;
+              d._need = 2;
+            }
+          } else if (type === SUBACK) s = rl < 3 ? BAD_LENGTH : rl > d.buffer.length ? PACKET_TOO_LARGE : 0; // cases 3, 34
+          else if (rl !== (type === PINGRESP ? 0 : 2)) s = BAD_LENGTH; // cases 8, 30, 37, 38
+          if (!s && d._st === S_BODY && end - offset >= rl) {
+            // The whole body is in this chunk: parse it where it lies, no copy.
+            s = d._parse(bytes, offset);
+            offset += rl;
+          }
         }
       } else if (st === S_PUB_PAYLOAD) {
         let n = end - offset;
@@ -211,53 +250,6 @@ export class Decoder {
     d.consumed = offset - start;
     if (s < 0) d._err = s;
     return s;
-  }
-
-  /** Checks the first byte: everything it can tell is rejected before reading further. */
-  private _first(b: number): number {
-    const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
-    const type = b >> 4;
-    const flags = b & 15;
-    const qos = (flags >> 1) & 3;
-    d.type = type;
-    d.flags = flags;
-    if (!type || type === 15) return RESERVED_PACKET_TYPE; // case 4
-    if (type === CONNACK) {
-      if (!d.awaitingConnack) return DUPLICATE_CONNACK; // case 6
-    } else if ((CLIENT_ONLY >> type) & 1) {
-      return UNEXPECTED_PACKET; // case 5
-    } else if (d.awaitingConnack) return PACKET_BEFORE_CONNACK; // case 6 [MQTT-3.2.0-1]
-    if (type !== PUBLISH) return flags === (type === PUBREL ? 2 : 0) ? 0 : BAD_FLAGS; // cases 7, 29, 32, 34, 37, 38 [MQTT-2.2.2-2]
-    d.qos = qos;
-    d.dup = flags > 7;
-    d.retain = (flags & 1) > 0;
-    // Any QoS up to 2 is taken, whatever was granted: a broker that kept a session from an earlier
-    // run delivers at the QoS it kept, and may publish before the SUBACK (§3.8.4). Case 27's
-    // [MQTT-3.8.4-6] binds the broker; refusing would loop on the resend forever.
-    return qos > 2
-      ? BAD_QOS // case 12 [MQTT-3.3.1-4]
-      : flags > 7 && !qos
-        ? DUP_ON_QOS0 // case 14 [MQTT-3.3.1-2]
-        : 0;
-  }
-
-  /** Checks the remaining length against the type; picks gathering or streaming. Returns 0 or a status. */
-  private _length(rl: number): number {
-    const d = this; // minifies shorter than `this.` on every use: the codec has a size budget
-    const type = d.type;
-    d._st = S_BODY;
-    d._got = 0;
-    if (type === PUBLISH) {
-      if (rl > d.maxMessageSize) return MESSAGE_TOO_LARGE; // case 3 [MQTT-4.8.0-2]
-      if (rl < 3) return BAD_LENGTH; // no room for a topic
-      if (rl > d.buffer.length) {
-        d._st = S_PUB_HEAD;
-        d._need = 2;
-      }
-      return 0;
-    }
-    if (type === SUBACK) return rl < 3 ? BAD_LENGTH : rl > d.buffer.length ? PACKET_TOO_LARGE : 0; // cases 3, 34
-    return rl === (type === PINGRESP ? 0 : 2) ? 0 : BAD_LENGTH; // cases 8, 30, 37, 38
   }
 
   /** Parses a whole body of `rl` bytes at data[p] into the record. Returns EV_PACKET or a status. */

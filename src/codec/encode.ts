@@ -12,7 +12,7 @@
 // allocation). Near the end of the buffer it is sized exactly first, so that NO_MEMORY is exact.
 import { MAX_REMAINING_LENGTH, NO_MEMORY, PUBACK, PUBCOMP, PUBREL } from './constants.js';
 import { sizeOfVarint, writeVarint } from './varint.js';
-import { checkUtf8, units, utf8, rangeError, typeError, STRING, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
+import { checkUtf8, units, utf8, fail, STRING, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
 
 /** Binary data: bytes as they are, or a string sent as its UTF-8 bytes. */
 export type Data = Uint8Array | string;
@@ -42,14 +42,14 @@ const PROTOCOL = new Uint8Array([0, 4, 0x4d, 0x51, 0x54, 0x54, 4]);
 
 /** Returns `qos`; throws RangeError unless it is 0, 1 or 2. */
 export function checkQos(qos: number): number {
-  if (!(qos === 0 || qos === 1 || qos === 2)) rangeError('QoS must be 0, 1 or 2'); // [MQTT-3.3.1-4]
+  if (!(qos === 0 || qos === 1 || qos === 2)) fail('QoS must be 0, 1 or 2', 1); // [MQTT-3.3.1-4]
   return qos;
 }
 
 /** Returns `id`; throws RangeError unless it is 1..65535. */
 export function checkPacketId(id: number): number {
   // [MQTT-2.3.1-1]: a non-zero 16-bit id.
-  if (!(id >= 1 && id <= 65535 && id === (id | 0))) rangeError('packet id must be 1..65535');
+  if (!(id >= 1 && id <= 65535 && id === (id | 0))) fail('packet id must be 1..65535', 1);
   return id;
 }
 
@@ -65,7 +65,7 @@ function putData(buf: Out, pos: number, d: Data, kind: number): number {
   if (typeof d === STRING) return buf ? utf8(d as string, kind, buf, pos) : pos + utf8(d as string, kind);
   d = d as Uint8Array;
   // A topic given as bytes (pre-encoded once, the fastest way to publish) is checked as one.
-  if (kind === STR_TOPIC && (!d.length || checkUtf8(d, 0, d.length, true))) typeError('invalid topic bytes');
+  if (kind === STR_TOPIC && (!d.length || checkUtf8(d, 0, d.length, true))) fail('invalid topic bytes');
   if (buf) buf.set(d, pos);
   return pos + d.length;
 }
@@ -76,14 +76,14 @@ function putData(buf: Out, pos: number, d: Data, kind: number): number {
  */
 function putField(buf: Out, pos: number, d: Data, kind: number): number {
   const end = putData(buf, pos + 2, d, kind);
-  if (end - pos > 65537) rangeError('field over 65535 bytes');
+  if (end - pos > 65537) fail('field over 65535 bytes', 1);
   putU16(buf, pos, end - pos - 2);
   return end;
 }
 
 /** Total bytes of a packet whose remaining length is `rl`. */
 function total(rl: number): number {
-  if (rl > MAX_REMAINING_LENGTH) rangeError('packet over 268435455 bytes');
+  if (rl > MAX_REMAINING_LENGTH) fail('packet over 268435455 bytes', 1);
   return 1 + sizeOfVarint(rl) + rl;
 }
 
@@ -94,16 +94,6 @@ function head(buf: Uint8Array, pos: number, first: number, rl: number): number {
   return writeVarint(buf, pos + 1, rl);
 }
 
-/** Puts the fixed header before a body written at [b, end); returns the packet's end. */
-function close(buf: Uint8Array, pos: number, first: number, b: number, end: number): number {
-  const rl = end - b;
-  const shift = pos + 1 + sizeOfVarint(rl) - b; // > 0 only when multi-byte characters pushed rl past a prefix size
-  if (shift) buf.copyWithin(b + shift, b, end);
-  buf[pos] = first;
-  writeVarint(buf, pos + 1, rl);
-  return end + shift;
-}
-
 /**
  * A bound of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each, so `k` 1 gives the
  * lower bound and 3 the upper (one function, not two: each is preloaded slots on the device).
@@ -112,50 +102,52 @@ function bound(d: Data | null, k: number): number {
   return d ? (typeof d === STRING ? k * units(d as string) : d.length) : 0;
 }
 
-function connectBody(buf: Out, pos: number, o: ConnectOptions): number {
+/** Bytes of the CONNECT packet for `o`. Throws TypeError/RangeError on invalid options. */
+export function sizeOfConnect(o: ConnectOptions): number {
+  return writeConnect(null, 0, o);
+}
+
+/**
+ * Writes CONNECT (protocol "MQTT", level 4) at `pos`. Returns the end offset, or NO_MEMORY; with
+ * `buf` null, the packet's size (sizeOfConnect). Throws TypeError/RangeError on invalid options.
+ */
+export function writeConnect(buf: Uint8Array | null, pos: number, o: ConnectOptions): number {
   const w = o.will;
   const user = o.username;
   const pass = o.password;
   const clean = o.clean !== false;
   const keepAlive = o.keepAliveSec ?? 60;
   if (!(keepAlive >= 0 && keepAlive <= 65535 && keepAlive === (keepAlive | 0))) {
-    rangeError('keepAliveSec must be 0..65535');
+    fail('keepAliveSec must be 0..65535', 1);
   }
   const id = o.clientId ?? '';
-  if (typeof id !== STRING) typeError('clientId must be a string');
-  if (!id && !clean) typeError('a persistent session needs a client id'); // [MQTT-3.1.3-7]
-  if (pass !== undefined && user === undefined) typeError('a password needs a username'); // [MQTT-3.1.2-22]
-  if (buf) {
-    buf.set(PROTOCOL, pos);
-    buf[pos + 7] =
-      (clean ? 2 : 0) |
-      (w ? 4 | ((w.qos || 0) << 3) | (w.retain ? 32 : 0) : 0) |
-      (pass !== undefined ? 64 : 0) |
-      (user !== undefined ? 128 : 0);
-    putU16(buf, pos + 8, keepAlive);
+  if (typeof id !== STRING) fail('clientId must be a string');
+  if (!id && !clean) fail('a persistent session needs a client id'); // [MQTT-3.1.3-7]
+  if (pass !== undefined && user === undefined) fail('a password needs a username'); // [MQTT-3.1.2-22]
+  // Sized (`out` null), then written: CONNECT is sent once a connection, where code size matters
+  // more than time. Two passes of one loop, not a body function called twice: on a device each
+  // function is flash.
+  for (let out: Out = null, p = 0; ; out = buf) {
+    if (out) {
+      out.set(PROTOCOL, p);
+      out[p + 7] =
+        (clean ? 2 : 0) |
+        (w ? 4 | ((w.qos || 0) << 3) | (w.retain ? 32 : 0) : 0) |
+        (pass !== undefined ? 64 : 0) |
+        (user !== undefined ? 128 : 0);
+      putU16(out, p + 8, keepAlive);
+    }
+    p = putField(out, p + 10, id, STR_TEXT); // '' with a clean session: the broker assigns one [MQTT-3.1.3-6]
+    if (w) {
+      checkQos(w.qos || 0);
+      p = putField(out, putField(out, p, w.topic, STR_TOPIC), w.payload, STR_DATA);
+    }
+    if (user !== undefined) p = putField(out, p, user, STR_TEXT);
+    if (pass !== undefined) p = putField(out, p, pass, STR_DATA);
+    if (out) return p;
+    if (!buf) return total(p);
+    if ((p = head(buf, pos, 0x10, p)) < 0) return p;
   }
-  pos = putField(buf, pos + 10, id, STR_TEXT); // '' with a clean session: the broker assigns one [MQTT-3.1.3-6]
-  if (w) {
-    checkQos(w.qos || 0);
-    pos = putField(buf, putField(buf, pos, w.topic, STR_TOPIC), w.payload, STR_DATA);
-  }
-  if (user !== undefined) pos = putField(buf, pos, user, STR_TEXT);
-  return pass !== undefined ? putField(buf, pos, pass, STR_DATA) : pos;
-}
-
-/** Bytes of the CONNECT packet for `o`. Throws TypeError/RangeError on invalid options. */
-export function sizeOfConnect(o: ConnectOptions): number {
-  return total(connectBody(null, 0, o));
-}
-
-/**
- * Writes CONNECT (protocol "MQTT", level 4) at `pos`.
- * Returns the end offset, or NO_MEMORY. Throws TypeError/RangeError on invalid options.
- */
-export function writeConnect(buf: Uint8Array, pos: number, o: ConnectOptions): number {
-  // Sized, then written: CONNECT is sent once a connection, where code size matters more than time.
-  pos = head(buf, pos, 0x10, connectBody(null, 0, o));
-  return pos < 0 ? pos : connectBody(buf, pos, o);
 }
 
 function publishBody(buf: Out, pos: number, topic: Data, payload: Data | null, qos: number, id: number): number {
@@ -193,7 +185,7 @@ export function writePublish(
   packetId: number,
 ): number {
   if (checkQos(qos)) checkPacketId(packetId);
-  else if (dup) typeError('DUP on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
+  else if (dup) fail('DUP on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
   const first = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
   const id = qos ? 2 : 0;
   const most = 2 + bound(topic, 3) + id + bound(payload, 3);
@@ -205,7 +197,15 @@ export function writePublish(
   }
   // The body goes after a length prefix sized for its all-ASCII size: never later than its place.
   const b = pos + 1 + sizeOfVarint(2 + bound(topic, 1) + id + bound(payload, 1));
-  return close(buf, pos, first, b, publishBody(buf, b, topic, payload, qos, packetId));
+  const end = publishBody(buf, b, topic, payload, qos, packetId);
+  // The fixed header before the body: moved right when multi-byte characters pushed its length past
+  // the prefix's size.
+  const rl = end - b;
+  const shift = pos + 1 + sizeOfVarint(rl) - b;
+  if (shift) buf.copyWithin(b + shift, b, end);
+  buf[pos] = first;
+  writeVarint(buf, pos + 1, rl);
+  return end + shift;
 }
 
 /**
@@ -213,24 +213,10 @@ export function writePublish(
  * Returns the end offset, or NO_MEMORY. Throws RangeError for packet id 0 or another type.
  */
 export function writeAck(buf: Uint8Array, pos: number, type: number, packetId: number): number {
-  if (!(type >= PUBACK && type <= PUBCOMP)) rangeError('not an ack type');
+  if (!(type >= PUBACK && type <= PUBCOMP)) fail('not an ack type', 1);
   checkPacketId(packetId);
   pos = head(buf, pos, (type << 4) | (type === PUBREL ? 2 : 0), 2); // PUBREL's flags are 0010 [MQTT-3.6.1-1]
   return pos < 0 ? pos : putU16(buf, pos, packetId);
-}
-
-function filtersBody(buf: Out, pos: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
-  if (!filters.length) typeError('no topic filter'); // [MQTT-3.8.3-3] [MQTT-3.10.3-2]
-  pos = putU16(buf, pos, checkPacketId(id));
-  for (let i = 0; i < filters.length; i++) {
-    pos = putField(buf, pos, filters[i], STR_FILTER);
-    if (qos) {
-      if (buf) buf[pos] = checkQos(qos[i]);
-      else checkQos(qos[i]);
-      pos++;
-    }
-  }
-  return pos;
 }
 
 /**
@@ -249,9 +235,21 @@ export function writeUnsubscribe(buf: Uint8Array, pos: number, packetId: number,
 
 /** Writes SUBSCRIBE (`first` 0x82, with `qos`) or UNSUBSCRIBE (0xa2, `qos` null): as those two. */
 export function writeFilters(buf: Uint8Array, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
-  // Sized, then written: (UN)SUBSCRIBE is rare, so code size counts more than time here.
-  pos = head(buf, pos, first, filtersBody(null, 0, id, filters, qos));
-  return pos < 0 ? pos : filtersBody(buf, pos, id, filters, qos);
+  // Sized (`out` null), then written: (UN)SUBSCRIBE is rare, so code size counts more than time
+  // here. Two passes of one loop, not a body function called twice: on a device each function is flash.
+  if (!filters.length) fail('no topic filter'); // [MQTT-3.8.3-3] [MQTT-3.10.3-2]
+  for (let out: Out = null, p = 0; ; out = buf) {
+    p = putU16(out, p, checkPacketId(id));
+    for (let i = 0; i < filters.length; i++) {
+      p = putField(out, p, filters[i], STR_FILTER);
+      if (qos) {
+        if (out) out[p] = checkQos(qos[i]);
+        else checkQos(qos[i]);
+        p++;
+      }
+    }
+    if (out || (p = head(buf, pos, first, p)) < 0) return p;
+  }
 }
 
 /** Writes PINGREQ (`C0 00`). Returns the end offset, or NO_MEMORY. */

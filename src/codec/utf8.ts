@@ -7,13 +7,12 @@ export const STR_TOPIC = 1; // a topic name: also non-empty, no '+' or '#' [MQTT
 export const STR_FILTER = 2; // a topic filter: non-empty, wildcards only as whole levels, '#' last [MQTT-4.7.1]
 export const STR_DATA = 3; // binary data given as a string (payload, password): any code point, any length
 
-// One throw site each: repeated `throw new XError(…)` costs bytes in the budgeted bundle.
-export function typeError(msg: string): never {
-  throw new TypeError(msg);
-}
-
-export function rangeError(msg: string): never {
-  throw new RangeError(msg);
+/**
+ * Throws TypeError(msg), or RangeError(msg) when `range`: one throw site for the library
+ * (repeated `throw new XError(…)` costs bytes, and each function is flash on a device).
+ */
+export function fail(msg: string, range?: 1): never {
+  throw new (range ? RangeError : TypeError)(msg);
 }
 
 // XS boxes a primitive string on every property read (mxToInstance in xsRun.c: a String instance,
@@ -65,15 +64,25 @@ export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0):
     let c = XS ? CHAR.call(s, i) : s.charCodeAt(i);
     if (c < 0x80) {
       // ASCII, the common case: only U+0000, '#' (0x23) and '+' (0x2B) need a second look, and
-      // (c | 8) === 0x2b is true for exactly those two.
-      if (!c || (c | 8) === PLUS) special(s, i, c, kind);
+      // (c | 8) === 0x2b is true for exactly those two. Allowed as data; '+'/'#' also as a whole
+      // filter level ('#' last).
+      if ((!c || (c | 8) === PLUS) && kind !== STR_DATA && !(c && kind === STR_TEXT)) {
+        if (!c) fail('U+0000 in string');
+        if (
+          kind === STR_TOPIC ||
+          (i && s.charCodeAt(i - 1) !== SLASH) || // [MQTT-4.7.1-2/3]: a wildcard fills its level
+          (i + 1 < n && (c === HASH || s.charCodeAt(i + 1) !== SLASH))
+        ) {
+          fail('misplaced wildcard: ' + s);
+        }
+      }
       if (buf) buf[pos] = c;
       pos++;
     } else {
       if (c >= 0xd800 && c <= 0xdfff) {
         // A surrogate pair as one code point; a lone surrogate reads as itself.
         c = XS ? CODE.call(s, i++)! : s.codePointAt(i++)!;
-        if (c < 0x10000) typeError('lone surrogate in string');
+        if (c < 0x10000) fail('lone surrogate in string');
       }
       let k = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
       if (!buf) pos += k + 1;
@@ -84,23 +93,10 @@ export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0):
     }
   }
   if (kind !== STR_DATA) {
-    if (pos - start > 65535) rangeError('string over 65535 bytes');
-    if (pos === start && kind) typeError('empty topic');
+    if (pos - start > 65535) fail('string over 65535 bytes', 1);
+    if (pos === start && kind) fail('empty topic');
   }
   return pos;
-}
-
-/** U+0000, '+' or '#' at s[i]: allowed as data; '+'/'#' also as a whole filter level ('#' last). */
-function special(s: string, i: number, c: number, kind: number): void {
-  if (kind === STR_DATA || (c && kind === STR_TEXT)) return;
-  if (!c) typeError('U+0000 in string');
-  if (
-    kind === STR_TOPIC ||
-    (i && s.charCodeAt(i - 1) !== SLASH) || // [MQTT-4.7.1-2/3]: a wildcard fills its level
-    (i + 1 < s.length && (c === HASH || s.charCodeAt(i + 1) !== SLASH))
-  ) {
-    typeError('misplaced wildcard: ' + s);
-  }
 }
 
 /**

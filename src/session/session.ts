@@ -86,11 +86,6 @@ const DISCONNECT_BYTE = 0xe0;
 /** SUBSCRIBE/UNSUBSCRIBE exchanges open at once, at most. */
 const MAX_PENDING_ACKS = 8;
 
-/** Elapsed ms from `then` to `now` on a tick that may wrap at 2^32 (fault 12). */
-function elapsed(now: number, then: number): number {
-  return (now - then) >>> 0;
-}
-
 export class Session {
   // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
@@ -140,7 +135,7 @@ export class Session {
     this._pingTimeoutMs = options.pingTimeoutMs ?? this._keepAliveMs / 2;
     this._connackTimeoutMs = options.connackTimeoutMs ?? 10000;
     // Refuse bad options now, not at the first connection: CONNECT is sized (and checked) here.
-    writeConnect(new Uint8Array(0), 0, options);
+    writeConnect(null, 0, options);
   }
 
   /** QoS 1/2 messages in the outbox (queued, or in flight until PUBACK / PUBCOMP). */
@@ -223,11 +218,13 @@ export class Session {
   nextDeadline(nowMs: number): number {
     const connecting = this.state === CONNECTING;
     if (!connecting && (this.state !== ONLINE || !this._keepAliveMs)) return -1;
+    // Elapsed ms as `(now - then) >>> 0`: wrap-safe on a tick that wraps at 2^32 (fault 12). Inline,
+    // not a helper: on a device each function is flash.
     const ms = connecting
-      ? this._connackTimeoutMs - elapsed(nowMs, this._connectAt)
+      ? this._connackTimeoutMs - ((nowMs - this._connectAt) >>> 0)
       : this._pinging
-        ? this._pingTimeoutMs - elapsed(nowMs, this._pingAt)
-        : this._keepAliveMs - Math.max(elapsed(nowMs, this._lastSent), elapsed(nowMs, this._lastRecv));
+        ? this._pingTimeoutMs - ((nowMs - this._pingAt) >>> 0)
+        : this._keepAliveMs - Math.max((nowMs - this._lastSent) >>> 0, (nowMs - this._lastRecv) >>> 0);
     return ms > 0 ? ms : 0;
   }
 
@@ -279,7 +276,8 @@ export class Session {
         ob._st[i] = RELEASED;
       } else if (st === QUEUED) {
         if (busy >= this._window) return;
-        if (!this._out(ob._buf, ob.at[i], ob._len[i], nowMs)) return;
+        if (!this._ev.send(ob._buf, ob.at[i], ob._len[i])) return;
+        this._lastSent = nowMs;
         ob._st[i] = SENT;
       }
       busy++;
@@ -289,53 +287,9 @@ export class Session {
   /**
    * SUBSCRIBE. Returns the packet id (SUBACK comes to onSubscribed), or NOT_CONNECTED, WOULD_BLOCK
    * (the link is full, or 8 (un)subscribes are already open), NO_MEMORY. Throws for a bad filter or QoS.
+   * (With `qos` null, it is unsubscribe(): one function on the device for both.)
    */
-  subscribe(filters: ArrayLike<string>, qos: ArrayLike<number>, nowMs: number): number {
-    return this._exchange(filters, qos, nowMs);
-  }
-
-  /** UNSUBSCRIBE. Returns the packet id (UNSUBACK comes to onUnsubscribed) or a status as subscribe. */
-  unsubscribe(filters: ArrayLike<string>, nowMs: number): number {
-    return this._exchange(filters, null, nowMs);
-  }
-
-  /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
-  disconnect(nowMs: number): void {
-    if (this.state === ONLINE) this._sendTx(2, nowMs, DISCONNECT_BYTE);
-    this.linkLost();
-  }
-
-  // ---- internals ----
-
-  /**
-   * Sends tx[0, end): control packets and QoS 0 are written there. With `first`, the two-byte packet
-   * `first 00` (PINGREQ, DISCONNECT) is written first: the codec's writePingreq and writeDisconnect,
-   * without two functions on the device (a tx buffer too small for them never connects).
-   */
-  private _sendTx(end: number, nowMs: number, first = 0): boolean {
-    if (first) {
-      this._tx[0] = first;
-      this._tx[1] = 0;
-    }
-    return this._out(this._tx, 0, end, nowMs);
-  }
-
-  private _out(bytes: Uint8Array, offset: number, length: number, nowMs: number): boolean {
-    if (!this._ev.send(bytes, offset, length)) return false;
-    this._lastSent = nowMs;
-    return true;
-  }
-
-  private _fail(status: number): number {
-    if (this.state !== OFFLINE) {
-      this.linkLost();
-      this._ev.onClose(status);
-    }
-    return status;
-  }
-
-  /** Sends SUBSCRIBE (`qos` given) or UNSUBSCRIBE (`qos` null): the packet id, or a status. */
-  private _exchange(filters: ArrayLike<string>, qos: ArrayLike<number> | null, nowMs: number): number {
+  subscribe(filters: ArrayLike<string>, qos: ArrayLike<number> | null, nowMs: number): number {
     if (this.state !== ONLINE) return NOT_CONNECTED;
     const ob = this._ob;
     let open = 0;
@@ -356,6 +310,42 @@ export class Session {
     }
     if (qos) this._want.set(id, Array.from(qos));
     return id;
+  }
+
+  /** UNSUBSCRIBE. Returns the packet id (UNSUBACK comes to onUnsubscribed) or a status as subscribe. */
+  unsubscribe(filters: ArrayLike<string>, nowMs: number): number {
+    return this.subscribe(filters, null, nowMs);
+  }
+
+  /** Sends DISCONNECT (the broker then discards the will) and goes offline. Close the link after. */
+  disconnect(nowMs: number): void {
+    if (this.state === ONLINE) this._sendTx(2, nowMs, DISCONNECT_BYTE);
+    this.linkLost();
+  }
+
+  // ---- internals ----
+
+  /**
+   * Sends tx[0, end): control packets and QoS 0 are written there. With `first`, the two-byte packet
+   * `first 00` (PINGREQ, DISCONNECT) is written first: the codec's writePingreq and writeDisconnect,
+   * without two functions on the device (a tx buffer too small for them never connects).
+   */
+  private _sendTx(end: number, nowMs: number, first = 0): boolean {
+    if (first) {
+      this._tx[0] = first;
+      this._tx[1] = 0;
+    }
+    if (!this._ev.send(this._tx, 0, end)) return false;
+    this._lastSent = nowMs;
+    return true;
+  }
+
+  private _fail(status: number): number {
+    if (this.state !== OFFLINE) {
+      this.linkLost();
+      this._ev.onClose(status);
+    }
+    return status;
   }
 
   private _handle(ev: number, nowMs: number): number {
