@@ -88,7 +88,16 @@ const SOCKET_EVENTS = {
       link._events.onOpen();
       return;
     }
-    if (link._pending && !link._flushPending()) return;
+    const p = link._pending;
+    if (p) {
+      // The kept tail, as far as the socket takes it; the buffer goes once all is sent (such writes
+      // are rare: larger than the send buffer).
+      const n = Math.min(count, link._pendingEnd - link._pendingStart);
+      if (n > 0) link._send(p, link._pendingStart, n);
+      link._pendingStart += n;
+      if (link._pendingStart < link._pendingEnd) return;
+      link._pending = null;
+    }
     if (link._wantWritable && !link._ended) {
       link._wantWritable = false;
       link._events.onWritable();
@@ -124,8 +133,8 @@ class ModdableLink implements Link {
   _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
   _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
   _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
-  private _pendingStart = 0;
-  private _pendingEnd = 0;
+  _pendingStart = 0;
+  _pendingEnd = 0;
   _wantWritable = false; // a write was refused: onWritable when the socket takes more
   _opened = false;
   _ended = false; // onClose emitted or scheduled: no event may follow
@@ -141,34 +150,32 @@ class ModdableLink implements Link {
     this._busy = true;
     try {
       if (isIPv4(target.host)) this._connect(target, target.host);
-      else this._resolve(target, dnsServers);
+      else {
+        const resolver = new Resolver({ servers: dnsServers, socket: { io: UDP } });
+        this._resolver = resolver;
+        resolver.resolve({
+          host: target.host,
+          onResolved: (_host: string, address: unknown) => {
+            this._closeResolver();
+            if (this._ended) return null;
+            try {
+              this._connect(target, String(address));
+            } catch (e) {
+              this._fail(reason(e));
+            }
+            return null;
+          },
+          onError: () => {
+            this._closeResolver();
+            this._fail('dns: cannot resolve ' + target.host);
+            return null;
+          },
+        });
+      }
     } catch (e) {
       this._fail(reason(e));
     }
     this._busy = false;
-  }
-
-  private _resolve(target: Target, servers: string[]): void {
-    const resolver = new Resolver({ servers, socket: { io: UDP } });
-    this._resolver = resolver;
-    resolver.resolve({
-      host: target.host,
-      onResolved: (_host: string, address: unknown) => {
-        this._closeResolver();
-        if (this._ended) return null;
-        try {
-          this._connect(target, String(address));
-        } catch (e) {
-          this._fail(reason(e));
-        }
-        return null;
-      },
-      onError: () => {
-        this._closeResolver();
-        this._fail('dns: cannot resolve ' + target.host);
-        return null;
-      },
-    });
   }
 
   private _closeResolver(): void {
@@ -280,18 +287,8 @@ class ModdableLink implements Link {
     return v;
   }
 
-  /** Sends the kept tail as far as the socket takes it; true when all is sent. */
-  _flushPending(): boolean {
-    const n = Math.min(this._writable, this._pendingEnd - this._pendingStart);
-    if (n > 0) this._send(this._pending!, this._pendingStart, n);
-    this._pendingStart += n;
-    if (this._pendingStart < this._pendingEnd) return false;
-    this._pending = null; // the buffer goes: such writes are rare (larger than the send buffer)
-    return true;
-  }
-
   /** Hands bytes to the socket; a throw there ends the link (onClose follows, deferred). */
-  private _send(bytes: Uint8Array, offset: number, length: number): void {
+  _send(bytes: Uint8Array, offset: number, length: number): void {
     this._busy = true;
     try {
       const socket = this._socket!;

@@ -17,7 +17,7 @@ import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
 import Time from 'time';
 import Timer from 'timer';
-import { CONNACK, CONNECTION_LOST, EV_PACKET, NEED_MORE, PUBLISH, STOPPED, SUBACK, WOULD_BLOCK } from '../../src/codec/constants.js';
+import { CONNACK, CONNECTION_LOST, DISCONNECT, EV_PACKET, NEED_MORE, PINGREQ, PUBACK, PUBCOMP, PUBLISH, STOPPED, SUBACK, SUBSCRIBE, UNSUBSCRIBE, WOULD_BLOCK } from '../../src/codec/constants.js';
 import { Decoder } from '../../src/codec/decoder.js';
 import { checkQos } from '../../src/codec/encode.js';
 import { Session } from '../../src/session/session.js';
@@ -44,8 +44,8 @@ const CLOSED = 4;
 
 type Bytes = ArrayBuffer | ArrayBufferView;
 
-/** One function for the session's events this class does not need: no closure each. */
-function NOOP(): void {}
+/** One function for the session's events this class does not need: no closure each (an arrow: no prototype object in flash). */
+const NOOP = (): void => {};
 
 /** The bytes of a Buffer as a Uint8Array (the view allocates; the bytes are not copied). */
 function view(b: Bytes): Uint8Array {
@@ -73,6 +73,8 @@ class ControlDecoder extends Decoder {
 }
 
 export default class MQTTClient {
+  // The operations (ECMA-419's), MQTT's packet types: the methods use those constants (src/codec/constants.ts),
+  // which the device build inlines, not these (a read of the class's own binding is a closure in flash).
   static CONNECT = 1;
   static CONNACK = 2;
   static PUBLISH = 3;
@@ -209,7 +211,10 @@ export default class MQTTClient {
         address,
         host: o.host,
         port: o.port ?? 1883,
-        onReadable: (count: number) => this._onReadable(count),
+        onReadable: (count: number) => {
+          this._unread = count;
+          this._pull();
+        },
         onWritable: (count: number) => this._onWritable(count),
         onError: () => this._lost(CONNECTION_LOST),
       });
@@ -265,7 +270,7 @@ export default class MQTTClient {
     const delay = Math.max(min >> 2, Math.floor(Math.random() * Math.min(60000, min * 2 ** Math.min(this._attempt++, 16))));
     this._st = WAITING;
     this._schedule(delay);
-    o.onControl?.call(this, this._control(MQTTClient.DISCONNECT, 0, status));
+    o.onControl?.call(this, this._control(DISCONNECT, 0, status));
   }
 
   private _schedule(ms: number): void {
@@ -320,11 +325,6 @@ export default class MQTTClient {
       if (this._keptEnd > this._keptAt) this._pull();
     }
     if (this._st === ONLINE && this._writable > OVERHEAD) o.onWritable?.call(this, this._writable - OVERHEAD);
-  }
-
-  private _onReadable(count: number): void {
-    this._unread = count;
-    this._pull();
   }
 
   /** Reads and gives the bytes to the session, until the socket is empty or the session takes less (an ack waits for room). */
@@ -477,15 +477,26 @@ export default class MQTTClient {
         this._frag!.set(b, this._fragAt);
         this._fragAt += n;
       }
-      if (!(this._left -= n)) this._published(now);
+      if (!(this._left -= n)) {
+        // The PUBLISH is complete: a streamed one lets the session send what it held back meanwhile;
+        // a kept one goes to the session whole.
+        if (this._stream) {
+          this._stream = false;
+          this._s.pump(now);
+        } else {
+          const r = this._s.publish(this._fragTopic!, this._frag!.subarray(0, this._fragAt), this._fragQos, this._fragRetain, now);
+          if (r < 0) throw new Error('write failed (' + r + ')');
+          this._arm();
+        }
+      }
       return this._room();
     }
     const reconnect = this._o.reconnect;
-    const op = options?.operation ?? MQTTClient.PUBLISH;
-    if (st !== ONLINE && !(reconnect && op === MQTTClient.PUBLISH && options?.QoS)) throw new Error('not connected');
+    const op = options?.operation ?? PUBLISH;
+    if (st !== ONLINE && !(reconnect && op === PUBLISH && options?.QoS)) throw new Error('not connected');
     const s = this._s;
     let r = 0;
-    if (op === MQTTClient.PUBLISH) {
+    if (op === PUBLISH) {
       const qos = checkQos(options.QoS ?? 0);
       const topic = options.topic;
       if (topic !== this._topic || !this._topicBytes) {
@@ -546,7 +557,7 @@ export default class MQTTClient {
         }
         return this._room();
       }
-    } else if (op === MQTTClient.SUBSCRIBE || op === MQTTClient.UNSUBSCRIBE) {
+    } else if (op === SUBSCRIBE || op === UNSUBSCRIBE) {
       const items = options.items;
       const filters: string[] = [];
       const qos: number[] = [];
@@ -554,30 +565,18 @@ export default class MQTTClient {
         filters.push(items[i].topic);
         qos.push(items[i].QoS ?? 0);
       }
-      r = op === MQTTClient.SUBSCRIBE ? s.subscribe(filters, qos, now) : s.unsubscribe(filters, now);
-    } else if (op === MQTTClient.PINGREQ) {
+      r = op === SUBSCRIBE ? s.subscribe(filters, qos, now) : s.unsubscribe(filters, now);
+    } else if (op === PINGREQ) {
       if (!this._send(PINGREQ_BYTES, 0, 2)) r = WOULD_BLOCK;
-    } else if (op === MQTTClient.DISCONNECT) {
+    } else if (op === DISCONNECT) {
       s.disconnect(now); // the broker discards the will; the socket closes after
       this._lost(STOPPED);
       return 0;
-    } else if (op < MQTTClient.PUBACK || op > MQTTClient.PUBCOMP) throw new RangeError('operation');
+    } else if (op < PUBACK || op > PUBCOMP) throw new RangeError('operation');
     // (PUBACK, PUBREC, PUBREL, PUBCOMP: the session sends them itself, in order.)
     if (r < 0) throw new Error(r === WOULD_BLOCK ? 'overflow' : 'write failed (' + r + ')'); // statusName(r) says which
     this._arm();
     return this._room();
-  }
-
-  /** A PUBLISH written in fragments is complete. */
-  private _published(now: number): void {
-    if (this._stream) {
-      this._stream = false;
-      this._s.pump(now); // what the session held back meanwhile
-      return;
-    }
-    const r = this._s.publish(this._fragTopic!, this._frag!.subarray(0, this._fragAt), this._fragQos, this._fragRetain, now);
-    if (r < 0) throw new Error('write failed (' + r + ')');
-    this._arm();
   }
 
   /** What write() may take now: onWritable's count. */

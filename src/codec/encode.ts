@@ -12,7 +12,7 @@
 // allocation). Near the end of the buffer it is sized exactly first, so that NO_MEMORY is exact.
 import { MAX_REMAINING_LENGTH, NO_MEMORY, PUBACK, PUBCOMP, PUBREL } from './constants.js';
 import { sizeOfVarint, writeVarint } from './varint.js';
-import { checkUtf8, units, utf8, fail, STRING, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
+import { bound, checkUtf8, utf8, fail, STRING, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
 
 /** Binary data: bytes as they are, or a string sent as its UTF-8 bytes. */
 export type Data = Uint8Array | string;
@@ -92,14 +92,6 @@ function head(buf: Uint8Array, pos: number, first: number, rl: number): number {
   if (pos + total(rl) > buf.length) return NO_MEMORY;
   buf[pos] = first;
   return writeVarint(buf, pos + 1, rl);
-}
-
-/**
- * A bound of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each, so `k` 1 gives the
- * lower bound and 3 the upper (one function, not two: each is preloaded slots on the device).
- */
-function bound(d: Data | null, k: number): number {
-  return d ? (typeof d === STRING ? k * units(d as string) : d.length) : 0;
 }
 
 /** Bytes of the CONNECT packet for `o`. Throws TypeError/RangeError on invalid options. */

@@ -377,7 +377,39 @@ export class Session {
     }
     if (ev === EV_FRAGMENT) return 0; // (only PUBLISH is streamed)
     const id = dec.packetId;
-    if (type === CONNACK) return this._connack(nowMs);
+    if (type === CONNACK) {
+      const rc = dec.returnCode;
+      if (rc) return -40 - rc; // REFUSED_*: the broker closes the link [MQTT-3.2.2-5]
+      const present = dec.sessionPresent;
+      const clean = this.options.clean !== false;
+      // A session present after a clean-session CONNECT: the broker kept what we asked it to discard,
+      // and we would skip resubscribing [MQTT-3.2.2-1] (coreMQTT closes too).
+      if (present && clean) return SESSION_PRESENT_ON_CLEAN;
+      const kept = present || clean || !this._everConnected;
+      this.state = ONLINE;
+      this._everConnected = true;
+      this._lastRecv = nowMs;
+      if (!present) {
+        this._rx2.fill(0);
+        // Messages sent before are new to a broker that lost the session: no DUP [MQTT-3.3.1-1]. A
+        // QoS 2 exchange past PUBREC is complete: the broker took the message, and no PUBCOMP can come.
+        const ob = this._ob;
+        for (let i = 0; i < ob.end; i++) {
+          if (ob._st[i] === QUEUED) ob._buf[ob.at[i]] &= ~8;
+          else if (ob._st[i] === RELEASE) {
+            const id = ob.id[i];
+            ob.free(i);
+            this._ev.onPublished(id);
+            i = -1; // from the start: the callback may have changed the table
+          }
+        }
+      }
+      // The owner first (it resubscribes), then the resends: their order among PUBLISHes is what
+      // [MQTT-4.6.0-1] asks, and a publish() made in onConnected queues behind them in the outbox.
+      this._ev.onConnected(present, kept);
+      if (this.state === ONLINE) this.pump(nowMs);
+      return 0;
+    }
     if (type === PINGRESP) this._pinging = false;
     else if (type === PUBREL) {
       for (let i = 0; i < this._rx2.length; i++) if (this._rx2[i] === id) this._rx2[i] = 0;
@@ -415,40 +447,6 @@ export class Session {
       }
       // Else unsolicited: a PUBACK (case 31), SUBACK or UNSUBACK for nothing awaiting it is ignored.
     }
-    return 0;
-  }
-
-  private _connack(nowMs: number): number {
-    const rc = this.message.returnCode;
-    if (rc) return -40 - rc; // REFUSED_*: the broker closes the link [MQTT-3.2.2-5]
-    const present = this.message.sessionPresent;
-    const clean = this.options.clean !== false;
-    // A session present after a clean-session CONNECT: the broker kept what we asked it to discard,
-    // and we would skip resubscribing [MQTT-3.2.2-1] (coreMQTT closes too).
-    if (present && clean) return SESSION_PRESENT_ON_CLEAN;
-    const kept = present || clean || !this._everConnected;
-    this.state = ONLINE;
-    this._everConnected = true;
-    this._lastRecv = nowMs;
-    if (!present) {
-      this._rx2.fill(0);
-      // Messages sent before are new to a broker that lost the session: no DUP [MQTT-3.3.1-1]. A
-      // QoS 2 exchange past PUBREC is complete: the broker took the message, and no PUBCOMP can come.
-      const ob = this._ob;
-      for (let i = 0; i < ob.end; i++) {
-        if (ob._st[i] === QUEUED) ob._buf[ob.at[i]] &= ~8;
-        else if (ob._st[i] === RELEASE) {
-          const id = ob.id[i];
-          ob.free(i);
-          this._ev.onPublished(id);
-          i = -1; // from the start: the callback may have changed the table
-        }
-      }
-    }
-    // The owner first (it resubscribes), then the resends: their order among PUBLISHes is what
-    // [MQTT-4.6.0-1] asks, and a publish() made in onConnected queues behind them in the outbox.
-    this._ev.onConnected(present, kept);
-    if (this.state === ONLINE) this.pump(nowMs);
     return 0;
   }
 
