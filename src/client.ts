@@ -259,7 +259,7 @@ export class Client {
     // A missing handler must not pass for an unsubscription.
     if (q && typeof handler !== 'function') fail('handler must be a function');
     // Checked whole before anything changes: each filter, each QoS, and the packet's size.
-    if (writeFilters(new Uint8Array(this._o.txBufferSize ?? (XS ? 512 : 1024)), 0, q ? 0x82 : 0xa2, 1, list, q) < 0) fail('filters over txBufferSize', 1);
+    if (writeFilters(null, 0, q ? 0x82 : 0xa2, 1, list, q) > (this._o.txBufferSize ?? (XS ? 512 : 1024))) fail('filters over txBufferSize', 1);
     const group = ++this._groups;
     // The filters' earlier subscriptions or unsubscriptions give way to these (the last of a filter given twice wins).
     const subs = this._subs.filter((sub) => list.indexOf(sub.filter) < 0);

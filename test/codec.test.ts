@@ -206,6 +206,13 @@ describe('encoder: fixture table', () => {
     const payload = new Uint8Array(20000);
     expect(C.sizeOfPublish('a/b', payload, 1)).toBe(C.writePublish(buf, 0, 'a/b', payload, 1, false, false, 1));
     expect(C.sizeOfPublish('t', 'x'.repeat(16384), 0)).toBe(1 + 3 + 3 + 16384);
+    // writeConnect and writeFilters with no buffer: the size, checked as when writing.
+    expect(C.writeConnect(null, 0, o)).toBe(C.writeConnect(buf, 0, o));
+    const filters = ['a/+/é', 's/#', 'x'.repeat(200)];
+    expect(C.writeFilters(null, 0, 0x82, 7, filters, [0, 1, 2])).toBe(C.writeSubscribe(buf, 0, 7, filters, [0, 1, 2]));
+    expect(C.writeFilters(null, 0, 0xa2, 7, filters, null)).toBe(C.writeUnsubscribe(buf, 0, 7, filters));
+    expect(() => C.writeFilters(null, 0, 0x82, 7, ['a/#/b'], [0])).toThrow(TypeError);
+    expect(() => C.writeFilters(null, 0, 0x82, 7, ['a'], [3])).toThrow(RangeError);
   });
 });
 

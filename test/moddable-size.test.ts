@@ -10,7 +10,7 @@ import { ensureBuilt, sdk } from '../tools/moddable/sim.mjs';
 // @ts-expect-error plain .mjs tools without declarations
 import { BUDGET, measureDevice } from '../tools/moddable/size.mjs';
 // @ts-expect-error plain .mjs tools without declarations
-import { libraryBreakdown } from '../tools/moddable/heap.mjs';
+import { byFeature, libraryBreakdown } from '../tools/moddable/heap.mjs';
 
 describe.runIf(!!sdk())('what the device pays, on the real Moddable toolchain', () => {
   it('xs-mqtt over plain TCP stays within its flash and RAM budget; TLS is linked only by an app that opts in', async () => {
@@ -46,5 +46,11 @@ describe.runIf(!!sdk())('what the device pays, on the real Moddable toolchain', 
     expect(fns.length).toBeGreaterThan(50);
     expect(fns.filter((r: any) => !/^(src|hosts)\/.+\.ts:\d+$/.test(r.where)).map((r: any) => r.name)).toEqual([]);
     expect(fns.map((r: any) => r.name)).toEqual(expect.arrayContaining(['Client', 'Client.prototype.publish', 'Decoder.prototype.push', 'writePublish', 'utf8']));
+    // ...and belongs to one feature of the "by feature" table (what each kilobyte buys), which
+    // accounts for the whole heap.
+    const { features, unassigned } = byFeature(heap.rows);
+    expect(unassigned).toEqual([]);
+    expect(features.reduce((n: number, [, b]: [string, number]) => n + b, 0)).toBe(heap.slots * 32 + heap.code);
+    for (const [f, b] of features) expect(b, f).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -374,7 +374,6 @@ export default class MQTTClient {
   /** A message or a piece of one: onReadable, read() takes its bytes during the call. */
   private _message(): void {
     const d = this._dec;
-    const o = this._o;
     const last = d.fragmentOffset + d.payloadLength === d.messageLength;
     this._rd = d.data;
     this._rdAt = d.payloadOffset;
@@ -384,7 +383,7 @@ export default class MQTTClient {
         ? LAST
         : MORE
       : { topic: decodeUtf8(d.topicData, d.topicOffset, d.topicOffset + d.topicLength), QoS: d.qos, retain: d.retain, byteLength: d.messageLength, more: !last };
-    o.onReadable?.call(this, d.payloadLength, options);
+    this._o.onReadable?.call(this, d.payloadLength, options);
     const left = this._rdEnd - this._rdAt;
     if (left > 0 && this._sock) {
       // Unread: copied out of the decoder's record (reused for the next bytes) for a later read().

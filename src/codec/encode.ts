@@ -225,8 +225,11 @@ export function writeUnsubscribe(buf: Uint8Array, pos: number, packetId: number,
   return writeFilters(buf, pos, 0xa2, packetId, filters, null); // flags 0010 [MQTT-3.10.1-1]
 }
 
-/** Writes SUBSCRIBE (`first` 0x82, with `qos`) or UNSUBSCRIBE (0xa2, `qos` null): as those two. */
-export function writeFilters(buf: Uint8Array, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
+/**
+ * Writes SUBSCRIBE (`first` 0x82, with `qos`) or UNSUBSCRIBE (0xa2, `qos` null): as those two. With
+ * `buf` null, checks the same and returns the packet's size.
+ */
+export function writeFilters(buf: Uint8Array | null, pos: number, first: number, id: number, filters: ArrayLike<string>, qos: ArrayLike<number> | null): number {
   // Sized (`out` null), then written: (UN)SUBSCRIBE is rare, so code size counts more than time
   // here. Two passes of one loop, not a body function called twice: on a device each function is flash.
   if (!filters.length) fail('no topic filter'); // [MQTT-3.8.3-3] [MQTT-3.10.3-2]
@@ -240,7 +243,9 @@ export function writeFilters(buf: Uint8Array, pos: number, first: number, id: nu
         p++;
       }
     }
-    if (out || (p = head(buf, pos, first, p)) < 0) return p;
+    if (out) return p;
+    if (!buf) return total(p);
+    if ((p = head(buf, pos, first, p)) < 0) return p;
   }
 }
 

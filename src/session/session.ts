@@ -191,8 +191,7 @@ export class Session {
       offset += dec.consumed;
       length -= dec.consumed;
       if (ev === NEED_MORE) break;
-      if (ev < 0) return this._fail(ev);
-      const s = this._handle(ev, nowMs);
+      const s = ev < 0 ? ev : this._handle(ev, nowMs);
       if (s < 0) return this._fail(s);
     }
     return offset - start;
@@ -351,33 +350,30 @@ export class Session {
   private _handle(ev: number, nowMs: number): number {
     const dec = this.message;
     const type = dec.type;
+    const id = dec.packetId;
+    let ack = 0; // the acknowledgement this packet asks for: sent at the end, or owed
     if (type === PUBLISH) {
       const qos = dec.qos;
-      const id = dec.packetId;
       const last = ev === EV_PACKET || dec.fragmentOffset + dec.payloadLength === dec.messageLength;
+      let free = -1;
+      let seen = false;
       if (qos === 2) {
         // Exactly once: deliver on the first PUBLISH of this id; a resend before PUBREL is only acked.
-        let free = -1;
-        let seen = false;
         for (let i = 0; i < this._rx2.length; i++) {
           if (this._rx2[i] === id) seen = true;
           else if (!this._rx2[i] && free < 0) free = i;
         }
-        if (!seen) {
-          if (free < 0) return QOS2_TABLE_FULL;
-          this._ev.onMessage(ev);
-          if (last) this._rx2[free] = id;
-        }
-        return last ? this._ack(PUBREC, id, nowMs) : 0;
+        if (!seen && free < 0) return QOS2_TABLE_FULL;
       }
-      this._ev.onMessage(ev);
+      if (!seen) {
+        this._ev.onMessage(ev);
+        if (qos === 2 && last) this._rx2[free] = id;
+      }
       // QoS 1: acknowledged after delivery, once the last piece is delivered [MQTT-4.3.2-2], also on
-      // a topic never subscribed to (case 26) and for a redelivery (case 25).
-      return qos && last ? this._ack(PUBACK, id, nowMs) : 0;
-    }
-    if (ev === EV_FRAGMENT) return 0; // (only PUBLISH is streamed)
-    const id = dec.packetId;
-    if (type === CONNACK) {
+      // a topic never subscribed to (case 26) and for a redelivery (case 25). QoS 2: PUBREC.
+      if (qos && last) ack = qos === 2 ? PUBREC : PUBACK;
+    } else if (ev === EV_FRAGMENT) return 0; // (only PUBLISH is streamed)
+    else if (type === CONNACK) {
       const rc = dec.returnCode;
       if (rc) return -40 - rc; // REFUSED_*: the broker closes the link [MQTT-3.2.2-5]
       const present = dec.sessionPresent;
@@ -397,9 +393,9 @@ export class Session {
         for (let i = 0; i < ob.end; i++) {
           if (ob._st[i] === QUEUED) ob._buf[ob.at[i]] &= ~8;
           else if (ob._st[i] === RELEASE) {
-            const id = ob.id[i];
+            const done = ob.id[i];
             ob.free(i);
-            this._ev.onPublished(id);
+            this._ev.onPublished(done);
             i = -1; // from the start: the callback may have changed the table
           }
         }
@@ -407,13 +403,11 @@ export class Session {
       // The owner first (it resubscribes), then the resends: their order among PUBLISHes is what
       // [MQTT-4.6.0-1] asks, and a publish() made in onConnected queues behind them in the outbox.
       this._ev.onConnected(present, kept);
-      if (this.state === ONLINE) this.pump(nowMs);
-      return 0;
-    }
-    if (type === PINGRESP) this._pinging = false;
+      this.pump(nowMs);
+    } else if (type === PINGRESP) this._pinging = false;
     else if (type === PUBREL) {
       for (let i = 0; i < this._rx2.length; i++) if (this._rx2[i] === id) this._rx2[i] = 0;
-      return this._ack(PUBCOMP, id, nowMs);
+      ack = PUBCOMP;
     } else {
       // An acknowledgement of ours: it completes (or moves on) only the record in the state that awaits it.
       const ob = this._ob;
@@ -428,10 +422,9 @@ export class Session {
         if (qos !== 2 && st !== RELEASE && st !== RELEASED) return UNEXPECTED_ACK;
         ob._st[i] = RELEASED; // still in the window until PUBCOMP
         ob._len[i] = 0;
-        return this._ack(PUBREL, id, nowMs);
-      }
-      if (type === PUBCOMP && st !== RELEASED) return UNEXPECTED_ACK;
-      if (type === SUBACK && st === SUB) {
+        ack = PUBREL;
+      } else if (type === PUBCOMP && st !== RELEASED) return UNEXPECTED_ACK;
+      else if (type === SUBACK && st === SUB) {
         const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, this._want.get(id)!); // cases 35, 36
         if (s) return s;
         ob.free(i);
@@ -447,13 +440,13 @@ export class Session {
       }
       // Else unsolicited: a PUBACK (case 31), SUBACK or UNSUBACK for nothing awaiting it is ignored.
     }
-    return 0;
-  }
-
-  /** Sends an acknowledgement, or owes it while the link is full (receive() then reads no further). */
-  private _ack(type: number, id: number, nowMs: number): number {
-    // Not after disconnect() (or anything else that ended the connection) from onMessage [MQTT-3.14.4-1].
-    if (this.state === ONLINE && !this._sendTx(writeAck(this._tx, 0, type, id), nowMs)) this._owed = (type << 16) | id;
+    // The acknowledgement goes through pump(), which sends what is owed first, or keeps it owed while
+    // the link is full (receive() then reads no further). Not after disconnect() (or anything else
+    // that ended the connection) from onMessage [MQTT-3.14.4-1]: offline, nothing is owed.
+    if (ack && this.state === ONLINE) {
+      this._owed = (ack << 16) | id;
+      this.pump(nowMs);
+    }
     return 0;
   }
 }

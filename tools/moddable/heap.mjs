@@ -326,6 +326,53 @@ export function libraryBreakdown(file, root) {
   });
 }
 
+/**
+ * What the plain client's flash buys, feature by feature: each function of the breakdown belongs to
+ * exactly one feature, matched on `<source file> <name>` (the first pattern that matches). A function
+ * no pattern matches is reported as unassigned (test/moddable-size.test.ts fails on one, so that the
+ * table stays whole as the code changes); objects, prototypes and module variables are the structure
+ * that holds the functions. Features listed here are what the client offers; the first five are the
+ * guarantees issue #10 names (validation, outbox and resend, QoS 2 exactly once, streaming, reconnect).
+ */
+export const FEATURES = [
+  ['decoding: the resumable decoder, every malformed-input check, streamed messages', /^src\/codec\/decoder\.ts Decoder(\.prototype\.(push|_parse|_publish|reset))?$/],
+  ['encoding: every packet the client sends, misuse refused (TypeError, RangeError)', /^src\/codec\/(encode|varint)\.ts |^src\/codec\/utf8\.ts (bound|fail)$/],
+  ['UTF-8: strings encoded and checked in one pass, topics checked, decoded on request', /^src\/codec\/utf8\.ts (utf8|checkUtf8|decodeUtf8)$/],
+  ['session: CONNECT/CONNACK, keepalive, acknowledgements both ways, QoS 2 exactly once', /^src\/session\/session\.ts Session(\.prototype\.(_handle|receive|start|tick|nextDeadline|_ack|_sendTx|_fail|disconnect|linkLost))?$/],
+  ['outbox: QoS 1/2 kept across reconnects, resent in order, bounded', /^src\/session\/outbox\.ts |^src\/session\/session\.ts Session\.prototype\.(publish|pump|queued)$/],
+  ['(un)subscribe exchanges: SUBACK checked against the request', /^src\/session\/suback\.ts |^src\/session\/session\.ts Session\.prototype\.(subscribe|unsubscribe)$/],
+  ['client: connection lifecycle, reconnect with backoff and jitter, one timer', /^src\/client\.ts (Client(\.prototype\.(start|stop|_open|_closeLink|_drop|_setTimer|_onTimer|_armSession|online))?|Bridge(\.prototype\.(send|onOpen|onClose|onConnected))?)$/],
+  ['client: subscriptions with handlers, wildcard dispatch, handler errors contained', /^src\/client\.ts (Client\.prototype\.(subscribe|unsubscribe|_flushSubs|_acked)|Bridge\.prototype\.(onMessage|onSubscribed|onUnsubscribed))$|^src\/topic\.ts matchTopic$/],
+  ['client: publish, the string-topic cache', /^src\/client\.ts (Client\.prototype\.publish|Bridge\.prototype\.onPublished)$|^src\/topic\.ts topicBytes$/],
+  ['client: receive queue, messages handled outside socket callbacks, flow control', /^src\/client\.ts (Client\.prototype\._drain|Bridge\.prototype\.(onData|onWritable))$/],
+  ['client: end(), a graceful stop', /^src\/client\.ts Client\.prototype\.(end|_settle)$/],
+  ["Message: topic, payload and text on request", /^src\/codec\/decoder\.ts Decoder\.prototype\.(topic|payload|text)$/],
+  ['statusName', /^src\/session\/status\.ts /],
+  ['Moddable host: the socket, reads and writes without allocation, flow control', /^hosts\/moddable\/index\.ts (ModdableLink(\.prototype\.(_send|write|_pull|_resumed|resume|_viewsOf|_fail|close|_connect))?|onReadable|onWritable|onError|fit|reason)$/],
+  ['Moddable host: DNS', /^hosts\/moddable\/ipv4\.ts |^hosts\/moddable\/index\.ts ModdableLink\.prototype\._closeResolver$/],
+  ['Moddable host: time, timers, deferred tasks, jitter seeded per board', /^hosts\/moddable\/index\.ts ModdableHost(\.prototype\.\w+)?$/],
+];
+
+/** The breakdown's bytes by feature (FEATURES): [[feature, bytes]], and the functions no feature matched. */
+export function byFeature(rows, slotBytes = 32) {
+  const totals = new Map(FEATURES.map(([f]) => [f, 0]));
+  const structure = 'structure: prototypes, the gathered functions\' objects, module records and variables';
+  totals.set(structure, 0);
+  const unassigned = [];
+  for (const r of rows) {
+    const bytes = r.slots * slotBytes + r.code;
+    if (r.kind !== 'function') {
+      totals.set(structure, totals.get(structure) + bytes);
+      continue;
+    }
+    const key = `${r.where.replace(/:\d+$/, '')} ${r.name}`;
+    const f = FEATURES.find(([, re]) => re.test(key));
+    if (f) totals.set(f[0], totals.get(f[0]) + bytes);
+    else unassigned.push(key);
+  }
+  return { features: [...totals], unassigned };
+}
+
 /** Lines for a report: totals, by source file, and the `top` costliest rows (all with top = Infinity). */
 export function formatBreakdown({ rows, slots, code }, { slotBytes = 32, top = 30 } = {}) {
   const bytes = (r) => r.slots * slotBytes + r.code;
@@ -341,6 +388,10 @@ export function formatBreakdown({ rows, slots, code }, { slotBytes = 32, top = 3
   }
   out.push('', `by source file (slots × ${slotBytes} B + bytecode):`);
   for (const [f, n] of [...byFile].sort((a, b) => b[1] - a[1])) out.push(`  ${String(n).padStart(6)} B  ${f}`);
+  const { features, unassigned } = byFeature(rows, slotBytes);
+  out.push('', `by feature (what each kilobyte buys; the keys, the module records and the app's own code are not in these):`);
+  for (const [f, n] of features) out.push(`  ${String(n).padStart(6)} B  ${f}`);
+  if (unassigned.length) out.push(`  unassigned functions (add them to FEATURES in tools/moddable/heap.mjs): ${unassigned.join(', ')}`);
   out.push('', `function by function${Number.isFinite(top) ? `, the ${top} costliest (npm run size -- --all for every one)` : ''}:`);
   out.push('   bytes  slots (closures)  bytecode  name  (source)');
   for (const r of rows.slice(0, top)) {
