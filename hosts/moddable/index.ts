@@ -81,10 +81,14 @@ const SOCKET_EVENTS = {
       // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
       link._opened = true;
       // A power of two, and views of its first 1, 4, 16… bytes: reads then allocate nothing.
-      const rx = new Uint8Array(1 << (31 - Math.clz32(link._rxBytes > 1 ? link._rxBytes : 1)));
+      // One ArrayBuffer under rx and the write stage (plain TCP): an ArrayBuffer of its own is 96 B
+      // of RAM more than a view of a shared one (lin).
+      const n = 1 << (31 - Math.clz32(link._rxBytes > 1 ? link._rxBytes : 1));
+      const b = new ArrayBuffer(link._tls ? n : n + TX_STAGE);
+      const rx = new Uint8Array(b, 0, n);
       link._rx = rx;
       link._views = link._viewsOf(rx);
-      if (!link._tls) link._txViews = link._viewsOf(new Uint8Array(TX_STAGE));
+      if (!link._tls) link._txViews = link._viewsOf(new Uint8Array(b, n, TX_STAGE));
       link._events.onOpen();
       return;
     }
@@ -129,7 +133,9 @@ class ModdableLink implements Link {
   _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
   _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
   _keptEnd = 0;
-  private _resumeFn = () => this._resumed();
+  // resume()'s timer callback, made the first time the client holds bytes back (flow control; most
+  // links never do): a closure is 192 B of RAM and more (lin).
+  private _resumeFn: (() => void) | null = null;
   _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
   _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
   _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
@@ -234,20 +240,24 @@ class ModdableLink implements Link {
   }
 
   resume(): void {
-    if (this._keptEnd > this._keptStart && !this._ended) Timer.set(this._resumeFn, 0);
-  }
-
-  private _resumed(): void {
-    const rx = this._rx;
-    if (this._ended || !rx || this._keptEnd === this._keptStart) return;
-    const n = this._keptEnd - this._keptStart;
-    const taken = this._events.onData(rx, this._keptStart, n);
-    if (taken < n) {
-      this._keptStart += taken;
-      return;
+    if (this._keptEnd > this._keptStart && !this._ended) {
+      // What the client left in rx, given again; then the socket read on. (The arrow's body, not a
+      // method: no slots of its own in flash, and its code is copied to RAM only on a link that
+      // ever holds bytes back.)
+      this._resumeFn ??= () => {
+        const rx = this._rx;
+        if (this._ended || !rx || this._keptEnd === this._keptStart) return;
+        const n = this._keptEnd - this._keptStart;
+        const taken = this._events.onData(rx, this._keptStart, n);
+        if (taken < n) {
+          this._keptStart += taken;
+          return;
+        }
+        this._keptStart = this._keptEnd = 0;
+        this._pull();
+      };
+      Timer.set(this._resumeFn, 0);
     }
-    this._keptStart = this._keptEnd = 0;
-    this._pull();
   }
 
   write(bytes: Uint8Array, offset: number, length: number): boolean {
