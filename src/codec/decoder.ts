@@ -152,9 +152,9 @@ export class Decoder {
    * sets `consumed`. Returns EV_PACKET, EV_FRAGMENT, NEED_MORE (0: all consumed, nothing complete),
    * or a negative remote status (see constants.ts) that sticks until reset(). Never throws.
    */
-  // (`this.x` throughout, not a local alias of `this`: in XS bytecode `this` is one byte and a local
-  // two, and `d.` had cost the device 104 B over these three methods.)
   push(bytes: Uint8Array, offset: number, length: number): number {
+    // (`this.x` throughout, not a local alias of `this`: in XS bytecode `this` is one byte and a local
+    // two, and `d.` had cost the device 104 B over push, _parse and _publish.)
     const start = offset;
     const end = offset + length;
     let s = this._err;
