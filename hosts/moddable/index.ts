@@ -27,9 +27,8 @@ export interface ModdableHostOptions {
   /** DNS servers for names that are not dotted IPv4 addresses (default 1.1.1.1, 8.8.8.8). */
   dnsServers?: string[];
   /**
-   * Bytes of each link's read buffer, a power of two: onData gets at most this many at a time
-   * (default 256: each read goes straight on into the client's receive queue, so a larger one saves
-   * only read calls).
+   * Bytes of each link's read buffer: onData gets at most this many at a time (default 256: each
+   * read goes straight on into the client's receive queue, so a larger one saves only read calls).
    */
   rxBytes?: number;
   /**
@@ -49,14 +48,8 @@ const TLS_RECORD_OVERHEAD = 96;
 
 export { isIPv4 };
 
-/** Bytes of the staging buffer that writes of part of an array go through (a power of two). */
+/** Bytes of the staging buffer that writes of part of an array go through. */
 const TX_STAGE = 256;
-
-/** The largest of `views` (ModdableLink's _viewsOf) no longer than `n` (at least 1). */
-function fit(views: Uint8Array[], n: number): Uint8Array {
-  const last = views[views.length - 1];
-  return n >= last.length ? last : views[(31 - Math.clz32(n)) >> 1];
-}
 
 /**
  * A socket's callbacks, shared by every link: ECMA-419 calls them on the socket, and the socket's
@@ -80,15 +73,14 @@ const SOCKET_EVENTS = {
     if (!link._opened) {
       // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
       link._opened = true;
-      // A power of two, and views of its first 1, 4, 16… bytes: reads then allocate nothing.
-      // One ArrayBuffer under rx and the write stage (plain TCP): an ArrayBuffer of its own is 96 B
-      // of RAM more than a view of a shared one (lin).
-      const n = 1 << (31 - Math.clz32(link._rxBytes > 1 ? link._rxBytes : 1));
-      const b = new ArrayBuffer(link._tls ? n : n + TX_STAGE);
-      const rx = new Uint8Array(b, 0, n);
-      link._rx = rx;
-      link._views = link._viewsOf(rx);
-      if (!link._tls) link._txViews = link._viewsOf(new Uint8Array(b, n, TX_STAGE));
+      // A plain TCP socket reads exactly as many bytes as the buffer it is given holds (lwIP's read
+      // throws past what is unread), and writes all of one. So rx and the write stage are views
+      // that track the length of resizable ArrayBuffers, resized to each count and back: in place,
+      // within the chunk they were made with (xsDataView.c, xsMemory.c's fxRenewChunk). A view for
+      // each count would be 128 B of RAM each.
+      const n = link._rxBytes > 1 ? link._rxBytes : 1;
+      link._rx = new Uint8Array(new ArrayBuffer(n, { maxByteLength: n }));
+      if (!link._tls) link._stage = new Uint8Array(new ArrayBuffer(TX_STAGE, { maxByteLength: TX_STAGE }));
       link._events.onOpen();
       return;
     }
@@ -126,9 +118,8 @@ class ModdableLink implements Link {
   declare readonly _tls: boolean;
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
-  _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens
-  _views: Uint8Array[] = []; // rx's first 1, 4, 16… bytes (_viewsOf): a read of that many makes no view
-  _txViews: Uint8Array[] = []; // the same over a staging buffer for writes (plain TCP)
+  _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens (resizable: _pull)
+  _stage: Uint8Array | null = null; // plain TCP: the buffer writes of part of an array go through (resizable: _send)
   declare _rxBytes: number;
   _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
   _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
@@ -148,7 +139,7 @@ class ModdableLink implements Link {
 
   declare private readonly _TLS: TLSOpener | undefined;
 
-  constructor(target: Target, events: LinkEvents, dnsServers: string[], rxBytes: number, TLS: TLSOpener | undefined) {
+  constructor(target: Target, events: LinkEvents, dnsServers: readonly string[], rxBytes: number, TLS: TLSOpener | undefined) {
     this._events = events;
     this._TLS = TLS;
     this._tls = !!target.tls;
@@ -211,16 +202,15 @@ class ModdableLink implements Link {
 
   /**
    * Reads and delivers until the socket is empty or the client takes less than it is given (then
-   * the rest stays in rx, and the socket unread, until resume()). A plain TCP read of n bytes
-   * needs a buffer of exactly n (lwIP's read throws past what is unread): reads go in powers of four
-   * (and rx whole), each into its own view of rx, made when the link opened.
+   * the rest stays in rx, and the socket unread, until resume()). A plain TCP read of n bytes needs
+   * a buffer of exactly n (lwIP's read throws past what is unread): rx's ArrayBuffer is resized to
+   * n for the read, and back (rx tracks its length: it is whole again for onData).
    */
   _pull(): void {
     const rx = this._rx;
     const socket = this._socket;
     while (rx && socket && this._unread > 0 && !this._ended) {
-      const view = fit(this._views, this._unread);
-      let n = view.length;
+      let n = this._unread < rx.length ? this._unread : rx.length;
       if (this._tls) {
         // The TLS socket hands out decrypted bytes as a new ArrayBuffer (it cannot read into one).
         const ab = (socket as TLSSocket).read(n);
@@ -228,7 +218,15 @@ class ModdableLink implements Link {
         const bytes = new Uint8Array(ab);
         n = bytes.length;
         rx.set(bytes);
-      } else (socket as TCP).read(view);
+      } else {
+        // Back to its whole length at once: a collection while it is short would compact its chunk
+        // to n, and growing it then would make a new one.
+        const b = rx.buffer as ArrayBuffer;
+        const whole = b.byteLength;
+        b.resize(n);
+        (socket as TCP).read(rx);
+        b.resize(whole);
+      }
       this._unread -= n;
       const taken = this._events.onData(rx, 0, n);
       if (taken < n) {
@@ -284,19 +282,6 @@ class ModdableLink implements Link {
     return true;
   }
 
-  /**
-   * Views of a's first 1, 4, 16, … bytes, and a itself last (its length is a power of two). A view is
-   * 128 B of RAM (lin): powers of 4 take half the views powers of 2 would, for at most 3 reads or
-   * writes of each size where powers of 2 take one. (A method, not a module function: SOCKET_EVENTS
-   * calls it, and a module function read there would be a closure, flash on a device.)
-   */
-  _viewsOf(a: Uint8Array): Uint8Array[] {
-    const v: Uint8Array[] = [];
-    for (let k = 1; k < a.length; k <<= 2) v.push(a.subarray(0, k));
-    v.push(a);
-    return v;
-  }
-
   /** Hands bytes to the socket; a throw there ends the link (onClose follows, deferred). */
   _send(bytes: Uint8Array, offset: number, length: number): void {
     this._busy = true;
@@ -316,15 +301,18 @@ class ModdableLink implements Link {
       } else {
         // The socket copies into its send buffer before write() returns (lwIP's TCP_WRITE_FLAG_COPY),
         // and takes exactly the bytes of the buffer it is given. The whole array when it is the range;
-        // else the range goes in pieces of 1, 4, 16… bytes (and the stage whole) through a staging
-        // buffer, whose views were made when the link opened: no view per packet.
+        // else the range goes through the stage, a piece of up to TX_STAGE bytes at a time, its
+        // ArrayBuffer resized to the piece and back (as rx in _pull): no view per packet.
         if (offset === 0 && length === bytes.length) (socket as TCP).write(bytes);
         else {
+          const stage = this._stage!;
+          const b = stage.buffer as ArrayBuffer;
           for (let left = length; left > 0; ) {
-            const view = fit(this._txViews, left);
-            const n = view.length;
-            for (let i = 0; i < n; i++) view[i] = bytes[offset + i];
-            (socket as TCP).write(view);
+            const n = left < TX_STAGE ? left : TX_STAGE;
+            for (let i = 0; i < n; i++) stage[i] = bytes[offset + i];
+            b.resize(n);
+            (socket as TCP).write(stage);
+            b.resize(TX_STAGE);
             offset += n;
             left -= n;
           }
@@ -368,8 +356,12 @@ function reason(e: unknown): string {
 
 const NO_TLS = 'tls: no TLS (include manifest_tls.json; new ModdableHost({ TLS }) with TLS from "xs-mqtt/tls")';
 
-/** The default DNS servers: a module constant is preloaded (in flash), not built per host in RAM (the resolver copies the list). */
-const DNS = ['1.1.1.1', '8.8.8.8'];
+/**
+ * The default DNS servers: a module constant is preloaded (in flash), not built per host in RAM (the
+ * resolver copies the list). Frozen, as module state should be: an object xsl leaves writable is an
+ * alias, copied into RAM on its first write.
+ */
+const DNS: readonly string[] = Object.freeze(['1.1.1.1', '8.8.8.8']);
 
 /** How long the deferred-task timer waits between runs when nothing is deferred (it is rescheduled to 0 as soon as something is). */
 const IDLE_MS = 0x3fffffff;
@@ -377,7 +369,7 @@ const IDLE_MS = 0x3fffffff;
 export class ModdableHost implements Host {
   // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
-  declare private readonly _dns: string[];
+  declare private readonly _dns: readonly string[];
   declare private readonly _rxBytes: number;
   declare private readonly _TLS: TLSOpener | undefined;
   declare private _seed: number;

@@ -102,7 +102,6 @@ export default class MQTTClient {
   private _writable = 0;
   private _unread = 0; // bytes the socket holds for us
   private _rx: Uint8Array | null = null;
-  private _views: Uint8Array[] = []; // rx's first 2^k bytes: a read of 2^k bytes makes no view
   private _keptAt = 0; // rx[_keptAt, _keptEnd): read, not yet taken by the session (an ack waits for room)
   private _keptEnd = 0;
   private _rdAt = 0; // the piece onReadable offers: _rd[_rdAt, _rdEnd)
@@ -303,9 +302,10 @@ export default class MQTTClient {
     if (st === RESOLVING) {
       // Connected: the session sends CONNECT.
       this._st = LOGIN;
-      const rxBytes = 1 << (31 - Math.clz32(o.socketReadBytes ?? 1024));
-      const rx = (this._rx ??= new Uint8Array(rxBytes));
-      if (!this._views.length) for (let k = 1; k <= rx.length; k <<= 1) this._views.push(k === rx.length ? rx : rx.subarray(0, k));
+      // Resizable, and rx tracks its length: _pull resizes it to each read (a view per size would be
+      // 128 B of RAM each, lin).
+      const n = o.socketReadBytes ?? 1024;
+      this._rx ??= new Uint8Array(new ArrayBuffer(n, { maxByteLength: n }));
       const s = this._s.start(Time.ticks >>> 0);
       if (s < 0) this._lost(s);
       else this._arm();
@@ -334,11 +334,16 @@ export default class MQTTClient {
       if (this._keptEnd === this._keptAt) {
         const sock = this._sock;
         if (!sock || this._unread <= 0) return;
-        const k = 31 - Math.clz32(this._unread < rx.length ? this._unread : rx.length);
-        const n = 1 << k;
-        // Exactly n bytes, into a view made once: TCP's read(buffer) takes no more than it holds, and
-        // Moddable's TLS socket fills a buffer too (up to what it decrypted, which onReadable counted).
-        sock.read(this._views[k]);
+        const n = this._unread < rx.length ? this._unread : rx.length;
+        // Exactly n bytes: TCP's read(buffer) takes no more than it holds, and Moddable's TLS socket
+        // fills a buffer too (up to what it decrypted, which onReadable counted). rx's ArrayBuffer is
+        // resized to n for the read, and back at once, in place (a collection while it is short would
+        // compact its chunk to n, and growing it then would make a new one).
+        const b = rx.buffer as ArrayBuffer;
+        const whole = b.byteLength;
+        b.resize(n);
+        sock.read(rx);
+        b.resize(whole);
         this._unread -= n;
         this._keptAt = 0;
         this._keptEnd = n;
