@@ -1,4 +1,4 @@
-// What the device pays (npm run size), measured with the real Moddable toolchain: five apps built
+// What the device pays (npm run size), measured with the real Moddable toolchain: seven apps built
 // with mcconfig and run in the simulator (tools/moddable/size.mjs): the linked archive, bytecode,
 // preloaded slots and the RAM of one connected client, for xs-mqtt over plain TCP and with TLS,
 // beside Moddable's own two clients. test/moddable.test.ts enforces the budget.
@@ -8,8 +8,8 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { BUDGET, measureDevice } from './moddable/size.mjs';
-import { formatBreakdown, libraryBreakdown } from './moddable/heap.mjs';
+import { BUDGET, measureDevice, ramByPart } from './moddable/size.mjs';
+import { deviceNames, formatBreakdown, libraryBreakdown } from './moddable/heap.mjs';
 import { HOW_TO_GET_THE_SDK, ensureBuilt, sdk } from './moddable/sim.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -66,6 +66,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (steps.length) {
     console.log('\nRAM of the plain client, step by step (slots + chunks after a collection; the buffers are the app\'s: rx 512, tx 512, outbox 2,048, receive queue 2,048 B):');
     for (const x of steps) console.log(`  ${String(x.slots + x.chunks).padStart(6)} B (${x.slots} + ${x.chunks})  ${x.name}`);
+  }
+  const inv = apps.inventory?.ram;
+  if (inv) {
+    // The same client again (size/inventory), each object it holds priced by XS's layout (size/common.js).
+    const total = inv.slots + inv.chunks;
+    const parts = ramByPart(inv.objects, await deviceNames(root));
+    const walked = parts.reduce((n, p) => n + p.bytes, 0);
+    console.log(`\nRAM of the plain client, object by object (size/inventory: the same client, ${total} B measured; each object it holds priced by XS's layout, lin):`);
+    for (const p of parts) {
+      console.log(`  ${String(p.bytes).padStart(6)} B  ${p.part}`);
+      for (const o of p.objects) console.log(`  ${String(o.bytes).padStart(14)} B  ${o.path}: ${o.kind}`);
+    }
+    console.log(`  ${String(total - walked).padStart(6)} B  not seen by the walk: closures' environments and the RAM copies of their code, what host objects (socket, timers) hold`);
   }
   const tlsIn = Object.keys(apps.plain.xsbFiles).filter((f) => /^ssl\/|tls/.test(f));
   console.log(`TLS in the plain app: ${tlsIn.length ? tlsIn.join(', ') : 'none'}`);

@@ -316,6 +316,22 @@ export async function breakdown({ file, modules, root, sources = {} }) {
   return { rows, slots: mine.size, code: rows.reduce((n, r) => n + r.code, 0) };
 }
 
+/**
+ * The device build's property names, module by module: a Map of each name on the device to its name
+ * in the source (tools/xs-post.mjs's reuseKeys gives private members names that every app has as keys
+ * already, so `_link` is `getUTCFullYear` on the device). For size/inventory's object paths.
+ */
+export async function deviceNames(root) {
+  const out = {};
+  for (const [m, entry, outfile] of [['xs-mqtt', 'src/device.ts', 'dist/xs/index.js'], ['xs-mqtt/moddable', 'hosts/moddable/index.ts', 'dist/xs/moddable.js']]) {
+    const r = await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [entry], write: false, outfile: join(root, outfile) });
+    const keyMap = new Map();
+    if (postProcess(r.outputFiles[0].text, outfile, new Map(), keyMap) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+    out[m] = new Map([...keyMap].map(([from, to]) => [to, from]));
+  }
+  return out;
+}
+
 /** The breakdown of xs-mqtt's two device modules in an app built by tools/moddable/size.mjs. */
 export function libraryBreakdown(file, root) {
   return breakdown({
@@ -348,7 +364,7 @@ export const FEATURES = [
   ['client: end(), a graceful stop', /^src\/client\.ts Client\.prototype\.(end|_settle)$/],
   ["Message: topic, payload and text on request", /^src\/codec\/decoder\.ts Decoder\.prototype\.(topic|payload|text)$/],
   ['statusName', /^src\/session\/status\.ts /],
-  ['Moddable host: the socket, reads and writes without allocation, flow control', /^hosts\/moddable\/index\.ts (ModdableLink(\.prototype\.(_send|write|_pull|_resumed|resume|_viewsOf|_fail|close|_connect))?|onReadable|onWritable|onError|fit|reason)$/],
+  ['Moddable host: the socket, reads and writes without allocation, flow control', /^hosts\/moddable\/index\.ts (ModdableLink(\.prototype\.(_send|write|_pull|_resumed|resume|_fail|close|_connect))?|onReadable|onWritable|onError|reason)$/],
   ['Moddable host: DNS', /^hosts\/moddable\/ipv4\.ts |^hosts\/moddable\/index\.ts ModdableLink\.prototype\._closeResolver$/],
   ['Moddable host: time, timers, deferred tasks, jitter seeded per board', /^hosts\/moddable\/index\.ts ModdableHost(\.prototype\.\w+)?$/],
 ];

@@ -1,5 +1,5 @@
 // What the device pays, measured with the real Moddable toolchain (tools/size.mjs prints it;
-// test/moddable.test.ts enforces the budget). Five apps under tools/moddable/size/, each built with
+// test/moddable.test.ts enforces the budget). Seven apps under tools/moddable/size/, each built with
 // `mcconfig -m -p lin -i` from the same manifests:
 //   baseline  no client
 //   plain     xs-mqtt over plain TCP (the library's manifest_mqtt.json)
@@ -7,6 +7,8 @@
 //   ecma419   Moddable's ECMA-419 client (examples/io/tcp/mqttclient), an anchor
 //   mqtt      Moddable's mqtt module (modules/network/mqtt, which pulls in websocket), an anchor
 //   xs419     xs-mqtt's ECMA-419 class (manifest_mqttclient.json), running ecma419's app unchanged
+//   inventory plain's client again, its objects then listed one by one with what each costs in RAM
+//             (an app of its own: the listing's code would move plain's figures)
 // For each: the linked archive (mc.xs.c.o: text + data, what goes to flash), the .xsb bytecode of
 // its modules, the preloaded slots (mxHeapCount in mc.xs.c) and keys, each as growth over the
 // baseline; and the RAM of one connected client (slots and chunks in use after a collection,
@@ -17,7 +19,7 @@ import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { buildApp, ROOT, startApp } from './sim.mjs';
 
-export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt', 'xs419'];
+export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt', 'xs419', 'inventory'];
 
 /**
  * The device budget, lin 64-bit (a slot is 32 B here, 16 B on an ESP32), enforced by
@@ -56,23 +58,28 @@ export const APPS = ['baseline', 'plain', 'tls', 'ecma419', 'mqtt', 'xs419'];
  *   session's acknowledgements sent through pump() (no _ack), and the decoder's `this` for its alias
  *   `d` (in XS bytecode `this` is one byte, a local two): 44,119 B, lowered to 44,150 B. The link's
  *   resume callback made only when first needed, with _resumed as its body: 44,071 B, lowered to
- *   44,100 B.
+ *   44,100 B. The link's read buffer and write stage resizable ArrayBuffers, resized to each read and
+ *   write, instead of views of 1, 4, 16… bytes (the code that made and picked them gone): 43,663 B,
+ *   lowered to 43,700 B.
  * - xs419: what xs-mqtt's ECMA-419 class (hosts/moddable/mqttclient.ts, the Session and codec
  *   bundled in) adds over plain TCP, in the same run: 34,855 B (2026-12-06), the first of our
  *   clients under the #10 target; budgeted at 34,900 B. 34,543 B with the cuts above: 34,550 B.
+ *   34,439 B once it read through a resizable ArrayBuffer too (no views of 1, 2, 4… bytes): 34,450 B.
  * - ram: one connected client with the sensor app's buffers (slots + chunks in use). 23,416 B;
  *   21,048 B with the Bridge (2026-12-06): lowered to 21,500 B. 15,872 B (2026-12-06, the same day:
  *   link events and socket callbacks as shared methods, views in powers of 4, the outbox's columns
  *   views of one ArrayBuffer, an 8-task defer ring, a 256 B read buffer): lowered to 16,000 B.
  *   15,568 B (the client's topic cache one array, the host's default DNS list a preloaded
  *   constant): lowered to 15,600 B. 15,200 B (the link's rx and write stage on one ArrayBuffer, its
- *   resume callback made only on a link that ever holds bytes back): lowered to 15,250 B.
+ *   resume callback made only on a link that ever holds bytes back): lowered to 15,250 B. 13,776 B
+ *   (the link's nine views and their two arrays gone: it reads and writes through resizable
+ *   ArrayBuffers): lowered to 13,800 B.
  */
 export const BUDGET = {
-  archive: 44_100,
+  archive: 43_700,
   target: 35_000,
-  xs419: 34_550,
-  ram: 15_250,
+  xs419: 34_450,
+  ram: 13_800,
 };
 
 function sizeOf(file) {
@@ -148,6 +155,16 @@ export async function measureDevice({ log = () => {}, only = APPS } = {}) {
       const run = await startApp(app.so);
       let ram;
       try {
+        if (name === 'inventory') {
+          // size/common.js's connected(), then its inventory: a line per object (its path in device
+          // names: ramByPart maps them back)
+          await run.waitFor(/^size: inv end$/m, 20_000);
+          const t = /^size: ram slots=(\d+) chunks=(\d+)/m.exec(run.output());
+          ram = { slots: Number(t[1]), chunks: Number(t[2]) };
+          ram.objects = [...run.output().matchAll(/^size: inv (\S+) (\S+) slots=(\d+) chunks=(\d+)$/gm)].map((x) => ({ path: x[1], kind: x[2], slots: Number(x[3]), chunks: Number(x[4]) }));
+          apps[name] = { ram };
+          continue;
+        }
         const m = await run.waitFor(/^size: ram slots=(\d+) chunks=(\d+)/, 20_000);
         ram = { slots: Number(m[1]), chunks: Number(m[2]) };
         // the steps an app marks on the way (size/common.js's step)
@@ -164,7 +181,7 @@ export async function measureDevice({ log = () => {}, only = APPS } = {}) {
   const growth = {};
   for (const name of APPS.slice(1)) {
     const a = apps[name];
-    if (!a) continue;
+    if (!a || name === 'inventory') continue;
     growth[name] = {
       archive: a.archive - base.archive,
       xsb: a.xsb - base.xsb,
@@ -178,4 +195,44 @@ export async function measureDevice({ log = () => {}, only = APPS } = {}) {
     };
   }
   return { apps, growth };
+}
+
+/**
+ * The parts of a connected plain client that size/inventory's objects are charged to (the first
+ * pattern that matches an object's path, in source names).
+ */
+export const RAM_PARTS = [
+  ["the app's own objects, which the client keeps (its options, its events)", /^client\._(o|events)\b/],
+  ['the host (ModdableHost: the defer ring and its timer)', /^host\b/],
+  ['the link (ModdableLink: the socket, its read buffer and write stage)', /^client\._link\b/],
+  ['the outbox (its record columns and byte ring: outboxBytes)', /^client\.session\._ob\b/],
+  ['the decoder (the record handlers read: Message; its buffer: rxBufferSize)', /^client\.session\.message\b/],
+  ['the session (its transmit buffer: txBufferSize; QoS 2 ids received; SUBACK checks)', /^client\.session\b/],
+  ['the client (the receive queue: rxQueueBytes; topic cache, subscriptions, timer and drain callbacks)', /^client\b/],
+];
+
+/**
+ * size/inventory's objects with their source names (device names are tools/xs-post.mjs's reused
+ * keys: `names` is heap.mjs's deviceNames), grouped by RAM_PARTS: [{ part, bytes, objects }].
+ */
+export function ramByPart(objects, names) {
+  const parts = RAM_PARTS.map(([part]) => ({ part, bytes: 0, objects: [] }));
+  for (const o of objects) {
+    // A path runs through objects of both modules: the link is the host's, its _events the client's.
+    let mod = o.path.startsWith('host') ? 'xs-mqtt/moddable' : 'xs-mqtt';
+    const [first, ...rest] = o.path.split('.');
+    const path = [first];
+    for (const seg of rest) {
+      const [, key, index] = /^([^[{]*)(.*)$/.exec(seg);
+      const name = names[mod].get(key) ?? key;
+      path.push(name + index);
+      if (name === '_link') mod = 'xs-mqtt/moddable';
+      else if (name === '_events' && mod === 'xs-mqtt/moddable') mod = 'xs-mqtt';
+    }
+    const row = { ...o, path: path.join('.'), bytes: o.slots + o.chunks };
+    const p = parts[RAM_PARTS.findIndex(([, re]) => re.test(row.path))];
+    p.bytes += row.bytes;
+    p.objects.push(row);
+  }
+  return parts;
 }
