@@ -88,10 +88,10 @@ const SOCKET_EVENTS = {
     if (p) {
       // The kept tail, as far as the socket takes it; the buffer goes once all is sent (such writes
       // are rare: larger than the send buffer).
-      const n = Math.min(count, link._pendingEnd - link._pendingStart);
+      const n = Math.min(count, p.length - link._pendingStart);
       if (n > 0) link._send(p, link._pendingStart, n);
       link._pendingStart += n;
-      if (link._pendingStart < link._pendingEnd) return;
+      if (link._pendingStart < p.length) return;
       link._pending = null;
     }
     if (link._wantWritable && !link._ended) {
@@ -130,8 +130,7 @@ class ModdableLink implements Link {
   _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
   _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
   _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
-  _pendingStart = 0;
-  _pendingEnd = 0;
+  _pendingStart = 0; // what of it is sent
   _wantWritable = false; // a write was refused: onWritable when the socket takes more
   _opened = false;
   _ended = false; // onClose emitted or scheduled: no event may follow
@@ -220,12 +219,11 @@ class ModdableLink implements Link {
         rx.set(bytes);
       } else {
         // Back to its whole length at once: a collection while it is short would compact its chunk
-        // to n, and growing it then would make a new one.
+        // to n, and growing it then would make a new one. (A read that throws ends the link.)
         const b = rx.buffer as ArrayBuffer;
-        const whole = b.byteLength;
         b.resize(n);
         (socket as TCP).read(rx);
-        b.resize(whole);
+        b.resize(b.maxByteLength);
       }
       this._unread -= n;
       const taken = this._events.onData(rx, 0, n);
@@ -276,7 +274,6 @@ class ModdableLink implements Link {
       p.set(bytes.subarray(offset + now, offset + length));
       this._pending = p;
       this._pendingStart = 0;
-      this._pendingEnd = rest;
       if (now > 0) this._send(bytes, offset, now);
     }
     return true;

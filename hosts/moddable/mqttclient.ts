@@ -338,12 +338,12 @@ export default class MQTTClient {
         // Exactly n bytes: TCP's read(buffer) takes no more than it holds, and Moddable's TLS socket
         // fills a buffer too (up to what it decrypted, which onReadable counted). rx's ArrayBuffer is
         // resized to n for the read, and back at once, in place (a collection while it is short would
-        // compact its chunk to n, and growing it then would make a new one).
+        // compact its chunk to n, and growing it then would make a new one); to its maxByteLength, so
+        // that rx, kept across reconnects, is whole again after a read that threw.
         const b = rx.buffer as ArrayBuffer;
-        const whole = b.byteLength;
         b.resize(n);
         sock.read(rx);
-        b.resize(whole);
+        b.resize(b.maxByteLength);
         this._unread -= n;
         this._keptAt = 0;
         this._keptEnd = n;
