@@ -160,18 +160,30 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
     }
   }, 300_000);
 
-  it('flow control: a receive queue smaller than a read and than a message; the link keeps what the client cannot take and resumes, and every message arrives once, in order', async () => {
+  it('flow control: a receive queue smaller than a read and than a message; the link keeps what the client cannot take and resumes, and every message arrives once, in order; a message larger than the socket takes at once goes out whole', async () => {
     const id = 'flow' + process.pid;
     const n = 200;
     const app = await buildApp({ manifest: root + 'test/moddable/flow/manifest.json', config: { port: broker.port, clientId: id, n } });
     const run = await startApp(app.so);
     const feeder = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'flowfeed' + process.pid, reconnectPeriod: 0 });
+    const big: Buffer[] = [];
+    feeder.on('message', (topic, payload) => topic === `flow/${id}/big` && big.push(payload));
     try {
+      await feeder.subscribeAsync(`flow/${id}/big`, { qos: 1 });
       await run.waitFor(/^flow: ready$/, 60_000);
       // A burst: the broker writes them back to back, many to a read.
       await Promise.all(Array.from({ length: n }, (_, i) => feeder.publishAsync(`flow/${id}`, `${i} ${'x'.repeat(100)}`, { qos: 1 })));
       await run.waitFor(new RegExp(`^flow: received ${n}$`), 60_000);
       expect(run.lines.filter((l: string) => /^flow: (out of order|offline)/.test(l))).toEqual([]);
+      // The device's 6,000 B message (written through the stage, in the socket's room, its tail held
+      // back until onWritable): acknowledged, and every byte as sent.
+      await run.waitFor(/^flow: big acknowledged$/, 30_000);
+      expect(run.lines.filter((l: string) => /^flow: big \d+$/.test(l)).map((l: string) => Number(l.slice(10)) > 0)).toEqual([true]); // its packet id
+      const until = Date.now() + 5000;
+      while (!big.length && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(big.length).toBe(1);
+      expect(big[0].length).toBe(6000);
+      expect(big[0].every((b, i) => b === i % 251)).toBe(true);
     } finally {
       await feeder.endAsync();
       await run.stop();
