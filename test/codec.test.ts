@@ -2,7 +2,7 @@
 // round trips; plus the codec's edges: NO_MEMORY without partial writes, streaming, stickiness.
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/index.js';
-import { Outbox, SUB, UNSUB } from '../src/session/outbox.js';
+import { Outbox, SUB } from '../src/session/outbox.js';
 import { decodeCases, encodeCases } from './fixtures/packets.js';
 import { concat, decodeChunks, feedings, hex, makeDecoder, rng, toHex } from './helpers.js';
 
@@ -119,6 +119,25 @@ describe('decoder behaviour', () => {
 
   it('refuses a receive buffer under 16 bytes', () => {
     expect(() => new C.Decoder(8)).toThrow(RangeError);
+    expect(() => new C.Decoder(new Uint8Array(8))).toThrow(RangeError);
+  });
+
+  it('takes a receive buffer of the caller\'s (a view of a shared ArrayBuffer), and decodes into it', () => {
+    const shared = new ArrayBuffer(64);
+    const mine = new Uint8Array(shared, 32, 16);
+    const d = new C.Decoder(mine);
+    expect(d.buffer).toBe(mine);
+    const connack = hex('20 02 00 00');
+    expect(d.push(connack, 0, 4)).toBe(C.EV_PACKET);
+    // SUBACK for id 7 with one code, split so the decoder must keep its bytes in the buffer.
+    const bytes = hex('90 03 00 07 01');
+    expect(d.push(bytes, 0, 2)).toBe(C.NEED_MORE);
+    expect(d.push(bytes, 2, 3)).toBe(C.EV_PACKET);
+    expect(d.type).toBe(C.SUBACK);
+    expect(d.packetId).toBe(7);
+    expect(d.data).toBe(mine); // gathered in the given buffer
+    expect(d.data[d.payloadOffset]).toBe(1);
+    expect(new Uint8Array(shared, 0, 32).every((x) => x === 0)).toBe(true); // nothing outside its view
   });
 });
 
@@ -322,8 +341,8 @@ describe('outgoing packet ids, held by the outbox records (case 40: ids wrap 655
     }
     const i = ob.add(SUB); // 65535 → 1, which is open: 2
     expect(ob.id[i]).toBe(2);
-    expect(ob.find(1, 0)).toBe(first);
-    expect(ob.find(1, UNSUB)).toBe(-1); // found only in the state asked for
+    expect(ob.find(1)).toBe(first);
+    expect(ob.find(3)).toBe(-1); // no record holds it
   });
   it('walks the whole id space without ever giving 0 or an id in use; compacts in order', () => {
     const ob = new Outbox(64, 2, 2);
@@ -334,7 +353,7 @@ describe('outgoing packet ids, held by the outbox records (case 40: ids wrap 655
     for (let k = 0; k < 200000; k++) {
       if (open.length === 4 || (open.length > 0 && r() < 0.5)) {
         const id = open.splice(Math.floor(r() * open.length), 1)[0];
-        ob.free(ob.find(id, 0));
+        ob.free(ob.find(id));
       } else {
         const id = ob.id[ob.add(SUB)];
         expect(id).not.toBe(0);

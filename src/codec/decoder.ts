@@ -130,13 +130,15 @@ export class Decoder {
   private _need = 0; // S_PUB_HEAD: header bytes wanted; S_PUB_PAYLOAD: payload bytes left
 
   /**
-   * @param bufferSize receive buffer bytes (at least 16): bounds the largest non-PUBLISH packet and
-   *   a streamed PUBLISH's topic (plus 4).
+   * @param buffer the receive buffer, or its size (at least 16 bytes): it bounds the largest
+   *   non-PUBLISH packet and a streamed PUBLISH's topic (plus 4). Given, it may be a view of an
+   *   ArrayBuffer shared with other buffers (Session's: on XS an ArrayBuffer is RAM of its own).
    * @param maxMessageSize largest PUBLISH accepted (default: the largest MQTT allows).
    */
-  constructor(bufferSize: number, maxMessageSize = MAX_REMAINING_LENGTH) {
-    if (!(bufferSize >= 16)) fail('receive buffer under 16 bytes', 1);
-    this.buffer = new Uint8Array(bufferSize);
+  constructor(buffer: number | Uint8Array, maxMessageSize = MAX_REMAINING_LENGTH) {
+    if (typeof buffer !== 'object') buffer = new Uint8Array(buffer >= 16 ? buffer : 0);
+    if (!(buffer.length >= 16)) fail('receive buffer under 16 bytes', 1);
+    this.buffer = buffer;
     this.maxMessageSize = maxMessageSize;
   }
 

@@ -89,7 +89,7 @@ export class Outbox {
     do {
       id = this._next;
       this._next = id === MAX_PACKET_ID ? 1 : id + 1;
-    } while (this.find(id, 0) >= 0);
+    } while (this.find(id) >= 0);
     ids[i] = id;
     this._st[i] = st;
     this._len[i] = 0;
@@ -131,9 +131,9 @@ export class Outbox {
     return i;
   }
 
-  /** The record holding `id` (in state `st`, or any state when 0), or -1. */
-  find(id: number, st: number): number {
-    for (let k = 0; k < this.end; k++) if (this.id[k] === id && (!st || this._st[k] === st)) return k;
+  /** The record holding `id`, or -1. */
+  find(id: number): number {
+    for (let k = 0; k < this.end; k++) if (this.id[k] === id) return k;
     return -1;
   }
 

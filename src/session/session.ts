@@ -125,12 +125,18 @@ export class Session {
     this.options = options;
     this._ev = events;
     // Defaults on XS fit a board (an ESP8266 has about 40 KB for the whole app); on Node, a gateway.
-    this.message = new Decoder(options.rxBufferSize ?? (XS ? 512 : 1024), options.maxMessageSize);
-    this._tx = new Uint8Array(options.txBufferSize ?? (XS ? 512 : 1024));
+    // One ArrayBuffer under the QoS 2 table (first: aligned), the transmit and the receive buffer:
+    // on XS an ArrayBuffer of its own is 96 B of RAM more than a view of a shared one (lin).
+    const q2 = options.qos2Window ?? 32; // above Mosquitto's default 20 in flight
+    const tx = options.txBufferSize ?? (XS ? 512 : 1024);
+    const rx = options.rxBufferSize ?? (XS ? 512 : 1024);
+    const b = new ArrayBuffer(q2 * 2 + tx + (rx > 0 ? rx : 0));
+    this._rx2 = new Uint16Array(b, 0, q2);
+    this._tx = new Uint8Array(b, q2 * 2, tx);
+    this.message = new Decoder(new Uint8Array(b, q2 * 2 + tx), options.maxMessageSize);
     const slots = options.outboxMessages ?? (XS ? 16 : 32);
     this._ob = new Outbox(options.outboxBytes ?? (XS ? 2048 : 4096), slots, MAX_PENDING_ACKS);
     this._window = Math.min(options.inflightWindow ?? 8, slots);
-    this._rx2 = new Uint16Array(options.qos2Window ?? 32); // above Mosquitto's default 20 in flight
     this._keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
     this._pingTimeoutMs = options.pingTimeoutMs ?? this._keepAliveMs / 2;
     this._connackTimeoutMs = options.connackTimeoutMs ?? 10000;
@@ -411,7 +417,7 @@ export class Session {
     } else {
       // An acknowledgement of ours: it completes (or moves on) only the record in the state that awaits it.
       const ob = this._ob;
-      const i = ob.find(id, 0);
+      const i = ob.find(id);
       const st = i < 0 ? 0 : ob._st[i];
       const qos = st === SENT ? (ob._buf[ob.at[i]] >> 1) & 3 : 0;
       if (type === PUBREC) {
