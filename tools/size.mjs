@@ -69,7 +69,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const inv = apps.inventory?.ram;
   if (inv) {
-    // The same client again (size/inventory), each object it holds priced by XS's layout (size/common.js).
+    // The same client again (size/inventory), each object it holds priced by XS's layout (size/list).
     const total = inv.slots + inv.chunks;
     const parts = ramByPart(inv.objects, await deviceNames(root));
     const walked = parts.reduce((n, p) => n + p.bytes, 0);
@@ -78,7 +78,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       console.log(`  ${String(p.bytes).padStart(6)} B  ${p.part}`);
       for (const o of p.objects) console.log(`  ${String(o.bytes).padStart(14)} B  ${o.path}: ${o.kind}`);
     }
-    console.log(`  ${String(total - walked).padStart(6)} B  not seen by the walk: closures' environments and the RAM copies of their code, what host objects (socket, timers) hold`);
+    console.log(`  ${String(total - walked).padStart(6)} B  measured and not walked: the net of what pricing by layout misses (closures' environments, their code's RAM copies, what host objects hold natively) and overcounts`);
   }
   const tlsIn = Object.keys(apps.plain.xsbFiles).filter((f) => /^ssl\/|tls/.test(f));
   console.log(`TLS in the plain app: ${tlsIn.length ? tlsIn.join(', ') : 'none'}`);

@@ -85,17 +85,30 @@ function reach(heap, roots, blocked) {
   return seen;
 }
 
+/** The device's two modules of the library: module name → [entry, the build's output]. */
+const DEVICE_MODULES = { 'xs-mqtt': ['src/device.ts', 'dist/xs/index.js'], 'xs-mqtt/moddable': ['hosts/moddable/index.ts', 'dist/xs/moddable.js'] };
+
+/**
+ * The device build of `entry` again (tools/build.mjs's esbuild options and post-processing), checked
+ * against `outfile`: { r (esbuild's result), js (esbuild's code), renamed (the gathered functions'
+ * new names → reuseKeys's), keyMap (esbuild's names → reuseKeys's) }.
+ */
+async function rebuild(root, entry, outfile, sourcemap = false) {
+  const r = await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [entry], sourcemap, write: false, outfile: join(root, outfile) });
+  const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
+  // tools/build.mjs then inlines the numeric constants, which changes no other name
+  const renamed = new Map();
+  const keyMap = new Map();
+  if (postProcess(js, outfile, renamed, keyMap) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+  return { r, js, renamed, keyMap };
+}
+
 /**
  * Source names of the device build's mangled identifiers: esbuild's source map of the same build
  * (same options as tools/build.mjs) names the original identifier at each declaration.
  */
 async function sourceNames(root, entry, outfile) {
-  const r = await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [entry], sourcemap: 'external', write: false, outfile: join(root, outfile) });
-  const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
-  // tools/build.mjs then inlines the numeric constants, which changes no other name
-  const renamed = new Map(); // the gathered functions' new names (tools/xs-post.mjs) → reuseKeys's
-  const keyMap = new Map(); // esbuild's names → reuseKeys's (tools/xs-post.mjs)
-  if (postProcess(js, outfile, renamed, keyMap) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+  const { r, js, renamed, keyMap } = await rebuild(root, entry, outfile, 'external');
   const map = JSON.parse(r.outputFiles.find((f) => f.path.endsWith('.map')).text);
   // Decode the mappings (VLQ): generated line/column → source, line, name.
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -323,10 +336,8 @@ export async function breakdown({ file, modules, root, sources = {} }) {
  */
 export async function deviceNames(root) {
   const out = {};
-  for (const [m, entry, outfile] of [['xs-mqtt', 'src/device.ts', 'dist/xs/index.js'], ['xs-mqtt/moddable', 'hosts/moddable/index.ts', 'dist/xs/moddable.js']]) {
-    const r = await build({ ...XS_ESBUILD, absWorkingDir: root, entryPoints: [entry], write: false, outfile: join(root, outfile) });
-    const keyMap = new Map();
-    if (postProcess(r.outputFiles[0].text, outfile, new Map(), keyMap) !== readFileSync(join(root, outfile), 'utf8')) throw new Error(outfile + ' differs from a fresh build of ' + entry + ': npm run build first');
+  for (const [m, [entry, outfile]] of Object.entries(DEVICE_MODULES)) {
+    const { keyMap } = await rebuild(root, entry, outfile);
     out[m] = new Map([...keyMap].map(([from, to]) => [to, from]));
   }
   return out;
@@ -337,8 +348,8 @@ export function libraryBreakdown(file, root) {
   return breakdown({
     file,
     root,
-    modules: ['xs-mqtt', 'xs-mqtt/moddable'],
-    sources: { 'xs-mqtt': ['src/device.ts', 'dist/xs/index.js'], 'xs-mqtt/moddable': ['hosts/moddable/index.ts', 'dist/xs/moddable.js'] },
+    modules: Object.keys(DEVICE_MODULES),
+    sources: DEVICE_MODULES,
   });
 }
 
@@ -354,7 +365,7 @@ export const FEATURES = [
   ['decoding: the resumable decoder, every malformed-input check, streamed messages', /^src\/codec\/decoder\.ts Decoder(\.prototype\.(push|_parse|_publish|reset))?$/],
   ['encoding: every packet the client sends, misuse refused (TypeError, RangeError)', /^src\/codec\/(encode|varint)\.ts |^src\/codec\/utf8\.ts (bound|fail)$/],
   ['UTF-8: strings encoded and checked in one pass, topics checked, decoded on request', /^src\/codec\/utf8\.ts (utf8|checkUtf8|decodeUtf8)$/],
-  ['session: CONNECT/CONNACK, keepalive, acknowledgements both ways, QoS 2 exactly once', /^src\/session\/session\.ts Session(\.prototype\.(_handle|receive|start|tick|nextDeadline|_ack|_sendTx|_fail|disconnect|linkLost))?$/],
+  ['session: CONNECT/CONNACK, keepalive, acknowledgements both ways, QoS 2 exactly once', /^src\/session\/session\.ts Session(\.prototype\.(_handle|receive|start|tick|nextDeadline|_sendTx|_fail|disconnect|linkLost))?$/],
   ['outbox: QoS 1/2 kept across reconnects, resent in order, bounded', /^src\/session\/outbox\.ts |^src\/session\/session\.ts Session\.prototype\.(publish|pump|queued)$/],
   ['(un)subscribe exchanges: SUBACK checked against the request', /^src\/session\/suback\.ts |^src\/session\/session\.ts Session\.prototype\.(subscribe|unsubscribe)$/],
   ['client: connection lifecycle, reconnect with backoff and jitter, one timer', /^src\/client\.ts (Client(\.prototype\.(start|stop|_open|_closeLink|_drop|_setTimer|_onTimer|_armSession|online))?|Bridge(\.prototype\.(send|onOpen|onClose|onConnected))?)$/],
@@ -364,7 +375,7 @@ export const FEATURES = [
   ['client: end(), a graceful stop', /^src\/client\.ts Client\.prototype\.(end|_settle)$/],
   ["Message: topic, payload and text on request", /^src\/codec\/decoder\.ts Decoder\.prototype\.(topic|payload|text)$/],
   ['statusName', /^src\/session\/status\.ts /],
-  ['Moddable host: the socket, reads and writes without allocation, flow control', /^hosts\/moddable\/index\.ts (ModdableLink(\.prototype\.(_send|write|_pull|_resumed|resume|_fail|close|_connect))?|onReadable|onWritable|onError|reason)$/],
+  ['Moddable host: the socket, reads and writes without allocation, flow control', /^hosts\/moddable\/index\.ts (ModdableLink(\.prototype\.(_send|write|_pull|resume|_fail|close|_connect))?|onReadable|onWritable|onError|reason)$/],
   ['Moddable host: DNS', /^hosts\/moddable\/ipv4\.ts |^hosts\/moddable\/index\.ts ModdableLink\.prototype\._closeResolver$/],
   ['Moddable host: time, timers, deferred tasks, jitter seeded per board', /^hosts\/moddable\/index\.ts ModdableHost(\.prototype\.\w+)?$/],
 ];

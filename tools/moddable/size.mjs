@@ -160,8 +160,8 @@ export async function measureDevice({ log = () => {}, only = APPS } = {}) {
       let ram;
       try {
         if (name === 'inventory') {
-          // size/common.js's connected(), then its inventory: a line per object (its path in device
-          // names: ramByPart maps them back)
+          // size/common.js's connected(), then size/list's inventory: a line per object (its path in
+          // device names: ramByPart maps them back)
           await run.waitFor(/^size: inv end$/m, 20_000);
           const t = /^size: ram slots=(\d+) chunks=(\d+)/m.exec(run.output());
           ram = { slots: Number(t[1]), chunks: Number(t[2]) };
