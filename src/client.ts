@@ -133,7 +133,7 @@ export class Client {
   // Replaced, never changed in place: a handler may (un)subscribe while dispatch walks the list.
   private _subs: Subscription[] = [];
   private _groups = 0; // subscribe()/unsubscribe() calls made
-  private _endTimer: unknown = null; // end() is waiting
+  declare private _endTimer?: unknown; // end() is waiting (null or absent: not; no initial value, 32 B of RAM)
   private _link: Link | null = null;
   private _linkSerial = 0; // events of an older link are ignored
   private _state = IDLE;
@@ -203,7 +203,7 @@ export class Client {
       this._setTimer(0, -1);
       if (was && was < WAITING) this._events.onDisconnect?.(STOPPED, -1, ''); // opening or linked: an attempt ends
     }
-    if (this._endTimer !== null) this._settle(true);
+    if (this._endTimer != null) this._settle(true);
   }
 
   /**
@@ -213,7 +213,7 @@ export class Client {
    * outbox for a later start()). With nothing outstanding it stops at once.
    */
   end(timeoutMs: number): void {
-    if (this._endTimer === null) this._endTimer = this._host.setTimer(() => this._settle(true), timeoutMs);
+    if (this._endTimer == null) this._endTimer = this._host.setTimer(() => this._settle(true), timeoutMs);
     this._settle();
   }
 
@@ -393,7 +393,7 @@ export class Client {
    * or when the client has stopped.
    */
   private _settle(now?: boolean): void {
-    if (this._endTimer === null) return;
+    if (this._endTimer == null) return;
     if (now || this._state === STOPPED_STATE || this._state === IDLE || (!this.session.queued && this._subs.every((sub) => sub._known))) {
       this._host.clearTimer(this._endTimer);
       this._endTimer = null;

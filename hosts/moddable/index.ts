@@ -73,14 +73,6 @@ const SOCKET_EVENTS = {
     if (!link._opened) {
       // The first onWritable: TCP connected (TLS: the handshake is done, the server verified).
       link._opened = true;
-      // A plain TCP socket reads exactly as many bytes as the buffer it is given holds (lwIP's read
-      // throws past what is unread), and writes all of one. So rx and the write stage are views
-      // that track the length of resizable ArrayBuffers, resized to each count and back: in place,
-      // within the chunk they were made with (xsDataView.c, xsMemory.c's fxRenewChunk). A view for
-      // each count would be 128 B of RAM each.
-      const n = link._rxBytes > 1 ? link._rxBytes : 1;
-      link._rx = new Uint8Array(new ArrayBuffer(n, { maxByteLength: n }));
-      if (!link._tls) link._stage = new Uint8Array(new ArrayBuffer(TX_STAGE, { maxByteLength: TX_STAGE }));
       link._events.onOpen();
       return;
     }
@@ -115,37 +107,41 @@ class ModdableLink implements Link {
   // `declare`: assigned in the constructor. A plain declaration is also emitted as a class field
   // (ES2022 define semantics): bytes in the bundle for a property the constructor sets anyway.
   declare readonly _events: LinkEvents;
-  declare readonly _tls: boolean;
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
-  _rx: Uint8Array | null = null; // one receive buffer per link, made when the link opens (resizable: _pull)
-  _stage: Uint8Array | null = null; // plain TCP: the buffer writes of part of an array go through (resizable: _send)
-  declare _rxBytes: number;
+  declare _rx: Uint8Array | null; // one receive buffer per link (resizable: _pull); null once ended
+  // Plain TCP: the buffer writes of part of an array go through (resizable: _send). TLS: none, and
+  // so it also says which socket this is (a field fewer: 32 B of RAM on lin).
+  declare readonly _stage: Uint8Array | null;
   _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
   _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
   _keptEnd = 0;
   // resume()'s timer callback, made the first time the client holds bytes back (flow control; most
-  // links never do): a closure is 192 B of RAM and more (lin).
-  private _resumeFn: (() => void) | null = null;
+  // links never do): a closure is 192 B of RAM and more (lin). Like _pending below, no initial value:
+  // a property is 32 B of RAM (lin), so those of rare paths exist only once a link takes them.
+  declare private _resumeFn?: () => void;
   _writable = 0; // bytes the socket takes now (its last onWritable count, less what was written since)
   _capacity = 0; // the largest writable count seen: a write larger than this can never fit at once
-  _pending: Uint8Array | null = null; // the tail of a write larger than the socket's send buffer
-  _pendingStart = 0; // what of it is sent
+  declare _pending?: Uint8Array | null; // the tail of a write larger than the socket's send buffer
+  declare _pendingStart: number; // what of it is sent (set with _pending)
   _wantWritable = false; // a write was refused: onWritable when the socket takes more
   _opened = false;
   _ended = false; // onClose emitted or scheduled: no event may follow
   private _busy = false; // inside open/write/close: an error then is reported later
 
-  declare private readonly _TLS: TLSOpener | undefined;
-
   constructor(target: Target, events: LinkEvents, dnsServers: readonly string[], rxBytes: number, TLS: TLSOpener | undefined) {
     this._events = events;
-    this._TLS = TLS;
-    this._tls = !!target.tls;
-    this._rxBytes = rxBytes;
+    // A plain TCP socket reads exactly as many bytes as the buffer it is given holds (lwIP's read
+    // throws past what is unread), and writes all of one. So rx and the write stage are views that
+    // track the length of resizable ArrayBuffers, resized to each count and back: in place, within
+    // the chunk they were made with (xsDataView.c, xsMemory.c's fxRenewChunk). A view for each count
+    // would be 128 B of RAM each. Made here, not when the socket opens: no field keeps rxBytes.
+    const n = rxBytes > 1 ? rxBytes : 1;
+    this._rx = new Uint8Array(new ArrayBuffer(n, { maxByteLength: n }));
+    this._stage = target.tls ? null : new Uint8Array(new ArrayBuffer(TX_STAGE, { maxByteLength: TX_STAGE }));
     this._busy = true;
     try {
-      if (isIPv4(target.host)) this._connect(target, target.host);
+      if (isIPv4(target.host)) this._connect(target, target.host, TLS);
       else {
         const resolver = new Resolver({ servers: dnsServers, socket: { io: UDP } });
         this._resolver = resolver;
@@ -155,7 +151,7 @@ class ModdableLink implements Link {
             this._closeResolver();
             if (this._ended) return null;
             try {
-              this._connect(target, String(address));
+              this._connect(target, String(address), TLS);
             } catch (e) {
               this._fail(reason(e));
             }
@@ -181,7 +177,7 @@ class ModdableLink implements Link {
     if (r) Timer.set(() => r.close(), 0);
   }
 
-  private _connect(target: Target, address: string): void {
+  private _connect(target: Target, address: string, TLS: TLSOpener | undefined): void {
     const t = target.tls;
     const options: Record<string, unknown> = {
       address,
@@ -191,9 +187,9 @@ class ModdableLink implements Link {
       ...SOCKET_EVENTS,
     };
     if (t) {
-      if (!this._TLS) throw new Error(NO_TLS);
+      if (!TLS) throw new Error(NO_TLS);
       // Moddable's TLS socket, opened by "xs-mqtt/tls" (hosts/moddable/tls.ts), with this link's end.
-      this._socket = this._TLS(options, target, (why: string) => this._fail(why)) as TLSSocket;
+      this._socket = TLS(options, target, (why: string) => this._fail(why)) as TLSSocket;
     } else {
       this._socket = new TCP(options as TCPOptions);
     }
@@ -210,7 +206,7 @@ class ModdableLink implements Link {
     const socket = this._socket;
     while (rx && socket && this._unread > 0 && !this._ended) {
       let n = this._unread < rx.length ? this._unread : rx.length;
-      if (this._tls) {
+      if (!this._stage) {
         // The TLS socket hands out decrypted bytes as a new ArrayBuffer (it cannot read into one).
         const ab = (socket as TLSSocket).read(n);
         if (!ab) return;
@@ -284,7 +280,7 @@ class ModdableLink implements Link {
     this._busy = true;
     try {
       const socket = this._socket!;
-      if (this._tls) {
+      if (!this._stage) {
         // The TLS socket takes an ArrayBuffer (its typings), encrypts it into one record and writes
         // that to its TCP socket at once; it returns the TCP socket's room less 96 (its estimate of a
         // record's overhead, after this record). The next write's room is the smaller of that and our
@@ -330,7 +326,7 @@ class ModdableLink implements Link {
   _fail(why: string): void {
     if (this._ended) return;
     this._ended = true;
-    this._pending = null;
+    if (this._pending) this._pending = null;
     const socket: Socket | null = this._socket;
     this._socket = null;
     this._rx = null;
@@ -385,8 +381,9 @@ export class ModdableHost implements Host {
     // Whatever differs from boot to boot and board to board; never 0 (xorshift's fixed point).
     this._seed = (Time.ticks ^ (Date.now() * 1000 + (Time.microseconds ?? 0)) ^ Math.imul(options.seed ?? 0, 0x9e3779b1)) | 1;
     for (let i = 0; i < 8; i++) this.random();
-    // 8: a client defers at most a drain and a reconnect at a time; more spill to timers of their own.
-    for (let i = 0; i < 8; i++) this._tasks.push(null);
+    // 4: a client defers at most a drain and a reconnect at a time; more spill to timers of their own.
+    // (Each entry is a slot of RAM: 32 B on lin.)
+    for (let i = 0; i < 4; i++) this._tasks.push(null);
   }
 
   /** Time.ticks: a monotonic millisecond tick; kept to 32 bits (the client's arithmetic is wrap-safe). */

@@ -99,7 +99,6 @@ export class Session {
   declare private readonly _tx: Uint8Array;
   /** Our exchanges awaiting an acknowledgement: the outgoing record table. */
   declare private readonly _ob: Outbox;
-  declare private readonly _window: number;
   // The incoming record table: QoS 2 ids between PUBREC and PUBREL (0: free), delivered once
   // however often they are resent.
   declare private readonly _rx2: Uint16Array;
@@ -113,12 +112,11 @@ export class Session {
   private _everConnected = false;
 
   declare private _keepAliveMs: number;
-  declare private _pingTimeoutMs: number;
-  declare private _connackTimeoutMs: number;
   private _lastSent = 0;
   private _lastRecv = 0;
-  private _connectAt = 0;
-  private _pingAt = 0;
+  // When the wait for an answer began: CONNECTING, CONNACK's (CONNECT sent); _pinging, PINGRESP's (the
+  // PINGREQ, or the latest bytes after it). Never both at once: one field, not two (32 B of RAM, lin).
+  private _waitAt = 0;
   private _pinging = false;
 
   constructor(options: SessionOptions, events: SessionEvents) {
@@ -134,12 +132,8 @@ export class Session {
     this._rx2 = new Uint16Array(b, 0, q2);
     this._tx = new Uint8Array(b, q2 * 2, tx);
     this.message = new Decoder(new Uint8Array(b, q2 * 2 + tx), options.maxMessageSize);
-    const slots = options.outboxMessages ?? (XS ? 16 : 32);
-    this._ob = new Outbox(options.outboxBytes ?? (XS ? 2048 : 4096), slots, MAX_PENDING_ACKS);
-    this._window = Math.min(options.inflightWindow ?? 8, slots);
+    this._ob = new Outbox(options.outboxBytes ?? (XS ? 2048 : 4096), options.outboxMessages ?? (XS ? 16 : 32), MAX_PENDING_ACKS);
     this._keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
-    this._pingTimeoutMs = options.pingTimeoutMs ?? this._keepAliveMs / 2;
-    this._connackTimeoutMs = options.connackTimeoutMs ?? 10000;
     // Refuse bad options now, not at the first connection: CONNECT is sized (and checked) here.
     writeConnect(null, 0, options);
   }
@@ -155,7 +149,7 @@ export class Session {
     const end = writeConnect(this._tx, 0, this.options);
     if (end < 0) return end;
     this.state = CONNECTING;
-    this._connectAt = this._lastRecv = nowMs;
+    this._waitAt = this._lastRecv = nowMs;
     this._pinging = this._pingOwed = false;
     return this._sendTx(end, nowMs) ? 0 : WOULD_BLOCK;
   }
@@ -190,7 +184,7 @@ export class Session {
       // Bytes prove the link alive, a piece of a packet too: a PINGRESP may be queued behind a
       // large message that is still arriving, so the ping's deadline starts again.
       this._lastRecv = nowMs;
-      if (this._pinging) this._pingAt = nowMs;
+      if (this._pinging) this._waitAt = nowMs;
     }
     while (length > 0 && this.state !== OFFLINE && !this._owed) {
       const ev = dec.push(bytes, offset, length);
@@ -214,7 +208,7 @@ export class Session {
     // full link is no error: pump() pings when it takes bytes again, within the same grace; a link
     // that takes nothing that long is dead (KEEPALIVE_TIMEOUT), as the broker allows 1.5 × keepalive.
     this._pinging = true;
-    this._pingAt = nowMs;
+    this._waitAt = nowMs;
     this._pingOwed = !this._sendTx(2, nowMs, PINGREQ_BYTE);
     return 0;
   }
@@ -224,11 +218,13 @@ export class Session {
     const connecting = this.state === CONNECTING;
     if (!connecting && (this.state !== ONLINE || !this._keepAliveMs)) return -1;
     // Elapsed ms as `(now - then) >>> 0`: wrap-safe on a tick that wraps at 2^32 (fault 12). Inline,
-    // not a helper: on a device each function is flash.
+    // not a helper: on a device each function is flash. The two timeouts are read from the options
+    // here (rare), not kept in fields: each field is 32 B of RAM on lin.
+    const o = this.options;
     const ms = connecting
-      ? this._connackTimeoutMs - ((nowMs - this._connectAt) >>> 0)
+      ? (o.connackTimeoutMs ?? 10000) - ((nowMs - this._waitAt) >>> 0)
       : this._pinging
-        ? this._pingTimeoutMs - ((nowMs - this._pingAt) >>> 0)
+        ? (o.pingTimeoutMs ?? this._keepAliveMs / 2) - ((nowMs - this._waitAt) >>> 0)
         : this._keepAliveMs - Math.max((nowMs - this._lastSent) >>> 0, (nowMs - this._lastRecv) >>> 0);
     return ms > 0 ? ms : 0;
   }
@@ -280,7 +276,8 @@ export class Session {
         if (!this._sendTx(writeAck(this._tx, 0, PUBREL, ob.id[i]), nowMs)) return;
         ob._st[i] = RELEASED;
       } else if (st === QUEUED) {
-        if (busy >= this._window) return;
+        // The window (the outbox's size bounds busy already: every record counted is in it).
+        if (busy >= (this.options.inflightWindow ?? 8)) return;
         if (!this._ev.send(ob._buf, ob.at[i], ob._len[i])) return;
         this._lastSent = nowMs;
         ob._st[i] = SENT;

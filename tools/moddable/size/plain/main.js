@@ -10,7 +10,7 @@ step("new ModdableHost()");
 const client = new Client(host, {
   host: config.broker, port: Number(config.port), clientId: "size-plain", keepAliveSec: 60,
   rxBufferSize: 512, txBufferSize: 512, outboxBytes: 2048, rxQueueBytes: 2048,
-}, { onConnect() { step("connected (the link, its buffers, the session online)"); connected(); } });
+}, { onConnect() { step("connected (the session online; less what opening held)"); connected(); } });
 step("new Client(): Client, Session, Decoder, Outbox, their buffers and callbacks");
 client.start();
-step("start(): the link opened, DNS or socket, timers");
+step("start(): the link, its buffers, DNS or socket, timers");
