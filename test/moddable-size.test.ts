@@ -66,5 +66,13 @@ describe.runIf(!!sdk())('what the device pays, on the real Moddable toolchain', 
     expect(paths).toEqual(expect.arrayContaining(['client', 'client.session', 'client.session.message', 'client.session._ob', 'client._link', 'host', 'client._rx', 'client.session._tx', 'client._link._rx']));
     expect(parts.map((p: any) => p.objects.length).every((n: number) => n > 0)).toBe(true);
     expect(parts.length).toBe(RAM_PARTS.length);
+    // ...and what use adds to it, measured there after the listing: a string topic published (its
+    // bytes cached), then a subscription with its handler and a second topic (size/inventory/main.js).
+    const [topic, both] = inv.use;
+    expect(inv.use.length).toBe(2);
+    expect(topic.bytes).toBeGreaterThan(0);
+    expect(topic.bytes).toBeLessThanOrEqual(BUDGET.topic);
+    expect(both.bytes - topic.bytes).toBeGreaterThan(0);
+    expect(both.bytes - topic.bytes).toBeLessThanOrEqual(BUDGET.subscription);
   }, 600_000);
 });

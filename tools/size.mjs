@@ -79,6 +79,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       for (const o of p.objects) console.log(`  ${String(o.bytes).padStart(14)} B  ${o.path}: ${o.kind}`);
     }
     console.log(`  ${String(total - walked).padStart(6)} B  measured and not walked: the net of what pricing by layout misses (closures' environments, their code's RAM copies, what host objects hold natively) and overcounts`);
+    // What use adds to that client (size/inventory/main.js): a cached string topic, a subscription.
+    const [topic, both] = inv.use ?? [];
+    if (topic && both) {
+      console.log('\nRAM that use adds (size/inventory, after the listing; slots + chunks after a collection):');
+      console.log(`  ${String(topic.bytes).padStart(6)} B  a string topic published (10 characters): the client caches its bytes (4 topics at most)`);
+      console.log(`  ${String(both.bytes - topic.bytes).padStart(6)} B  a subscription (a 10-character filter) with its handler, once its SUBACK has come`);
+    }
   }
   const tlsIn = Object.keys(apps.plain.xsbFiles).filter((f) => /^ssl\/|tls/.test(f));
   console.log(`TLS in the plain app: ${tlsIn.length ? tlsIn.join(', ') : 'none'}`);

@@ -90,6 +90,11 @@ export const BUDGET = {
   target: 35_000,
   xs419: 34_460,
   ram: 13_000,
+  // What use adds to that client (size/inventory, 2026-12-06): a string topic published, its bytes
+  // cached (a 10-character topic: 256 B); a subscription with its handler, after its SUBACK (a
+  // 10-character filter: 720 B, of which 96 B are the app's handler).
+  topic: 256,
+  subscription: 720,
 };
 
 function sizeOf(file) {
@@ -167,11 +172,13 @@ export async function measureDevice({ log = () => {}, only = APPS } = {}) {
       try {
         if (name === 'inventory') {
           // size/common.js's connected(), then size/list's inventory: a line per object (its path in
-          // device names: ramByPart maps them back)
-          await run.waitFor(/^size: inv end$/m, 20_000);
+          // device names: ramByPart maps them back); then the steps of use (size/inventory/main.js)
+          await run.waitFor(/^size: use end$/m, 20_000);
           const t = /^size: ram slots=(\d+) chunks=(\d+)/m.exec(run.output());
           ram = { slots: Number(t[1]), chunks: Number(t[2]) };
           ram.objects = [...run.output().matchAll(/^size: inv (\S+) (\S+) slots=(\d+) chunks=(\d+)$/gm)].map((x) => ({ path: x[1], kind: x[2], slots: Number(x[3]), chunks: Number(x[4]) }));
+          // then what use adds (its steps named "use: …")
+          ram.use = [...run.output().matchAll(/^size: step use: (.+) slots=(-?\d+) chunks=(-?\d+)$/gm)].map((x) => ({ name: x[1], bytes: Number(x[2]) + Number(x[3]) }));
           apps[name] = { ram };
           continue;
         }
