@@ -67,7 +67,10 @@ export interface Link {
 export interface Host {
   /** Milliseconds from a monotonic tick. It may wrap at 2^32: elapsed time is computed wrap-safe. */
   nowMs(): number;
-  /** Calls `fn` once after `ms` (fractions round up; 0 or less: soon); the handle cancels it with clearTimer. */
+  /**
+   * Calls `fn` once after `ms` (fractions round up; 0 or less: soon); the handle cancels it with
+   * clearTimer. The handle is never null or undefined (the client takes those for "no timer").
+   */
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   /** Runs `fn` soon, outside the current callback (how handlers never run inside a socket callback). */

@@ -109,10 +109,10 @@ class ModdableLink implements Link {
   declare readonly _events: LinkEvents;
   private _socket: TCP | TLSSocket | null = null;
   private _resolver: Resolver | null = null;
-  declare _rx: Uint8Array | null; // one receive buffer per link (resizable: _pull); null once ended
+  declare private _rx: Uint8Array | null; // one receive buffer per link (resizable: _pull); null once ended
   // Plain TCP: the buffer writes of part of an array go through (resizable: _send). TLS: none, and
   // so it also says which socket this is (a field fewer: 32 B of RAM on lin).
-  declare readonly _stage: Uint8Array | null;
+  declare private readonly _stage: Uint8Array | null;
   _unread = 0; // bytes the socket holds for us: its last onReadable count, less what we read
   _keptStart = 0; // rx[_keptStart, _keptEnd): read, but the client had no room (flow control)
   _keptEnd = 0;
@@ -204,7 +204,9 @@ class ModdableLink implements Link {
   _pull(): void {
     const rx = this._rx;
     const socket = this._socket;
-    while (rx && socket && this._unread > 0 && !this._ended) {
+    // (Not before the socket opens: rx is made with the link, but bytes before onOpen are not the
+    // client's yet. A broker sends nothing before CONNECT; were one to, the socket keeps them.)
+    while (rx && socket && this._opened && this._unread > 0 && !this._ended) {
       let n = this._unread < rx.length ? this._unread : rx.length;
       if (!this._stage) {
         // The TLS socket hands out decrypted bytes as a new ArrayBuffer (it cannot read into one).

@@ -191,7 +191,7 @@ export class Decoder {
         }
       } else if (st === S_LENGTH) {
         const b = bytes[offset++];
-        // The next byte's weight, 128 ** _got, from the count (no field of its own: 32 B of RAM).
+        // This byte's weight, 128 ** _got, from the count of those before it (no field: 32 B of RAM).
         const rl = (this._rl += (b & 127) << (7 * this._got));
         if (b > 127) {
           if (++this._got === 4) s = REMAINING_LENGTH_TOO_LONG; // case 1: close on the 4th byte
