@@ -8,7 +8,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { BUDGET, measureDevice, ramByPart } from './moddable/size.mjs';
+import { BUDGET, measureDevice, ramByPart, useCosts } from './moddable/size.mjs';
 import { deviceNames, formatBreakdown, libraryBreakdown } from './moddable/heap.mjs';
 import { HOW_TO_GET_THE_SDK, ensureBuilt, sdk } from './moddable/sim.mjs';
 
@@ -80,11 +80,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
     console.log(`  ${String(total - walked).padStart(6)} B  measured and not walked: the net of what pricing by layout misses (closures' environments, their code's RAM copies, what host objects hold natively) and overcounts`);
     // What use adds to that client (size/inventory/main.js): a cached string topic, a subscription.
-    const [topic, both] = inv.use ?? [];
-    if (topic && both) {
+    const use = useCosts(inv.use);
+    if (use) {
       console.log('\nRAM that use adds (size/inventory, after the listing; slots + chunks after a collection):');
-      console.log(`  ${String(topic.bytes).padStart(6)} B  a string topic published (10 characters): the client caches its bytes (4 topics at most)`);
-      console.log(`  ${String(both.bytes - topic.bytes).padStart(6)} B  a subscription (a 10-character filter) with its handler, once its SUBACK has come`);
+      console.log(`  ${String(use.topic).padStart(6)} B  a string topic published (10 characters): the client caches its bytes (4 topics at most)`);
+      console.log(`  ${String(use.subscription).padStart(6)} B  a subscription (a 10-character filter) with its handler, once its SUBACK has come`);
     }
   }
   const tlsIn = Object.keys(apps.plain.xsbFiles).filter((f) => /^ssl\/|tls/.test(f));

@@ -216,6 +216,16 @@ export async function measureDevice({ log = () => {}, only = APPS } = {}) {
 }
 
 /**
+ * What use adds to the client (size/inventory's two steps of use, in order): a string topic published
+ * (its bytes cached), then a subscription with its handler and a second topic of the same length; so
+ * the subscription is the second step less the first. Null unless both steps were measured.
+ */
+export function useCosts(use = []) {
+  if (use.length !== 2) return null;
+  return { topic: use[0].bytes, subscription: use[1].bytes - use[0].bytes };
+}
+
+/**
  * The parts of a connected plain client that size/inventory's objects are charged to (the first
  * pattern that matches an object's path, in source names).
  */
