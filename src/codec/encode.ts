@@ -12,7 +12,7 @@
 // allocation). Near the end of the buffer it is sized exactly first, so that NO_MEMORY is exact.
 import { MAX_REMAINING_LENGTH, NO_MEMORY, PUBACK, PUBCOMP, PUBREL } from './constants.js';
 import { sizeOfVarint, writeVarint } from './varint.js';
-import { bound, checkUtf8, utf8, fail, STRING, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC } from './utf8.js';
+import { bound, checkUtf8, utf8, fail, STRING, STR_DATA, STR_FILTER, STR_TEXT, STR_TOPIC, XS } from './utf8.js';
 
 /** Binary data: bytes as they are, or a string sent as its UTF-8 bytes. */
 export type Data = Uint8Array | string;
@@ -62,7 +62,8 @@ function putU16(buf: Out, pos: number, v: number): number {
 }
 
 function putData(buf: Out, pos: number, d: Data, kind: number): number {
-  if (typeof d === STRING) return buf ? utf8(d as string, kind, buf, pos) : pos + utf8(d as string, kind);
+  // A string, or on XS the String object the session boxed it in (utf8.ts): read as UTF-16.
+  if (typeof d === STRING || (XS && d instanceof String)) return buf ? utf8(d as string, kind, buf, pos) : pos + utf8(d as string, kind);
   d = d as Uint8Array;
   // A topic given as bytes (pre-encoded once, the fastest way to publish) is checked as one.
   if (kind === STR_TOPIC && (!d.length || checkUtf8(d, 0, d.length, true))) fail('invalid topic bytes');
@@ -155,7 +156,7 @@ function publishBody(buf: Out, pos: number, topic: Data, payload: Data | null, q
  * is not read for seconds to be refused.
  */
 export function sizeOfPublish(topic: Data, payload: Data | null, qos: number, max?: number): number {
-  const n = total(2 + bound(topic, 1) + (checkQos(qos) ? 2 : 0) + bound(payload, 1)) > max! ? NO_MEMORY : total(publishBody(null, 0, topic, payload, qos, 0));
+  const n = total(2 + bound(topic) + (checkQos(qos) ? 2 : 0) + bound(payload)) > max! ? NO_MEMORY : total(publishBody(null, 0, topic, payload, qos, 0));
   return n > max! ? NO_MEMORY : n;
 }
 
@@ -179,8 +180,11 @@ export function writePublish(
   if (checkQos(qos)) checkPacketId(packetId);
   else if (dup) fail('DUP on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
   const first = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
-  const id = qos ? 2 : 0;
-  const most = 2 + bound(topic, 3) + id + bound(payload, 3);
+  // Each field's length read once (under XS a string's length costs a box unless the session boxed
+  // it: utf8.ts): the all-ASCII size `lo`, and at most three times that (a UTF-16 unit is at most 3
+  // bytes of UTF-8; bytes count once, so a large binary payload near the end is sized exactly).
+  const lo = 2 + bound(topic) + (qos ? 2 : 0) + bound(payload);
+  const most = 3 * lo;
   if (!(most <= MAX_REMAINING_LENGTH && pos + 1 + sizeOfVarint(most) + most <= buf.length)) {
     // Near the end of the buffer: size exactly, so that NO_MEMORY is exact (a string too long by
     // its UTF-16 length alone is refused before it is scanned).
@@ -188,7 +192,7 @@ export function writePublish(
     if (n < 0) return n;
   }
   // The body goes after a length prefix sized for its all-ASCII size: never later than its place.
-  const b = pos + 1 + sizeOfVarint(2 + bound(topic, 1) + id + bound(payload, 1));
+  const b = pos + 1 + sizeOfVarint(lo);
   const end = publishBody(buf, b, topic, payload, qos, packetId);
   // The fixed header before the body: moved right when multi-byte characters pushed its length past
   // the prefix's size.

@@ -16,15 +16,13 @@ export function fail(msg: string, range?: 1): never {
 }
 
 // XS boxes a primitive string on every property read (mxToInstance in xsRun.c: a String instance,
-// 2 heap slots), so `s.length` and `s.charCodeAt(i)` allocate there (112 slots for two PUBLISHes);
-// String.prototype's natives called with the string as `this` do not. V8 inlines
-// `s.charCodeAt(i)` but not `CHAR.call(s, i)` (that made string publishes 2-2.7× slower), so the
-// engine picks the form, once: `trace.left` is XS's own (xsGlobal.c). Either form is correct
-// anywhere; test/utf8-engines.test.ts runs both on V8.
-const P = String.prototype;
-const CHAR = P.charCodeAt;
-const CODE = P.codePointAt;
-const LAST = P.lastIndexOf;
+// 2 heap slots, 64 B on lin), so `s.charCodeAt(i)` allocates at every character; calling the native
+// with the string as `this` (`String.prototype.charCodeAt.call(s, i)`) costs more, 3 slots a call
+// (measured in the simulator, SDK 8.2.3). A String object's own reads allocate nothing, so on XS a
+// string is boxed once, `Object(s)`, and read through the box: 2 slots a string, whatever its
+// length. V8 inlines `s.charCodeAt(i)` on the primitive and would not on a box, so the engine picks
+// the form, once: `trace.left` is XS's own (xsGlobal.c). Either form is correct anywhere;
+// test/utf8-engines.test.ts runs both on V8.
 /**
  * Running on XS (Moddable): `trace.left` is XS's own (xsGlobal.c). The device build says so outright
  * (XS_ESBUILD's define in tools/xs-post.mjs), so that it keeps only the XS side of each test.
@@ -40,15 +38,16 @@ export const STRING = 'string';
 const EMPTY = '';
 
 /**
- * A bound of a field's bytes: a string's UTF-16 units take 1 to 3 bytes each, so `k` 1 gives the
- * lower bound (a string's length) and 3 the upper; bytes, their length; none, 0. One function for
- * the encoder's bounds and utf8()'s length: each is preloaded slots on the device. A string's
- * length without allocating in XS: lastIndexOf('') (a property read would box the string). On V8,
- * `s.length` (bytes here too turned its reads polymorphic, and string publishes 30% slower, when
- * this was a string-only function; a branch on typeof first keeps each read monomorphic).
+ * A lower bound of a field's bytes: a string's UTF-16 units (each is 1 to 3 bytes of UTF-8), bytes'
+ * count, 0 for none. One function for the encoder's bounds: each function is preloaded slots on the
+ * device. Under XS a string's length is read on its box (2 slots; above), and the session boxes a
+ * string it is given to publish once, so that each read after that allocates nothing: a box's
+ * `length` is its UTF-16 units, as a string's. On V8, `s.length` (bytes here too turned its reads
+ * polymorphic, and string publishes 30% slower, when this read both; a branch on typeof first
+ * keeps each read monomorphic).
  */
-export function bound(d: Uint8Array | string | null, k: number): number {
-  return d ? (typeof d === STRING ? k * (XS ? LAST.call(d, EMPTY) : (d as string).length) : (d as Uint8Array).length) : 0;
+export function bound(d: Uint8Array | string | null): number {
+  return d ? (typeof d === STRING ? (XS ? Object(d) : d).length : (d as Uint8Array).length) : 0;
 }
 
 const PLUS = 0x2b;
@@ -63,9 +62,10 @@ const SLASH = 0x2f;
  */
 export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0): number {
   const start = pos;
-  const n = bound(s, 1);
+  const o = XS ? (Object(s) as string) : s; // read through a box on XS (above)
+  const n = o.length;
   for (let i = 0; i < n; i++) {
-    let c = XS ? CHAR.call(s, i) : s.charCodeAt(i);
+    let c = o.charCodeAt(i);
     if (c < 0x80) {
       // ASCII, the common case: only U+0000, '#' (0x23) and '+' (0x2B) need a second look, and
       // (c | 8) === 0x2b is true for exactly those two. Allowed as data; '+'/'#' also as a whole
@@ -74,8 +74,8 @@ export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0):
         if (!c) fail('U+0000 in string');
         if (
           kind === STR_TOPIC ||
-          (i && s.charCodeAt(i - 1) !== SLASH) || // [MQTT-4.7.1-2/3]: a wildcard fills its level
-          (i + 1 < n && (c === HASH || s.charCodeAt(i + 1) !== SLASH))
+          (i && o.charCodeAt(i - 1) !== SLASH) || // [MQTT-4.7.1-2/3]: a wildcard fills its level
+          (i + 1 < n && (c === HASH || o.charCodeAt(i + 1) !== SLASH))
         ) {
           fail('misplaced wildcard: ' + s);
         }
@@ -85,7 +85,7 @@ export function utf8(s: string, kind: number, buf?: Uint8Array | null, pos = 0):
     } else {
       if (c >= 0xd800 && c <= 0xdfff) {
         // A surrogate pair as one code point; a lone surrogate reads as itself.
-        c = XS ? CODE.call(s, i++)! : s.codePointAt(i++)!;
+        c = o.codePointAt(i++)!;
         if (c < 0x10000) fail('lone surrogate in string');
       }
       let k = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes

@@ -27,7 +27,7 @@ import {
 import { Decoder } from '../codec/decoder.js';
 import { checkQos, writeAck, writeConnect, writeFilters, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
-import { XS } from '../codec/utf8.js';
+import { STRING, XS } from '../codec/utf8.js';
 import { Outbox, QUEUED, RELEASE, RELEASED, SENT, SUB, UNSUB } from './outbox.js';
 import { checkSuback } from './suback.js';
 
@@ -238,6 +238,12 @@ export class Session {
    * WOULD_BLOCK. Throws TypeError/RangeError for a bad topic or QoS.
    */
   publish(topic: Data, payload: Data | null, qos: number, retain: boolean, nowMs: number): number {
+    if (XS) {
+      // A string is boxed once here, and every read of it after that allocates nothing (utf8.ts):
+      // 2 slots a string a publish, whatever its length.
+      if (typeof topic === STRING) topic = Object(topic) as string;
+      if (typeof payload === STRING) payload = Object(payload) as string;
+    }
     if (checkQos(qos) === 0) {
       if (this.state !== ONLINE) return NOT_CONNECTED;
       const end = writePublish(this._tx, 0, topic, payload, 0, retain, false, 0);

@@ -6,7 +6,7 @@
 //   alloc: <phase> n=<N> slots=<bytes> chunks=<bytes>
 // Phases: pub0 / pub0s (QoS 0, topic as bytes / from a set of 4 strings), pub1 / pub1s (QoS 1, each
 // acknowledged), rx0 / rx1 (the test publishes N messages at that QoS; each is dispatched to a
-// handler), pub0p (QoS 0 with a 16-character string payload: measured, not zero), idle (the same number of timer turns doing nothing: the harness's own cost, which
+// handler), pub0p / pub0q (QoS 0 with a 16- / 64-character string payload), pub1p (QoS 1 with the 16-character one): measured, not zero, idle (the same number of timer turns doing nothing: the harness's own cost, which
 // must be 0 too), and control (a publish whose topic is a new string each time: it must allocate).
 // One repeating timer drives everything: a Timer.set per step would itself allocate.
 import config from "mc/config";
@@ -26,8 +26,9 @@ const base = "xsalloc/" + id;
 const bytesTopic = topicBytes(base + "/out/b");
 const stringTopics = [base + "/out/s0", base + "/out/s1", base + "/out/s2", base + "/out/s3"];
 const payload = new Uint8Array(32).fill(0x61);
-const PHASES = ["idle", "pub0", "pub0s", "pub1", "pub1s", "rx0", "rx1", "pub0p", "control"];
+const PHASES = ["idle", "pub0", "pub0s", "pub1", "pub1s", "rx0", "rx1", "pub0p", "pub0q", "pub1p", "control"];
 const textPayload = "temperature=21.5"; // 16 characters: what a string payload costs
+const longPayload = textPayload + ";humidity=40.2;pressure=1013.2;battery=3.71;okay"; // 64 characters: the same
 
 let phase = -1; // index in PHASES; -1 until subscribed
 let name = "";
@@ -48,7 +49,7 @@ const client = new Client(new ModdableHost(), {
     client.publish(base + "/in/ping", payload, 1); // its echo says the subscription is in place
   },
   onPublished() {
-    if (name === "pub1" || name === "pub1s") {
+    if (name === "pub1" || name === "pub1s" || name === "pub1p") {
       if (--pending === 0) ready = true;
     }
   },
@@ -118,17 +119,18 @@ function step_() {
   if (name === "idle") {
     left--;
     if (--pending === 0) ready = true;
-  } else if (name === "pub1" || name === "pub1s") {
+  } else if (name === "pub1" || name === "pub1s" || name === "pub1p") {
     while (left > 0 && session.queued < 8) {
-      if (client.publish(name === "pub1" ? bytesTopic : stringTopics[i++ & 3], payload, 1) < 0) break;
+      if (client.publish(name === "pub1s" ? stringTopics[i++ & 3] : bytesTopic, name === "pub1p" ? textPayload : payload, 1) < 0) break;
       left--;
     }
-  } else if (name === "pub0" || name === "pub0s" || name === "pub0p" || name === "control") {
+  } else if (name === "pub0" || name === "pub0s" || name === "pub0p" || name === "pub0q" || name === "control") {
     for (let k = 0; k < BATCH && left > 0; k++) {
       let r;
       if (name === "pub0") r = client.publish(bytesTopic, payload, 0);
       else if (name === "pub0s") r = client.publish(stringTopics[i++ & 3], payload, 0);
       else if (name === "pub0p") r = client.publish(bytesTopic, textPayload, 0);
+      else if (name === "pub0q") r = client.publish(bytesTopic, longPayload, 0);
       else r = client.publish(base + "/out/c" + (i++ & 1023), payload, 0);
       if (r < 0) break; // WOULD_BLOCK: the next turn tries again
       left--;
