@@ -101,13 +101,15 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
 
   // XS-specific: reading `s.length` / `s.charCodeAt(i)` boxes the primitive string (mxToInstance
   // in xsRun.c: a String instance, 2 slots) on every access. The control: 21 length reads + 20
-  // charCodeAt calls on a 20-character string. The encoder reads strings through
-  // String.prototype's natives in XS instead (src/codec/utf8.ts), so the string tests below hold.
+  // charCodeAt calls on a 20-character string. The encoder reads a string through a box made once
+  // instead (src/codec/utf8.ts). (Calling String.prototype's natives with the string as `this`,
+  // `charCodeAt.call(s, i)`, allocates nothing in this XS, but 3 slots a call in the Moddable SDK's
+  // XS, measured in its simulator: test/moddable.test.ts budgets what the device pays.)
   it('reading a string property allocates in XS: 2 slots per access (control)', async () => {
     expect(await slotsPerIteration('stringRead')).toBe(82);
   });
-  it('reading a string through String.prototype natives (charCodeAt.call, lastIndexOf.call) allocates nothing', async () => {
-    expect(await slotsPerIteration('stringReadNatives')).toBe(0);
+  it('reading a string through a box made once (Object(s)) allocates the box only: 2 slots, whatever its length', async () => {
+    expect(await slotsPerIteration('stringReadBox')).toBe(2);
   });
   it('a connected session publishing QoS 0 + QoS 1 with its PUBACK (topics as bytes) allocates nothing over 1,000 publishes', async () => {
     expect(await slotsPerIteration('sessionPublish')).toBe(0);
@@ -119,10 +121,12 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
     await worker.evaluate('if (!xsAlloc.sessionOk() || !(xsAlloc.sessionDispatched() > 0)) throw new Error("nothing dispatched")');
   });
 
+  // With strings, the topics are cached as bytes by the client; each string payload is boxed once by
+  // the session (2 slots): 4 slots for the two publishes, whatever the payloads' length.
   it.each([
-    ['topics and payloads as bytes', false],
-    ['topics and payloads as strings', true],
-  ])('the whole device path allocates nothing (%s): Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out; one more no handler matches, to onMessage)', async (_name, strings) => {
+    ['topics and payloads as bytes', false, 0],
+    ['topics and payloads as strings: one box a string payload', true, 4],
+  ])('the whole device path allocates nothing beyond that (%s): Client on the Moddable host over an lwIP-like socket, 1,000 × (publish QoS 0 + QoS 1, PUBACK in; receive QoS 1 + QoS 0, dispatch, PUBACK out; one more no handler matches, to onMessage)', async (_name, strings, slots) => {
     const bundle = await bundleWithStandIns('tools/xs/device/alloc.ts', 'tools/.cache/xs/device-alloc.js', { 'embedded:io/socket/tcp': 'tcp-memory.ts' });
     const device = await startWorker();
     try {
@@ -132,20 +136,23 @@ describe('XS: heap slots allocated per iteration (xsnap-worker currentHeapCount)
       const before = await count(1000);
       const twice = await count(2000);
       const after = await count(1000);
-      expect((twice - (before + after) / 2) / 1000).toBe(0);
+      expect((twice - (before + after) / 2) / 1000).toBe(slots);
       await device.evaluate('if (!xsDeviceAlloc.ok()) throw new Error("the device path did not run: offline, nothing published or dispatched")');
     } finally {
       await device.close();
     }
   });
 
-  it('a connected session publishing QoS 0 + QoS 1 with string topics (and a string payload) allocates nothing over 1,000 publishes', async () => {
-    expect(await slotsPerIteration('sessionPublishStrings')).toBe(0);
+  // Five strings given to session.publish (three topics, two payloads), each boxed once: 2 slots each.
+  it('a connected session publishing QoS 0 + QoS 1 + QoS 2 with string topics (and string payloads) allocates one box a string over 1,000 publishes', async () => {
+    expect(await slotsPerIteration('sessionPublishStrings')).toBe(10);
     await worker.evaluate('if (!xsAlloc.sessionOk()) throw new Error("session not in steady state")');
   });
 
-  it('encoding PUBLISH with string topics and payloads allocates nothing', async () => {
-    expect(await slotsPerIteration('publish')).toBe(0);
+  // writePublish called directly boxes a string at each read (its length, then its characters): 2
+  // boxes a string, 3 strings. (The session boxes once for it; bytes cost nothing.)
+  it('encoding PUBLISH with string topics and payloads allocates two boxes a string', async () => {
+    expect(await slotsPerIteration('publish')).toBe(12);
   });
 });
 
@@ -173,8 +180,9 @@ describe('XS: npm run bench:xs', () => {
     for (const row of r.rows) {
       expect(row.xsPacketsPerSec, row.name).toBeGreaterThan(0);
       expect(row.v8PacketsPerSec, row.name).toBeGreaterThan(0);
-      // Allocation is exact in XS (slots, not time): no path takes any, string topics included.
-      expect(row.xsSlotsPerIteration, row.name).toBe(0);
+      // Allocation is exact in XS (slots, not time): no path takes any but the boxes strings are read
+      // through (above: 12 for the encoder given strings, 10 for the session given five).
+      expect(row.xsSlotsPerIteration, row.name).toBe(/string topics/.test(row.name) ? (/^session/.test(row.name) ? 10 : 12) : 0);
     }
   });
 });
