@@ -74,15 +74,18 @@ export interface ClientEvents {
   /** end() finished: the client is stopped; `left` QoS 1 messages were not acknowledged (0: all were). */
   onEnd?(left: number): void;
   /**
-   * A handler threw. The message still counts as delivered (its PUBACK goes) and the other handlers
-   * and messages run. Without this event the error is thrown again from a deferred task, after the
-   * bytes at hand are handled: it surfaces as an uncaught error, and nothing is lost. `filter` is ''
-   * for onMessage.
+   * A handler or an event threw. The message still counts as delivered (its PUBACK goes), the other
+   * handlers and messages run, and the client's own work goes on (an event's error loses no bytes
+   * and skips nothing). Without this event, or when it throws, the error is thrown again from a
+   * deferred task, after the bytes at hand are handled: it surfaces as an uncaught error, and nothing
+   * is lost. `filter` is the handler's, or '' for onMessage and the other events.
    */
   onHandlerError?(error: unknown, filter: string): void;
 }
 
 export type Handler = (message: Message) => void;
+// What Client._call calls: a handler or any event (their arguments are checked where they are given).
+type Callback = (a: any, b: any, c: any) => void;
 
 // A subscription, or (_handler null) an unsubscription owed to the broker. On XS a name is a key in
 // flash unless every app has it: names the engine holds (filter, qos, packetId…) stay, and the
@@ -201,7 +204,7 @@ export class Client {
       }
       this._state = STOPPED_STATE;
       this._setTimer(0, -1);
-      if (was && was < WAITING) this._events.onDisconnect?.(STOPPED, -1, ''); // opening or linked: an attempt ends
+      if (was && was < WAITING) this._call(this._events.onDisconnect, STOPPED, -1, EMPTY); // opening or linked: an attempt ends
     }
     if (this._endTimer != null) this._settle(true);
   }
@@ -305,7 +308,7 @@ export class Client {
     if (status === REFUSED_PROTOCOL_VERSION || status === REFUSED_IDENTIFIER || status === REFUSED_BAD_CREDENTIALS || status === REFUSED_NOT_AUTHORIZED) {
       this._state = STOPPED_STATE;
       this._setTimer(0, -1);
-      this._events.onDisconnect?.(status, -1, reason);
+      this._call(this._events.onDisconnect, status, -1, reason);
       this._settle();
       return;
     }
@@ -319,7 +322,7 @@ export class Client {
     const delay = Math.max(Math.ceil(min / 4), Math.floor(this._host.random() * bound));
     this._state = WAITING;
     this._setTimer(2, delay);
-    this._events.onDisconnect?.(status, delay, reason); // CONNACK 3 (server unavailable) lands here: back off
+    this._call(this._events.onDisconnect, status, delay, reason); // CONNACK 3 (server unavailable) lands here: back off
   }
 
   /**
@@ -361,8 +364,8 @@ export class Client {
       if (sub.packetId !== id || (!id && sub._handler)) continue;
       sub.packetId = codes ? 0 : -1; // -1: done, removed below
       sub._known = true; // a refusal (0x80) is reported, not retried
-      if (codes) this._events.onSubscribed?.(sub.filter, codes[off + sub.index]);
-      else this._events.onUnsubscribed?.(sub.filter);
+      if (codes) this._call(this._events.onSubscribed, sub.filter, codes[off + sub.index]);
+      else this._call(this._events.onUnsubscribed, sub.filter);
     }
     this._subs = this._subs.filter((sub) => sub.packetId >= 0);
     this._flushSubs();
@@ -398,8 +401,29 @@ export class Client {
       this._host.clearTimer(this._endTimer);
       this._endTimer = null;
       this.stop();
-      this._events.onEnd?.(this.session.queued);
+      this._call(this._events.onEnd, this.session.queued);
     }
+  }
+
+  /**
+   * Calls the application's `fn`: an event (`this`: the events), or with `filter` the handler of that
+   * subscription. What it throws never reaches the protocol work around it (bytes received after it,
+   * the rest of a CONNACK, an end() to finish): it goes to onHandlerError(error, filter, '' for an
+   * event), or is thrown again from a deferred task — also when onHandlerError throws.
+   */
+  protected _call(fn: Callback | undefined, a?: unknown, b?: unknown, c?: unknown, filter?: string): void {
+    const events = this._events;
+    if (fn)
+      try {
+        fn.call(filter === undefined ? events : undefined, a, b, c);
+      } catch (e) {
+        const report = events.onHandlerError;
+        if (report && fn !== report) this._call(report, e, filter ?? EMPTY);
+        else
+          this._host.defer(() => {
+            throw e;
+          });
+      }
   }
 
   // ---- timers: one at a time ----
@@ -461,6 +485,7 @@ interface Internals {
   _onlineAt: number;
   _subs: Subscription[];
   _settle(): void;
+  _call(fn: Callback | undefined, a?: unknown, b?: unknown, c?: unknown, filter?: string): void;
   _acked(id: number, codes: Uint8Array | null, off: number): void;
   _drop(status: number, reason?: string): void;
   _armSession(): void;
@@ -507,7 +532,7 @@ class Bridge implements SessionEvents, LinkEvents {
     }
     if (!present) c._acked(0, null, 0);
     else c._flushSubs();
-    c._events.onConnect?.(present, kept);
+    c._call(c._events.onConnect, present, kept);
   }
 
   /**
@@ -531,21 +556,12 @@ class Bridge implements SessionEvents, LinkEvents {
         matched = true;
       } else if (!matched) fn = events.onMessage;
       if (!fn) return;
-      try {
-        fn.call(sub ? undefined : events, m);
-      } catch (e) {
-        const report = events.onHandlerError;
-        if (report) report.call(events, e, sub ? sub.filter : EMPTY);
-        else
-          c._host.defer(() => {
-            throw e;
-          });
-      }
+      c._call(fn, m, undefined, undefined, sub ? sub.filter : undefined);
     }
   }
 
   onPublished(id: number): void {
-    this._c._events.onPublished?.(id);
+    this._c._call(this._c._events.onPublished, id);
     this._c._settle();
   }
 
@@ -617,6 +633,6 @@ class Bridge implements SessionEvents, LinkEvents {
     c.session.pump(c._host.nowMs());
     this.onData(c._rx, 0, 0); // a drain for the bytes the session left while an ack was owed
     c._flushSubs();
-    c._events.onWritable?.();
+    c._call(c._events.onWritable);
   }
 }

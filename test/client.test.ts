@@ -103,6 +103,12 @@ describe('client on the simulator', () => {
       [{ host: 'b', port: 1883, clean: false }, /^a persistent session needs a client id$/],
     ];
     for (const [o, re] of bad) expect(() => new C.Client(host, o as ClientOptions), JSON.stringify(o)).toThrow(re);
+    // A CONNECT that can never fit the transmit buffer (here a 300-byte will) would fail every attempt.
+    const big = { host: 'b', port: 1883, clientId: 'd', will: { topic: 'w', payload: 'x'.repeat(300) } };
+    const size = C.sizeOfConnect(big);
+    expect(() => new C.Client(host, { ...big, txBufferSize: size - 1 })).toThrow(RangeError);
+    expect(() => new C.Client(host, { ...big, txBufferSize: size - 1 })).toThrow(/txBufferSize/);
+    expect(() => new C.Client(host, { ...big, txBufferSize: size })).not.toThrow();
     // No client id with a clean session is MQTT 3.1.1's "the broker assigns one" [MQTT-3.1.3-6].
     expect(() => new C.Client(host, { host: 'b', port: 1883 })).not.toThrow();
   });
@@ -221,6 +227,117 @@ describe('client on the simulator', () => {
     clock.advance(10);
     expect(got).toEqual(['bad', 'good']);
     expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([21, 22]);
+  });
+
+  it('an event callback that throws loses nothing either: the bytes after it are handled, CONNACK\'s resends go, every filter is reported, the error goes to onHandlerError', () => {
+    const { clock, host, broker } = setup();
+    const errors: string[] = [];
+    const seen: string[] = [];
+    const got: string[] = [];
+    const boom = (what: string) => {
+      seen.push(what);
+      throw new Error(what);
+    };
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'ev', keepAliveSec: 10 }, {
+      onConnect: () => boom('connect'),
+      onPublished: (id) => boom('published ' + id),
+      onSubscribed: (f) => boom('subscribed ' + f),
+      onMessage: (m) => got.push(m.topic + ' ' + m.text),
+      onHandlerError: (e, f) => errors.push(`${f}: ${(e as Error).message}`),
+    });
+    expect(client.publish('t', 'offline', 1)).toBe(1); // queued: goes after the CONNACK, whatever onConnect does
+    client.subscribe(['s/1', 's/2'], 1, (m) => got.push('handler ' + m.text));
+    client.start();
+    clock.advance(10);
+    expect(broker.of(C.PUBLISH).map((p) => p.text)).toEqual(['offline']);
+    expect(seen).toEqual(['connect', 'subscribed s/1', 'subscribed s/2', 'published 1']); // SUBSCRIBE goes before the resend
+    broker.ackPublishes = false;
+    expect(client.publish('t', 'two', 1)).toBe(3); // (2: the SUBSCRIBE's)
+    expect(client.publish('t', 'three', 1)).toBe(4);
+    clock.advance(10);
+    // A PUBACK and a QoS 1 PUBLISH in one chunk; then a PUBACK and the first 4 bytes of a PUBLISH.
+    const pub = (id: number, text: string) => {
+      const b = new Uint8Array(64);
+      return Array.from(b.subarray(0, C.writePublish(b, 0, 'b', text, 1, false, false, id)));
+    };
+    broker.send([0x40, 2, 0, 3, ...pub(9, 'whole')]);
+    clock.advance(10);
+    broker.send([0x40, 2, 0, 4, ...pub(10, 'split').slice(0, 4)]);
+    clock.advance(10);
+    broker.send(pub(10, 'split').slice(4));
+    clock.advance(10);
+    expect(got).toEqual(['b whole', 'b split']);
+    expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([9, 10]);
+    expect(errors).toEqual([': connect', ': subscribed s/1', ': subscribed s/2', ': published 1', ': published 3', ': published 4']);
+    expect(client.online).toBe(true);
+    expect(client.session.queued).toBe(0);
+  });
+
+  it('an event callback that throws, with no onHandlerError (or one that throws too): thrown again from a deferred task, nothing lost; onEnd still comes', () => {
+    const { clock, host, broker } = setup();
+    const got: string[] = [];
+    const seen: string[] = [];
+    let handlerError = false;
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'ev2', keepAliveSec: 10 }, {
+      onPublished: (id) => {
+        throw new Error('published ' + id);
+      },
+      onDisconnect: (s) => {
+        seen.push('disconnect ' + C.statusName(s));
+        throw new Error('disconnect');
+      },
+      onEnd: (left) => seen.push('end ' + left),
+      onMessage: (m) => got.push(m.text),
+      onHandlerError: (e) => {
+        if (handlerError) throw e;
+      },
+    });
+    client.start();
+    clock.advance(10);
+    broker.ackPublishes = false;
+    client.publish('t', 'one', 1);
+    clock.advance(10);
+    handlerError = true;
+    broker.send([0x40, 2, 0, 1]);
+    broker.publish('b', 'after', 1, 7);
+    expect(() => clock.advance(10)).toThrow('published 1');
+    clock.advance(10);
+    expect(got).toEqual(['after']);
+    expect(broker.of(C.PUBACK).map((p) => p.id)).toEqual([7]);
+    // end() with nothing outstanding: stop(), whose onDisconnect throws, then onEnd all the same.
+    client.end(1000);
+    expect(seen).toEqual(['disconnect STOPPED', 'end 0']);
+    expect(() => clock.advance(10)).toThrow('disconnect');
+  });
+
+  it('a QoS 2 message completed by a CONNACK without the session is reported after onConnect; an end() it finishes stops after it', () => {
+    const { clock, host, broker } = setup();
+    const seen: string[] = [];
+    const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'q2', clean: false, keepAliveSec: 10 }, {
+      onConnect: (p, k) => seen.push(`connect ${p} ${k} online ${client.online}`),
+      onDisconnect: (s, r) => seen.push(`disconnect ${C.statusName(s)} ${r}`),
+      onPublished: (id) => seen.push(`published ${id}`),
+      onEnd: (left) => seen.push(`end ${left}`),
+    });
+    client.start();
+    clock.advance(10);
+    broker.ackPublishes = false;
+    expect(client.publish('a', 'q2', 2)).toBe(1);
+    clock.advance(10);
+    broker.send([0x50, 2, 0, 1]); // PUBREC: the client sends PUBREL, and the link goes before PUBCOMP
+    clock.advance(10);
+    broker.peer.close();
+    clock.advance(10);
+    client.end(60_000);
+    clock.advance(70_000);
+    expect(seen.slice(1)).toEqual([
+      expect.stringMatching(/^disconnect CONNECTION_LOST \d+$/),
+      'connect false false online true',
+      'published 1',
+      'disconnect STOPPED -1',
+      'end 0',
+    ]);
+    expect(broker.of(C.PUBREL).length).toBe(1); // none on the connection that lost the session
   });
 
   it('stop() from a handler: no handler runs after it, for this message or the rest of the chunk; DISCONNECT goes', () => {

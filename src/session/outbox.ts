@@ -13,7 +13,8 @@
 //                                                            RELEASED (bytes freed, PUBREL sent): PUBREC, QoS 2;
 //                                                            QUEUED with DUP set: link lost
 //   RELEASE   PUBREL not sent on this connection (QoS 2)   → RELEASED: PUBREL sent by pump();
-//                                                            free (onPublished): CONNACK without the session
+//                                                            RELEASED, no PUBREL: CONNACK without the session
+//                                                            (complete: freed, onPublished, after onConnected)
 //   RELEASED  PUBREL sent, PUBCOMP awaited (QoS 2)         → free (onPublished): PUBCOMP; RELEASE: link lost
 //   SUB       SUBSCRIBE sent, SUBACK awaited               → free: SUBACK; free: link lost
 //   UNSUB     UNSUBSCRIBE sent, UNSUBACK awaited           → free: UNSUBACK; free: link lost

@@ -27,7 +27,7 @@ import {
 import { Decoder } from '../codec/decoder.js';
 import { checkQos, writeAck, writeConnect, writeFilters, writePublish } from '../codec/encode.js';
 import type { ConnectOptions, Data } from '../codec/encode.js';
-import { STRING, XS } from '../codec/utf8.js';
+import { fail, STRING, XS } from '../codec/utf8.js';
 import { Outbox, QUEUED, RELEASE, RELEASED, SENT, SUB, UNSUB } from './outbox.js';
 import { checkSuback } from './suback.js';
 
@@ -134,8 +134,9 @@ export class Session {
     this.message = new Decoder(new Uint8Array(b, q2 * 2 + tx), options.maxMessageSize);
     this._ob = new Outbox(options.outboxBytes ?? (XS ? 2048 : 4096), options.outboxMessages ?? (XS ? 16 : 32), MAX_PENDING_ACKS);
     this._keepAliveMs = (options.keepAliveSec ?? 60) * 1000;
-    // Refuse bad options now, not at the first connection: CONNECT is sized (and checked) here.
-    writeConnect(null, 0, options);
+    // Refuse bad options now, not at the first connection: CONNECT is sized (and checked) here, and
+    // one larger than the transmit buffer would fail every attempt (NO_MEMORY, retried forever).
+    if (writeConnect(null, 0, options) > tx) fail('CONNECT over txBufferSize', 1);
   }
 
   /** QoS 1/2 messages in the outbox (queued, or in flight until PUBACK / PUBCOMP). */
@@ -143,7 +144,10 @@ export class Session {
     return this._ob.count;
   }
 
-  /** The link is up: sends CONNECT. Returns 0 or a status (the CONNECT did not fit or was refused by the link). */
+  /**
+   * The link is up: sends CONNECT. Returns 0, WOULD_BLOCK (the link refused it), or NO_MEMORY (it no
+   * longer fits: the options were changed after the constructor checked them).
+   */
   start(nowMs: number): number {
     this.message.reset();
     const end = writeConnect(this._tx, 0, this.options);
@@ -394,14 +398,26 @@ export class Session {
       this.state = ONLINE;
       this._everConnected = true;
       this._lastRecv = nowMs;
+      const ob = this._ob;
       if (!present) {
         this._rx2.fill(0);
         // Messages sent before are new to a broker that lost the session: no DUP [MQTT-3.3.1-1]. A
-        // QoS 2 exchange past PUBREC is complete: the broker took the message, and no PUBCOMP can come.
-        const ob = this._ob;
+        // QoS 2 exchange past PUBREC is complete: the broker took the message, and no PUBCOMP can
+        // come. Marked RELEASED (pump() sends no PUBREL for it) and reported below, once the session
+        // is whole: a publish() or disconnect() from onPublished must not see half a CONNACK.
         for (let i = 0; i < ob.end; i++) {
           if (ob._st[i] === QUEUED) ob._buf[ob.at[i]] &= ~8;
-          else if (ob._st[i] === RELEASE) {
+          else if (ob._st[i] === RELEASE) ob._st[i] = RELEASED;
+        }
+      }
+      // The owner first (it resubscribes), then the completions, then the resends (their order among
+      // PUBLISHes is what [MQTT-4.6.0-1] asks; a publish() made in a callback queues behind them in
+      // the outbox). A callback that ended the connection ends this too: linkLost() made the records
+      // not yet reported RELEASE again, for the next connection to settle.
+      this._ev.onConnected(present, kept);
+      if (!present) {
+        for (let i = 0; i < ob.end && this.state === ONLINE; i++) {
+          if (ob._st[i] === RELEASED) {
             const done = ob.id[i];
             ob.free(i);
             this._ev.onPublished(done);
@@ -409,9 +425,6 @@ export class Session {
           }
         }
       }
-      // The owner first (it resubscribes), then the resends: their order among PUBLISHes is what
-      // [MQTT-4.6.0-1] asks, and a publish() made in onConnected queues behind them in the outbox.
-      this._ev.onConnected(present, kept);
       this.pump(nowMs);
     } else if (type === PINGRESP) this._pinging = false;
     else if (type === PUBREL) {
