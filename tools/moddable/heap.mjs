@@ -369,7 +369,7 @@ export const FEATURES = [
   ['outbox: QoS 1/2 kept across reconnects, resent in order, bounded', /^src\/session\/outbox\.ts |^src\/session\/session\.ts Session\.prototype\.(publish|pump|queued)$/],
   ['(un)subscribe exchanges: SUBACK checked against the request', /^src\/session\/suback\.ts |^src\/session\/session\.ts Session\.prototype\.(subscribe|unsubscribe)$/],
   ['client: connection lifecycle, reconnect with backoff and jitter, one timer', /^src\/client\.ts (Client(\.prototype\.(start|stop|_open|_closeLink|_drop|_setTimer|_onTimer|_armSession|online))?|Bridge(\.prototype\.(send|onOpen|onClose|onConnected))?)$/],
-  ['client: subscriptions with handlers, wildcard dispatch, handler errors contained', /^src\/client\.ts (Client\.prototype\.(subscribe|unsubscribe|_flushSubs|_acked)|Bridge\.prototype\.(onMessage|onSubscribed|onUnsubscribed))$|^src\/topic\.ts matchTopic$/],
+  ['client: subscriptions with handlers, wildcard dispatch, handler and event errors contained', /^src\/client\.ts (Client\.prototype\.(subscribe|unsubscribe|_flushSubs|_acked|_call)|Bridge\.prototype\.(onMessage|onSubscribed|onUnsubscribed))$|^src\/topic\.ts matchTopic$/],
   ['client: publish, the string-topic cache', /^src\/client\.ts (Client\.prototype\.publish|Bridge\.prototype\.onPublished)$|^src\/topic\.ts topicBytes$/],
   ['client: receive queue, messages handled outside socket callbacks, flow control', /^src\/client\.ts (Client\.prototype\._drain|Bridge\.prototype\.(onData|onWritable))$/],
   ['client: end(), a graceful stop', /^src\/client\.ts Client\.prototype\.(end|_settle)$/],
