@@ -5,17 +5,29 @@
 //   its host and port name the local broker.
 // - test/moddable/ecma419: PUBLISH fragments both ways (write() with byteLength in several writes,
 //   kept by the session and streamed; onReadable pieces with `more`), read(count) and read(buffer).
+// - test/moddable/timers: no timer rescheduled from inside its own callback (ModdableHost's deferred
+//   tasks, the class's keepalive timer), read from the simulator's CPU time.
+// - test/moddable/e419x: close() in onControl with a PUBLISH behind the CONNACK; `format`; a socket
+//   whose write throws (inside onReadable, inside the class's timer); 32770 packet ids of its own.
+// - ModdableHost over TLS ("xs-mqtt/tls", the sensor app) against a TLS server of the test's that
+//   sends a bad record behind the CONNACK.
 // Without $MODDABLE these skip with one line (as test/moddable.test.ts does).
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs tools without declarations
 import { buildApp, ensureBuilt, HOW_TO_GET_THE_SDK, sdk, startApp } from '../tools/moddable/sim.mjs';
 import { startMosquitto } from './brokers/mosquitto.js';
 import type { Broker } from './brokers/mosquitto.js';
+import { testPki } from './brokers/pki.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const s = sdk();
@@ -26,6 +38,25 @@ function pattern(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 255;
   return b;
+}
+
+/** A process's CPU time so far (user and system), in ms: /proc/<pid>/stat's utime and stime, in ticks of 10 ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 on (the name may hold spaces)
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A server on 127.0.0.1 that answers the first bytes of each connection with `reply(socket)`. */
+async function fakeBroker(reply: (socket: Socket) => void): Promise<{ port: number; server: Server }> {
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => reply(socket));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, server };
 }
 
 describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-mqtt, in mcsim against Mosquitto', () => {
@@ -202,6 +233,153 @@ describe.runIf(!!s)('ECMA-419 MQTT client (embedded:network/mqtt/client) on xs-m
     } finally {
       await run.stop();
       await pb.stop();
+    }
+  }, 300_000);
+
+  it('no timer is rescheduled from inside its own callback (on lin that leaves a second glib source repeating for ever): ModdableHost\'s deferred task that defers another; the class\'s keepalive timer re-armed after each ping, then close(): the simulator idles, and keeps running', async () => {
+    const id = 'e419t' + process.pid;
+    const host = await buildApp({ manifest: root + 'test/moddable/timers/manifest.json', config: { part: 'host' }, out: join(tmp, 'build-timers-host') });
+    let run = await startApp(host.so);
+    let deferred: number;
+    try {
+      await run.waitFor(/^timers: second$/);
+      const at = cpuMs(run.pid);
+      await sleep(1500);
+      deferred = cpuMs(run.pid) - at; // before the fix: a 0 ms glib source, spinning all along
+    } finally {
+      await run.stop();
+    }
+    const cls = await buildApp({ manifest: root + 'test/moddable/timers/manifest.json', config: { part: 'class', port: broker.port, clientId: id }, out: join(tmp, 'build-timers-class') });
+    run = await startApp(cls.so);
+    let online: number;
+    let closed: number;
+    try {
+      await run.waitFor(/^timers: connack$/);
+      let at = cpuMs(run.pid);
+      await run.waitFor(/^timers: closed$/, 20_000);
+      online = cpuMs(run.pid) - at;
+      at = cpuMs(run.pid);
+      await run.waitFor(/^timers: alive 10$/, 10_000); // before the fix: a source left firing on the freed timer
+      closed = cpuMs(run.pid) - at;
+      expect(run.lines).not.toContain('timers: error');
+    } finally {
+      await run.stop();
+    }
+    console.log(`timers: CPU ${deferred} ms in the 1.5 s after the deferred tasks; ${online} ms online (3 pings), ${closed} ms in the 3 s after close()`);
+    expect(deferred).toBeLessThan(500);
+    expect(online).toBeLessThan(1000);
+    expect(closed).toBeLessThan(1000);
+  }, 300_000);
+
+  it('an app that closes the instance in onControl gets no onReadable for a PUBLISH that came in the same read (CONNACK and PUBLISH in one write); format "number" is a RangeError, as in Moddable\'s client', async () => {
+    const fake = await fakeBroker((socket) => socket.write(Buffer.from('20020000' + '30070003612f626869', 'hex'))); // CONNACK; PUBLISH a/b "hi"
+    try {
+      const app = await buildApp({ manifest: root + 'test/moddable/e419x/manifest.json', config: { part: 'close', port: fake.port }, out: join(tmp, 'build-close') });
+      const run = await startApp(app.so);
+      try {
+        await run.waitFor(/^x: done$/);
+        expect(run.lines).toContain('x: closed');
+        expect(run.lines.filter((l: string) => l.startsWith('x: onReadable') || l === 'x: error')).toEqual([]);
+        expect(run.lines).toContain('x: format RangeError');
+      } finally {
+        await run.stop();
+      }
+    } finally {
+      fake.server.close();
+    }
+  }, 300_000);
+
+  it('a socket write that throws ends the connection as lost, whether inside the socket\'s onReadable (a PUBACK) or the class\'s timer (a PINGREQ); uncaught, either was "XS abort"', async () => {
+    const id = 'e419w' + process.pid;
+    const w = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'watch-' + id });
+    const app = await buildApp({ manifest: root + 'test/moddable/e419x/manifest.json', config: { part: 'fault', port: broker.port, clientId: id }, out: join(tmp, 'build-fault') });
+    const run = await startApp(app.so);
+    try {
+      await run.waitFor(/^x: ready$/);
+      await w.publishAsync(`x/${id}/in`, 'ack me', { qos: 1 });
+      await run.next(/^x: write throws$/);
+      await run.next(/^x: offline -?\d+$/);
+      await run.next(/^x: connack 2$/, 20_000);
+      await run.next(/^x: write throws$/, 20_000); // the PINGREQ, 2 s on
+      await run.next(/^x: offline -?\d+$/);
+      await run.next(/^x: connack 3$/, 20_000);
+      expect(run.output()).not.toMatch(/XS abort/);
+      expect(run.lines).not.toContain('x: error');
+    } finally {
+      await run.stop();
+      await w.endAsync();
+    }
+  }, 300_000);
+
+  it('packet ids of QoS 1 messages sent straight to the socket (larger than outboxBytes) wrap within 0x8001-0xFFFF: 32770 of them, each acknowledged, none 0 (which the broker refuses)', async () => {
+    const id = 'e419i' + process.pid;
+    const n = 0x7fff + 3;
+    const app = await buildApp({ manifest: root + 'test/moddable/e419x/manifest.json', config: { part: 'ids', port: broker.port, clientId: id, n }, out: join(tmp, 'build-ids') });
+    const run = await startApp(app.so);
+    try {
+      const m = await run.waitFor(/^x: pubacks (\d+) low=(\d+) high=(\d+) last=(\d+)$/, 120_000);
+      expect(m.slice(1).map(Number)).toEqual([n, 0x8001, 0xffff, 0x8003]);
+      expect(run.lines.filter((l: string) => l.startsWith('x: error') || l.startsWith('x: write threw'))).toEqual([]);
+    } finally {
+      await run.stop();
+    }
+  }, 300_000);
+
+  it('ModdableHost over TLS ("xs-mqtt/tls"): a record that does not decrypt, right behind the CONNACK in one TCP write, ends the link ("tls: …") and the app retries; Moddable\'s TLS socket decrypts such a record from a Timer.set of its own, where its throw was "XS abort"', async () => {
+    const pki = testPki('rsa'); // what Moddable's TLS verifies
+    // The chain with its CA, as Mosquitto (OpenSSL) sends it: Moddable's ssl_cert.js matches the
+    // server name only while walking a chain of two or more.
+    const context = createSecureContext({ cert: pki.serverCertPem + pki.caPem, key: pki.serverKeyPem, maxVersion: 'TLSv1.2' });
+    let served = 0;
+    // A TLS "broker": CONNECT is answered with CONNACK, its record held back and written together
+    // with a record of application data that fails to decrypt (a bad tag or MAC).
+    const server = createServer((raw) => {
+      raw.on('error', () => {});
+      let held: Buffer[] | null = null;
+      const wire = new Duplex({
+        read() {},
+        write(chunk: Buffer, _encoding, done) {
+          if (held) held.push(chunk);
+          else raw.write(chunk);
+          done();
+        },
+      });
+      raw.on('data', (d) => wire.push(d));
+      raw.on('close', () => wire.destroy());
+      const tls = new TLSSocket(wire, { isServer: true, secureContext: context });
+      tls.on('error', () => {});
+      tls.once('data', () => {
+        held = [];
+        tls.write(Buffer.from('20020000', 'hex'));
+        setTimeout(() => {
+          raw.write(Buffer.concat([...held!, Buffer.from('1703030030', 'hex'), Buffer.alloc(48, 0x5a)]));
+          held = null;
+          served++;
+        }, 200);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const dir = mkdtempSync(join(tmp, 'tlsapp-'));
+      writeFileSync(join(dir, 'ca.der'), new X509Certificate(pki.caPem).raw);
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ include: [root + 'examples/sensor/manifest.json'], resources: { '*': ['./ca'] } }));
+      const app = await buildApp({
+        manifest: join(dir, 'manifest.json'),
+        config: { broker: '127.0.0.1', port: (server.address() as AddressInfo).port, mqttTls: true, mqttServername: 'localhost', mqttCa: 'ca.der', clientId: 'e419tls' + process.pid, interval: 60_000, threshold: 99 },
+        out: join(tmp, 'build-tls'),
+      });
+      const run = await startApp(app.so);
+      try {
+        const m = await run.next(/^mqtt: offline, CONNECTION_LOST \((tls: [^)]*)\)/, 30_000);
+        console.log('a bad record behind the CONNACK: ' + m[0]);
+        await run.next(/^mqtt: offline, CONNECTION_LOST \(tls: /, 30_000); // again after the retry: still running
+        expect(served).toBeGreaterThanOrEqual(2);
+        expect(run.output()).not.toMatch(/XS abort/);
+      } finally {
+        await run.stop();
+      }
+    } finally {
+      server.close();
     }
   }, 300_000);
 

@@ -415,9 +415,13 @@ export class ModdableHost implements Host {
     else this._taskTimer = Timer.set(this._runTasks, 0, IDLE_MS);
   }
 
-  /** The tasks deferred before this run; those they defer run on the next. */
+  /**
+   * The tasks deferred before this run; those they defer run on the next. _taskDue stays set during
+   * the run, so defer() does not reschedule this timer from inside its own callback: on lin (the
+   * simulator) timer.c's modTimerExecuteOne then adds a glib source of its own after the callback,
+   * and the one Timer.schedule added repeats for ever (at 0 ms: the simulator spins).
+   */
   private _run(): void {
-    this._taskDue = false;
     const tasks = this._tasks;
     try {
       for (let n = this._taskCount; n > 0; n--) {
@@ -428,11 +432,10 @@ export class ModdableHost implements Host {
         fn();
       }
     } finally {
-      // Left over: deferred during this run, or after a task threw. They run next time round.
-      if (this._taskCount && !this._taskDue) {
-        this._taskDue = true;
-        Timer.schedule(this._taskTimer!, 0, IDLE_MS);
-      }
+      // Left over: deferred during this run, or after a task threw. They run next time round, from
+      // a one-shot timer of their own (rare: a task that defers another), _taskDue still set.
+      if (this._taskCount) Timer.set(this._runTasks, 0);
+      else this._taskDue = false;
     }
   }
 

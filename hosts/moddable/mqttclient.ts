@@ -9,7 +9,8 @@
 // onWritable(count) with count the bytes write() may take now; onControl(message) for CONNACK,
 // SUBACK (payload: the return codes), UNSUBACK, PUBACK, PUBREC, PUBREL, PUBCOMP, PINGRESP; write()
 // with PUBLISH fragments through byteLength, SUBSCRIBE / UNSUBSCRIBE with items, PINGREQ,
-// DISCONNECT; onError() once, after which the instance is closed; close().
+// DISCONNECT; onError() once, after which the instance is closed (a socket call that throws too);
+// close(), after which nothing is reported; format "buffer" only (RangeError otherwise).
 // Extensions (ECMA-419 lets a class take options of its own): `reconnect`, and the Session's sizes
 // (README, "ECMA-419 MQTT client").
 import TCP from 'embedded:io/socket/tcp';
@@ -21,13 +22,14 @@ import { CONNACK, CONNECTION_LOST, DISCONNECT, EV_PACKET, NEED_MORE, PINGREQ, PU
 import { Decoder } from '../../src/codec/decoder.js';
 import { checkQos } from '../../src/codec/encode.js';
 import { Session } from '../../src/session/session.js';
+import type { Outbox } from '../../src/session/outbox.js';
 import type { SessionOptions } from '../../src/session/session.js';
 import { decodeUtf8, topicBytes } from '../../src/topic.js';
 import { isIPv4 } from './ipv4.js';
 
 /** What onWritable's count leaves for the socket's own use, as Moddable's client does. */
 const OVERHEAD = 8;
-/** The timer's period while nothing is due (it is rescheduled, never made again). */
+/** The timer's delay while nothing is due (it is rescheduled, never made again). */
 const IDLE_MS = 0x3fffffff;
 const PINGREQ_BYTES = Uint8Array.of(0xc0, 0);
 // onReadable's options for the second and later pieces of a message (the first carries topic, QoS, byteLength).
@@ -58,8 +60,9 @@ class ControlDecoder extends Decoder {
   push(bytes: Uint8Array, offset: number, length: number): number {
     const c = this._c;
     c._report(); // the previous packet's: the session has handled it by now
-    if (c._holding) {
-      // onReadable left bytes unread: nothing more until read() takes them (the session keeps the rest).
+    if (c._holding || c._st === CLOSED) {
+      // onReadable left bytes unread: nothing more until read() takes them (the session keeps the
+      // rest). Or the app closed the instance in onControl: nothing more at all.
       this.consumed = 0;
       return NEED_MORE;
     }
@@ -98,7 +101,8 @@ export default class MQTTClient {
   declare private _txBytes: number;
   declare private _timer: Timer;
   private _sock: any = null;
-  private _st = RESOLVING;
+  /** @internal */
+  _st = RESOLVING;
   private _writable = 0;
   private _unread = 0; // bytes the socket holds for us
   private _rx: Uint8Array | null = null;
@@ -137,6 +141,8 @@ export default class MQTTClient {
 
   constructor(options: any) {
     if (!options || !options.host) throw new TypeError('host required');
+    // Bytes only, as Moddable's own client: a RangeError for any other format.
+    if ((options.format ?? 'buffer') !== 'buffer') throw new RangeError('format');
     this._o = options;
     if (options.target !== undefined) this.target = options.target;
     const will = options.will;
@@ -272,21 +278,31 @@ export default class MQTTClient {
     o.onControl?.call(this, this._control(DISCONNECT, 0, status));
   }
 
+  /**
+   * The timer in `ms` (never, when negative), and every `ms` after that until rescheduled. The repeat
+   * equals the delay because this runs inside the timer's own callback too (_onTimer): on lin (the
+   * simulator) timer.c's modTimerExecuteOne adds a glib source of its own after a callback whose
+   * timer's delay and repeat differ, and the one Timer.schedule added stays, repeating. With them
+   * equal it adds none; on a device (mc/timer.c) either is right. At least 1: a repeat of 0 is a
+   * one-shot, removed after it fires. (No allocation: this runs on every packet.)
+   */
   private _schedule(ms: number): void {
-    Timer.schedule(this._timer, ms < 0 ? IDLE_MS : ms, IDLE_MS);
+    const t = ms < 0 ? IDLE_MS : ms < 1 ? 1 : ms;
+    Timer.schedule(this._timer, t, t);
   }
 
-  /** Keeps the timer on the session's next deadline (keepalive, CONNACK, PINGRESP). */
+  /** Keeps the timer on the session's next deadline (keepalive, CONNACK, PINGRESP); due now once a socket call threw (_io). */
   private _arm(): void {
     const st = this._st;
-    if (st === LOGIN || st === ONLINE) this._schedule(this._s.nextDeadline(Time.ticks >>> 0));
+    if (st === LOGIN || st === ONLINE) this._schedule(this._sock ? this._s.nextDeadline(Time.ticks >>> 0) : 0);
   }
 
   private _onTimer(): void {
     const st = this._st;
     if (st === WAITING) this._open();
-    else if (st === RESOLVING) this._lost(CONNECTION_LOST); // no connection within connectTimeout
-    else if (st !== CLOSED) {
+    // No connection within connectTimeout; or a socket call threw (_io); or closed (_lost does nothing).
+    else if (st === RESOLVING || !this._sock) this._lost(CONNECTION_LOST);
+    else {
       this._s.tick(Time.ticks >>> 0);
       this._arm();
     }
@@ -315,7 +331,7 @@ export default class MQTTClient {
     if (p) {
       const at = this._pendAt;
       const n = p.length - at < count ? p.length - at : count;
-      this._writable = this._sock.write(at === 0 && n === p.length ? p : p.subarray(at, at + n));
+      this._io(at === 0 && n === p.length ? p : p.subarray(at, at + n));
       if ((this._pendAt = at + n) < p.length) return;
       this._pend = null;
     }
@@ -342,8 +358,9 @@ export default class MQTTClient {
         // that rx, kept across reconnects, is whole again after a read that threw.
         const b = rx.buffer as ArrayBuffer;
         b.resize(n);
-        sock.read(rx);
+        this._io(rx, true);
         b.resize(b.maxByteLength);
+        if (!this._sock) return; // the read threw
         this._unread -= n;
         this._keptAt = 0;
         this._keptEnd = n;
@@ -363,21 +380,52 @@ export default class MQTTClient {
     const sock = this._sock;
     const w = this._writable;
     if (!sock || this._stream || this._pend || (l > w && l <= this._cap)) return false;
-    if (l <= w) this._writable = sock.write(o === 0 && l === b.length ? b : b.subarray(o, o + l));
+    if (l <= w) this._io(o === 0 && l === b.length ? b : b.subarray(o, o + l));
     else {
       // Larger than the socket's whole send buffer (1536 bytes on the simulator): what fits now,
       // the rest copied (the session reuses its buffers) for onWritable.
       this._pend = b.slice(o + w, o + l);
       this._pendAt = 0;
-      if (w) this._writable = sock.write(b.subarray(o, o + w));
+      if (w) this._io(b.subarray(o, o + w));
     }
     return true;
+  }
+
+  /**
+   * Writes `b` to the socket (its room is then in _writable), or reads into it. A throw there (a
+   * socket the peer reset; TLS) ends the connection: the socket is closed now and used no more, and
+   * the loss is reported from the timer (_onTimer), never out of the socket or timer callback that
+   * called (XS would abort: a board reboots) nor inside the session. TLS (a socket with `TCP`, as
+   * Moddable's TLSSocket): each record is also charged 96 bytes, tlssocket.js's estimate of its
+   * overhead (its write returns the TCP socket's room less only 32; a CBC record adds up to 85),
+   * as ModdableHost does.
+   */
+  private _io(b: Uint8Array, read?: boolean): void {
+    const sock = this._sock;
+    try {
+      if (read) sock.read(b);
+      else {
+        const room = sock.write(b);
+        const left = this._writable - b.length - 96;
+        this._writable = this._o.socket?.TCP && left < room ? (left > 0 ? left : 0) : room;
+      }
+    } catch {
+      this._sock = null;
+      this._writable = 0;
+      this._schedule(0);
+      try {
+        sock?.close();
+      } catch {
+        // closed already
+      }
+    }
   }
 
   // ---- what the session delivers ----
 
   /** A message or a piece of one: onReadable, read() takes its bytes during the call. */
   private _message(): void {
+    if (this._st === CLOSED) return;
     const d = this._dec;
     const last = d.fragmentOffset + d.payloadLength === d.messageLength;
     this._rd = d.data;
@@ -476,7 +524,7 @@ export default class MQTTClient {
       if (options !== undefined || n > this._left) throw new RangeError('fragment');
       if (this._stream) {
         if (this._pend || n > this._writable) throw new Error('overflow');
-        this._writable = this._sock.write(b);
+        this._io(b);
       } else {
         this._frag!.set(b, this._fragAt);
         this._fragAt += n;
@@ -548,13 +596,17 @@ export default class MQTTClient {
         h.set(tb, p);
         p += tb.length;
         if (qos) {
-          const id = options.id ?? (this._nextId = (this._nextId % 0xfffe) + 1) + 0x8000; // away from the outbox's low ids
+          // 0x8001-0xFFFF, away from the outbox's ids (from 1 up), skipping any the outbox holds.
+          let id = options.id;
+          if (id === undefined) {
+            do id = (this._nextId = (this._nextId % 0x7fff) + 1) + 0x8000;
+            while ((s as unknown as { _ob: Outbox })._ob.find(id) >= 0);
+          }
           h[p++] = (id >> 8) & 255;
           h[p] = id & 255;
         }
-        const sock = this._sock;
-        this._writable = sock.write(h);
-        if (n) this._writable = sock.write(b);
+        this._io(h);
+        if (n) this._io(b!);
         if (n < total) {
           this._stream = true;
           this._left = total - n;
