@@ -217,7 +217,8 @@ class ModdableLink implements Link {
         rx.set(bytes);
       } else {
         // Back to its whole length at once: a collection while it is short would compact its chunk
-        // to n, and growing it then would make a new one. (A read that throws ends the link.)
+        // to n, and growing it then would make a new one. (lwIP's read throws only past what is
+        // unread, and n is at most that: no try here.)
         const b = rx.buffer as ArrayBuffer;
         b.resize(n);
         (socket as TCP).read(rx);
