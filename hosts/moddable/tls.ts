@@ -84,9 +84,12 @@ export function TLS(options: Record<string, unknown>, target: Target, fail: (why
   // (no such timer), and the same step, the TCP socket's onReadable, follows from a timer here,
   // guarded: after every read while the TCP socket holds more (it does nothing while the TLS socket
   // still holds decrypted bytes). TLS allocates on every read anyway (read() returns a new buffer).
+  // (Only over GuardedTCP, which the constructor has called by now: a TLS socket that runs over no
+  // `TCP.io`, such as the xsnap device tests' stand-in, has no such timer to hide.)
+  const tcp = on.tcp;
+  if (!tcp) return socket;
   const read = socket.read;
   const guarded = (n: number) => {
-    const tcp = on.tcp;
     const left = tcp.readable;
     tcp.readable = 0;
     try {
