@@ -181,8 +181,9 @@ export function writePublish(
   else if (dup) fail('DUP on a QoS 0 PUBLISH'); // [MQTT-3.3.1-2]
   const first = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
   // Each field's length read once (under XS a string's length costs a box unless the session boxed
-  // it: utf8.ts): the all-ASCII size `lo`, and at most three times that (a UTF-16 unit is at most 3
-  // bytes of UTF-8; bytes count once, so a large binary payload near the end is sized exactly).
+  // it: utf8.ts): the all-ASCII size `lo`, and three times that as the worst case (a UTF-16 unit is
+  // at most 3 bytes of UTF-8). Bytes are tripled too, so a binary payload over a third of the room
+  // left is sized exactly first: a second look at the topic, no allocation.
   const lo = 2 + bound(topic) + (qos ? 2 : 0) + bound(payload);
   const most = 3 * lo;
   if (!(most <= MAX_REMAINING_LENGTH && pos + 1 + sizeOfVarint(most) + most <= buf.length)) {
