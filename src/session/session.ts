@@ -439,13 +439,20 @@ export class Session {
       if (type === PUBREC) {
         // QoS 2: the broker has the message; its bytes are freed, PUBREL until PUBCOMP. A PUBREC
         // again (a resend crossed it) is answered again; one for a message not resent yet on this
-        // connection is left for the resend's; one for nothing of ours awaiting it closes.
+        // connection is left for the resend's. One for an id we hold no record of (case 32: a board
+        // that rebooted and lost its outbox, say) is answered too, so that the broker frees the id
+        // (libmosquitto does the same); its PUBCOMP is then ignored. One for a QoS 1 PUBLISH or a
+        // (UN)SUBSCRIBE of ours closes.
         if (st === QUEUED) return 0;
-        if (qos !== 2 && st !== RELEASE && st !== RELEASED) return UNEXPECTED_ACK;
-        ob._st[i] = RELEASED; // still in the window until PUBCOMP
-        ob._len[i] = 0;
+        if (st > RELEASED || qos === 1) return UNEXPECTED_ACK;
+        if (st) {
+          ob._st[i] = RELEASED; // still in the window until PUBCOMP
+          ob._len[i] = 0;
+        }
         ack = PUBREL;
-      } else if (type === PUBCOMP && st !== RELEASED) return UNEXPECTED_ACK;
+      } else if (type === PUBCOMP && st !== RELEASED) {
+        if (st) return UNEXPECTED_ACK;
+      }
       else if (type === SUBACK && st === SUB) {
         const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, this._want.get(id)!); // cases 35, 36
         if (s) return s;
