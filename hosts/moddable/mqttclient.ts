@@ -130,7 +130,6 @@ export default class MQTTClient {
   private _fragRetain = false;
   private _topic = ''; // the last topic published, and its bytes
   private _topicBytes: Uint8Array | null = null;
-  private _nextId = 0; // ids of PUBLISHes sent unkept
   private _attempt = 0;
   /** @internal The control packet the decoder saw last (type, 0: none), reported once the session handled it. */
   _op = 0;
@@ -596,11 +595,16 @@ export default class MQTTClient {
         h.set(tb, p);
         p += tb.length;
         if (qos) {
-          // 0x8001-0xFFFF, away from the outbox's ids (from 1 up), skipping any the outbox holds.
+          // From the session's own counter, as its records take theirs (wrapping 65535 -> 1, skipping
+          // any the outbox holds): the session's next ids come after this one, so it takes this id
+          // again only after all 65,535 have gone by.
           let id = options.id;
           if (id === undefined) {
-            do id = (this._nextId = (this._nextId % 0x7fff) + 1) + 0x8000;
-            while ((s as unknown as { _ob: Outbox })._ob.find(id) >= 0);
+            const ob = (s as unknown as { _ob: Outbox })._ob;
+            do {
+              id = ob._next;
+              ob._next = (id % 65535) + 1;
+            } while (ob.find(id) >= 0);
           }
           h[p++] = (id >> 8) & 255;
           h[p] = id & 255;

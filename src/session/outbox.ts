@@ -50,7 +50,8 @@ export class Outbox {
   end = 0;
   /** PUBLISH records in use. */
   count = 0;
-  private _next = 1; // the next packet id to try
+  /** @internal The next packet id to try (the ECMA-419 class takes its unkept PUBLISHes' ids from it too). */
+  _next = 1;
 
   constructor(bytes: number, messages: number, exchanges: number) {
     const n = messages + exchanges;
@@ -89,7 +90,7 @@ export class Outbox {
     let id: number;
     do {
       id = this._next;
-      this._next = id === MAX_PACKET_ID ? 1 : id + 1;
+      this._next = (id % MAX_PACKET_ID) + 1;
     } while (this.find(id) >= 0);
     ids[i] = id;
     this._st[i] = st;

@@ -4,9 +4,10 @@
 // - "fault": a socket whose write throws once armed (options.socket.io): first the PUBACK the class
 //   writes inside the socket's onReadable, then (after reconnecting) the PINGREQ it writes from its
 //   timer. Uncaught, either is "XS abort"; the connection must end as lost instead (reconnect: 100).
-// - "ids": config.n QoS 1 messages larger than outboxBytes, so each goes straight to the socket with
-//   a packet id of the class's own: past 32767 of them the ids must wrap within 0x8001-0xFFFF (never 0,
-//   which the broker refuses), and each PUBACK comes back.
+// - "ids": one QoS 1 message that the session keeps (it fits outboxBytes), then config.n - 1 larger
+//   ones, each sent straight to the socket: all take their packet ids from the session's one counter
+//   (the kept one 1, the next 2), which wraps 65535 -> 1 (never 0, which the broker refuses); each
+//   PUBACK comes back.
 import TCP from "embedded:io/socket/tcp";
 import MQTTClient from "embedded:network/mqtt/client";
 import config from "mc/config";
@@ -100,12 +101,13 @@ else if ("ids" === part) {
 	const n = Number(config.n);		// (a config value given to mcconfig on its command line is a string)
 	const payload = new ArrayBuffer(32);
 	const options = Object.freeze({topic: `x/${id}/ids`, QoS: 1});
-	let sent = 0, acked = 0, low = 0xFFFF, high = 0, last = 0;
+	let sent = 0, acked = 0, low = 0xFFFF, high = 0, last = 0, first = "";
 	const send = (client, count) => {
-		// Each message: 2 + 1 + 2 + topic + 2 + 32 bytes; within onWritable's count.
+		// Each message: 2 + 1 + 2 + topic + 2 + 32 bytes; within onWritable's count. The first has no
+		// payload: it fits outboxBytes, and the session keeps it.
 		const size = 39 + options.topic.length;
 		for (; (sent < n) && (count >= size); sent++)
-			count = client.write(payload, options);
+			count = client.write(sent ? payload : null, options);
 	};
 	new MQTTClient({
 		host: config.broker,
@@ -116,12 +118,13 @@ else if ("ids" === part) {
 			if (MQTTClient.CONNACK === msg.operation)
 				trace("x: connack\n");
 			else if (MQTTClient.PUBACK === msg.operation) {
-				acked++;
+				if (++acked <= 2)
+					first += (acked > 1 ? "," : "") + msg.id;
 				last = msg.id;
 				if (msg.id < low) low = msg.id;
 				if (msg.id > high) high = msg.id;
 				if (acked === n)
-					trace(`x: pubacks ${acked} low=${low} high=${high} last=${last}\n`);
+					trace(`x: pubacks ${acked} low=${low} high=${high} last=${last} first=${first}\n`);
 			}
 		},
 		onWritable(count) {
