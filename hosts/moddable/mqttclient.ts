@@ -21,6 +21,7 @@ import Timer from 'timer';
 import { CONNACK, CONNECTION_LOST, DISCONNECT, EV_PACKET, NEED_MORE, PINGREQ, PUBACK, PUBCOMP, PUBLISH, STOPPED, SUBACK, SUBSCRIBE, UNSUBSCRIBE, WOULD_BLOCK } from '../../src/codec/constants.js';
 import { Decoder } from '../../src/codec/decoder.js';
 import { checkQos } from '../../src/codec/encode.js';
+import { sizeOfVarint, writeVarint } from '../../src/codec/varint.js';
 import { Session } from '../../src/session/session.js';
 import type { Outbox } from '../../src/session/outbox.js';
 import type { SessionOptions } from '../../src/session/session.js';
@@ -459,11 +460,9 @@ export default class MQTTClient {
     if (op === CONNACK) {
       m.returnCode = 0;
       m.sessionPresent = d.sessionPresent;
-    } else if (op === SUBACK) m.payload = d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadLength);
-    if (op === CONNACK) {
       this._st = ONLINE;
       this._attempt = 0;
-    }
+    } else if (op === SUBACK) m.payload = d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadLength);
     const o = this._o;
     o.onControl?.call(this, m);
     if (op === CONNACK && this._st === ONLINE && this._writable > OVERHEAD) o.onWritable?.call(this, this._writable - OVERHEAD);
@@ -542,10 +541,18 @@ export default class MQTTClient {
       }
       return this._room();
     }
-    const reconnect = this._o.reconnect;
     const op = options?.operation ?? PUBLISH;
-    if (st !== ONLINE && !(reconnect && op === PUBLISH && options?.QoS)) throw new Error('not connected');
+    if (st !== ONLINE && !(this._o.reconnect && op === PUBLISH && options?.QoS)) throw new Error('not connected');
     const s = this._s;
+    // An app's own packet id (options.id), as Moddable's client takes it, for a QoS 1/2 PUBLISH or an
+    // (UN)SUBSCRIBE: the session's counter gives it next. One outside 1-65535, or one that a message
+    // or (UN)SUBSCRIBE in flight holds [MQTT-2.3.1-2], is a RangeError. Without it, the counter's next.
+    const ob = (s as unknown as { _ob: Outbox })._ob;
+    const oid = options.id;
+    if (oid !== undefined && (op !== PUBLISH || options.QoS)) {
+      if (oid !== (oid & 65535) || !oid || ob.find(oid) >= 0) throw new RangeError('id');
+      ob._next = oid;
+    }
     let r = 0;
     if (op === PUBLISH) {
       const qos = checkQos(options.QoS ?? 0);
@@ -560,7 +567,7 @@ export default class MQTTClient {
       const total = options.byteLength ?? n;
       if (!(total >= n)) throw new RangeError('byteLength');
       const rl = 2 + tb.length + (qos ? 2 : 0) + total;
-      const size = 1 + (rl < 128 ? 1 : rl < 16384 ? 2 : rl < 2097152 ? 3 : 4) + rl;
+      const size = 1 + sizeOfVarint(rl) + rl;
       this._fragQos = qos;
       this._fragRetain = !!options.retain;
       this._fragTopic = tb;
@@ -582,30 +589,21 @@ export default class MQTTClient {
         const head = size - total;
         if (this._pend || head + n > this._writable) throw new Error('overflow');
         const h = new Uint8Array(head);
-        let p = 1;
         h[0] = 0x30 | (qos << 1) | (this._fragRetain ? 1 : 0);
-        for (let x = rl; ; ) {
-          const byte = x & 127;
-          x >>>= 7;
-          h[p++] = x ? byte | 128 : byte;
-          if (!x) break;
-        }
+        let p = writeVarint(h, 1, rl);
         h[p++] = tb.length >> 8;
         h[p++] = tb.length & 255;
         h.set(tb, p);
         p += tb.length;
         if (qos) {
-          // From the session's own counter, as its records take theirs (wrapping 65535 -> 1, skipping
-          // any the outbox holds): the session's next ids come after this one, so it takes this id
-          // again only after all 65,535 have gone by.
-          let id = options.id;
-          if (id === undefined) {
-            const ob = (s as unknown as { _ob: Outbox })._ob;
-            do {
-              id = ob._next;
-              ob._next = (id % 65535) + 1;
-            } while (ob.find(id) >= 0);
-          }
+          // From the session's own counter (the app's id, if it gave one), as its records take theirs
+          // (wrapping 65535 -> 1, skipping any the outbox holds): the session's next ids come after
+          // this one, so it takes this id again only after all 65,535 have gone by.
+          let id: number;
+          do {
+            id = ob._next;
+            ob._next = (id % 65535) + 1;
+          } while (ob.find(id) >= 0);
           h[p++] = (id >> 8) & 255;
           h[p] = id & 255;
         }
@@ -625,7 +623,7 @@ export default class MQTTClient {
         filters.push(items[i].topic);
         qos.push(items[i].QoS ?? 0);
       }
-      r = op === SUBSCRIBE ? s.subscribe(filters, qos, now) : s.unsubscribe(filters, now);
+      r = s.subscribe(filters, op === SUBSCRIBE ? qos : null, now); // (null: UNSUBSCRIBE)
     } else if (op === PINGREQ) {
       if (!this._send(PINGREQ_BYTES, 0, 2)) r = WOULD_BLOCK;
     } else if (op === DISCONNECT) {

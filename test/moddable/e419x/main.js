@@ -4,10 +4,12 @@
 // - "fault": a socket whose write throws once armed (options.socket.io): first the PUBACK the class
 //   writes inside the socket's onReadable, then (after reconnecting) the PINGREQ it writes from its
 //   timer. Uncaught, either is "XS abort"; the connection must end as lost instead (reconnect: 100).
-// - "ids": one QoS 1 message that the session keeps (it fits outboxBytes), then config.n - 1 larger
-//   ones, each sent straight to the socket: all take their packet ids from the session's one counter
-//   (the kept one 1, the next 2), which wraps 65535 -> 1 (never 0, which the broker refuses); each
-//   PUBACK comes back.
+// - "ids": packet ids. First a SUBSCRIBE with the app's id 0x4321 and a QoS 1 message that the session
+//   keeps (it fits outboxBytes) with the app's id 0x1234, as Moddable's client takes options.id; the
+//   same id again while that message is in flight, and ids 0, 65536 and 1.5, are each a RangeError.
+//   Then config.n - 1 larger messages without ids, each sent straight to the socket: they take theirs
+//   from the session's one counter, after the app's (0x1235 on), which wraps 65535 -> 1 (never 0,
+//   which the broker refuses); each PUBACK comes back.
 import TCP from "embedded:io/socket/tcp";
 import MQTTClient from "embedded:network/mqtt/client";
 import config from "mc/config";
@@ -103,11 +105,27 @@ else if ("ids" === part) {
 	const options = Object.freeze({topic: `x/${id}/ids`, QoS: 1});
 	let sent = 0, acked = 0, low = 0xFFFF, high = 0, last = 0, first = "";
 	const send = (client, count) => {
-		// Each message: 2 + 1 + 2 + topic + 2 + 32 bytes; within onWritable's count. The first has no
-		// payload: it fits outboxBytes, and the session keeps it.
+		if (!sent) {
+			client.write(null, {operation: MQTTClient.SUBSCRIBE, items: [{topic: `x/${id}/none`}], id: 0x4321});
+			// No payload: it fits outboxBytes, and the session keeps it.
+			count = client.write(null, {topic: options.topic, QoS: 1, id: 0x1234});
+			sent = 1;
+			const refused = [];
+			for (const bad of [0x1234, 0, 65536, 1.5]) {
+				try {
+					client.write(null, {topic: options.topic, QoS: 1, id: bad});
+					refused.push(`${bad}:taken`);
+				}
+				catch (e) {
+					refused.push(`${bad}:${e.name}`);
+				}
+			}
+			trace(`x: ids refused ${refused.join(" ")}\n`);
+		}
+		// Each message: 2 + 1 + 2 + topic + 2 + 32 bytes; within onWritable's count.
 		const size = 39 + options.topic.length;
 		for (; (sent < n) && (count >= size); sent++)
-			count = client.write(sent ? payload : null, options);
+			count = client.write(payload, options);
 	};
 	new MQTTClient({
 		host: config.broker,
@@ -117,6 +135,8 @@ else if ("ids" === part) {
 		onControl(msg) {
 			if (MQTTClient.CONNACK === msg.operation)
 				trace("x: connack\n");
+			else if (MQTTClient.SUBACK === msg.operation)
+				trace(`x: suback ${msg.id}\n`);
 			else if (MQTTClient.PUBACK === msg.operation) {
 				if (++acked <= 2)
 					first += (acked > 1 ? "," : "") + msg.id;
