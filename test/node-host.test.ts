@@ -313,6 +313,9 @@ describe('NodeHost basics', () => {
     }
     expect(() => host.open(plain(70000), events)).toThrow('port must be an integer from 1 to 65535, not 70000');
     expect(() => host.open({ port: 1883 } as Target, events)).toThrow('host must be a non-empty string, not undefined');
+    // TLS options of the wrong types: a CA array may hold PEMs only (strings or bytes).
+    expect(() => host.open({ host: LOCAL, port: 1, tls: { ca: [new ArrayBuffer(1)] } } as unknown as Target, events)).toThrow(TypeError);
+    expect(() => host.open({ host: LOCAL, port: 1, tls: { cert: 5 } } as unknown as Target, events)).toThrow('tls.cert must be a PEM (a string or bytes), not 5');
   });
 
   it('a malformed client key (Node throws inside tls.connect): onClose later', async () => {
@@ -320,6 +323,71 @@ describe('NodeHost basics', () => {
     expect(c.closes).toBe(0);
     expect(await c.closed()).not.toBe('');
     expect(c.opens).toBe(0);
+  });
+
+  describe('flow control when the peer closes (FIN) while the link keeps bytes', () => {
+    const servers: Server[] = [];
+    afterAll(() => {
+      for (const s of servers) s.close();
+    });
+
+    /** A peer that sends `data` at once and closes (FIN); a link to it whose receiver takes at most `take` bytes a call. */
+    async function peerThenFin(data: Buffer, take: number, resumes: boolean) {
+      const server = createServer((s) => {
+        s.on('error', () => {});
+        s.end(data);
+      });
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, LOCAL, () => r()));
+      const addr = server.address();
+      const got: Buffer[] = [];
+      const log: string[] = [];
+      let inCall = true;
+      let closed!: (reason: string) => void;
+      // Bounded: a link that never ends fails the test instead of hanging it.
+      const onClose = Promise.race([new Promise<string>((r) => (closed = r)), sleep(WAIT_MS).then(() => `no onClose within ${WAIT_MS} ms`)]);
+      const link: Link = host.open(plain(typeof addr === 'object' && addr ? addr.port : 0), {
+        onOpen: () => void log.push(inCall ? 'open inside a call' : 'open'),
+        onData: (bytes, offset, length) => {
+          if (inCall) log.push('data inside a call');
+          if (log[log.length - 1] !== 'data') log.push('data');
+          const n = Math.min(length, take);
+          got.push(Buffer.from(bytes.subarray(offset, offset + n)));
+          if (n < length && resumes) setImmediate(() => link.resume()); // the receiver makes room, later
+          return n;
+        },
+        onWritable: () => void log.push('writable'),
+        onClose: (reason) => {
+          log.push(`close(${reason})`);
+          closed(reason);
+        },
+      });
+      inCall = false;
+      return { link, got, log, onClose, bytes: () => Buffer.concat(got) };
+    }
+
+    it('resume() delivers every kept byte, then one onClose("closed by peer") after the last', async () => {
+      const data = Buffer.alloc(256 * 1024);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 8)) & 0xff;
+      const c = await peerThenFin(data, 1000, true);
+      expect(await c.onClose).toBe('closed by peer');
+      await sleep(100); // nothing may follow onClose
+      expect(c.log).toEqual(['open', 'data', 'close(closed by peer)']);
+      expect(c.bytes().length).toBe(data.length);
+      expect(c.bytes().equals(data)).toBe(true);
+      expect(c.link.write(new Uint8Array([0xc0, 0]), 0, 2)).toBe(false);
+    });
+
+    it('a write refused once the peer is gone ends the link: a receiver that waits for onWritable (an ack it owes) is not left waiting for ever', async () => {
+      const c = await peerThenFin(Buffer.alloc(10000, 0x41), 100, false); // takes 100 bytes and waits
+      await poll('the first bytes', () => c.got.length > 0);
+      await sleep(200); // the peer's FIN and the socket's close, while the link keeps 9900 bytes
+      expect(c.log).toEqual(['open', 'data']);
+      expect(c.link.write(new Uint8Array([0x40, 2, 0, 1]), 0, 4)).toBe(false); // a PUBACK: no one to take it
+      expect(c.log).toEqual(['open', 'data']); // never inside write()
+      expect(await c.onClose).toBe('closed by peer');
+      expect(c.bytes().length).toBe(100); // the rest is given up
+    });
   });
 
   describe('back-pressure against a peer that does not read', () => {
@@ -533,6 +601,14 @@ describe('Mosquitto, TLS', () => {
   it('by IP address (no SNI, checked against the IP SAN), CA as bytes → CONNACK 0', async () => {
     const c = new Conn({ host: LOCAL, port: broker.tlsPort!, tls: { ca: new TextEncoder().encode(broker.caPem) } });
     expect(await c.connect({ clientId: uid('tls-ip') })).toMatchObject({ returnCode: 0 });
+  });
+
+  it('CAs as an array (node:tls, MQTT.js), strings and bytes, another CA beside the right one → CONNACK 0', async () => {
+    const c = new Conn({ host: LOCAL, port: broker.tlsPort!, tls: { ca: [broker.otherCaPem, new TextEncoder().encode(broker.caPem)], servername: 'localhost' } as unknown as Target['tls'] });
+    expect(await c.connect({ clientId: uid('tls-ca-array') })).toMatchObject({ returnCode: 0 });
+    await c.disconnect();
+    const only = new Conn({ host: LOCAL, port: broker.tlsPort!, tls: { ca: [broker.otherCaPem], servername: 'localhost' } as unknown as Target['tls'] });
+    expect(await only.closed()).toMatch(/certificate|verify/i); // each entry is a CA, not a pass
   });
 
   it('a client trusting only another CA: onClose with a certificate error, nothing in clear', async () => {

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Client, statusName } from '../../src/index.js';
+import { Client, STOPPED, statusName } from '../../src/index.js';
 import type { ClientEvents, ClientOptions, Host, Link, LinkEvents, Target, TlsOptions } from '../../src/index.js';
 
 /**
@@ -26,10 +26,22 @@ const STAGE_BYTES = 16384;
 /** After close(), how long a graceful end (FIN, TLS close_notify) may take before the socket is destroyed. */
 export const CLOSE_GRACE_MS = 2000;
 
+/**
+ * The longest delay Node's setTimeout takes: a 32-bit signed count of ms. Longer ones (Infinity
+ * too) fire after 1 ms, with a TimeoutOverflowWarning; they are cut to this, 24.8 days, which for
+ * a timeout is as good as never.
+ */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** A PEM given as bytes: Node's secure context takes strings and Buffers. */
 function pem(v: string | Uint8Array | undefined): string | Buffer | undefined {
   if (v === undefined || typeof v === 'string') return v;
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** A PEM, or several (a CA given as an array, as node:tls takes it), each as pem() makes it. */
+function pems(v: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined): string | Buffer | Array<string | Buffer> | undefined {
+  return Array.isArray(v) ? v.map((one: string | Uint8Array) => pem(one)!) : pem(v as string | Uint8Array | undefined);
 }
 
 /** An error's message, with its code (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID, …) when the message lacks it. */
@@ -45,7 +57,7 @@ function tlsConnectOptions(target: Target, t: TlsOptions): tls.ConnectionOptions
   const o: tls.ConnectionOptions = {
     host: target.host,
     port: target.port,
-    ca: pem(t.ca),
+    ca: pems((t as NodeTlsOptions).ca),
     cert: pem(t.cert),
     key: pem(t.key),
     rejectUnauthorized: true, // fail closed: an unverified server is a failed link, never a warning
@@ -65,6 +77,8 @@ class NodeLink implements Link {
   private wantWritable = false; // a write was refused: onWritable on the next 'drain'
   private reason = ''; // the first error seen, reported by onClose
   private kept: Buffer | null = null; // bytes the client had no room for (flow control)
+  private gone = ''; // the peer closed while bytes were kept: onClose(gone) once they are delivered
+  private refused = false; // a write was refused, and no onWritable has followed yet
   private stage: Buffer | null = null; // packets written this turn, not yet handed to the socket
   private fill = 0;
   private flushDue = false;
@@ -98,6 +112,7 @@ class NodeLink implements Link {
     socket.on('drain', () => {
       if (this.ended || !this.wantWritable) return;
       this.wantWritable = false;
+      this.refused = false;
       this.events.onWritable();
     });
     // A listener must stay attached for the socket's whole life, or an error after close() would
@@ -105,8 +120,18 @@ class NodeLink implements Link {
     socket.on('error', (err) => {
       if (!this.reason) this.reason = errorReason(err);
     });
-    socket.on('close', () => {
-      this.finish(this.reason || (this.opened ? 'closed by peer' : 'closed before open'));
+    socket.on('close', (hadError: boolean) => {
+      const reason = this.reason || (this.opened ? 'closed by peer' : 'closed before open');
+      // A clean end (the peer's FIN) after bytes the client had no room for yet: they are part of
+      // the stream, delivered through resume() as usual, and onClose follows the last of them (the
+      // client drops the link only after handling what it received: a QoS 0 burst then a close
+      // loses nothing). Not after an error: Node has discarded what it had buffered of a reset
+      // stream, so what is kept is no complete tail of anything. Nor when a write was refused and
+      // no onWritable followed: the client may owe an acknowledgement and read nothing more until
+      // an onWritable that a closed socket never sends; it would wait for ever, so the rest is
+      // dropped (the broker sends unacknowledged QoS 1 and 2 messages again).
+      if (this.kept && !hadError && !this.reason && !this.refused && !this.ended) this.gone = reason;
+      else this.finish(reason);
     });
   }
 
@@ -128,17 +153,20 @@ class NodeLink implements Link {
       this.kept = null;
       if (!b || this.ended) return;
       this.deliver(b);
-      if (!this.kept) this.socket?.resume();
+      if (this.kept) return;
+      if (this.gone) this.finish(this.gone); // the peer closed: everything is delivered now
+      else this.socket?.resume();
     });
   }
 
   write(bytes: Uint8Array, offset: number, length: number): boolean {
     const s = this.socket;
-    if (this.ended || !s || s.destroyed || !s.writable) return false;
+    if (this.ended || !s) return false;
+    if (s.destroyed || !s.writable) return this.refuse();
     if (s.writableLength + this.fill > WRITE_HIGH_WATER) {
       // Node queued more than the limit, so one of its writes returned false: 'drain' will come.
       this.wantWritable = true;
-      return false;
+      return this.refuse();
     }
     if (length <= 0) return true;
     // Node keeps a reference to a written buffer until it is flushed, while our caller reuses its
@@ -162,6 +190,17 @@ class NodeLink implements Link {
       process.nextTick(this.flushFn);
     }
     return true;
+  }
+
+  /**
+   * A refused write. The client may now wait for onWritable before it reads on (an acknowledgement
+   * it owes); once the peer is gone none will come, so the bytes still kept are given up and the
+   * link ends (from a later turn: never inside write()).
+   */
+  private refuse(): false {
+    this.refused = true;
+    if (this.gone) setImmediate(() => this.finish(this.gone));
+    return false;
   }
 
   /** Hands the gathered packets to the socket; the next ones go into a new buffer. */
@@ -200,10 +239,11 @@ class NodeLink implements Link {
     setImmediate(() => this.events.onClose(reason));
   }
 
-  /** The socket is gone (called from its 'close' event, already outside open/write/close). */
+  /** The link is over (called from the socket's 'close' or a deferred task, outside open/write/close). */
   private finish(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.kept = null;
     this.events.onClose(reason);
   }
 }
@@ -217,8 +257,9 @@ export class NodeHost implements Host {
     return Math.floor(performance.now()) >>> 0;
   }
 
+  /** A delay of 2^31 ms or more (Infinity too) is cut to MAX_TIMER_MS: Node would fire it after 1 ms. */
   setTimer(fn: () => void, ms: number): unknown {
-    return setTimeout(fn, ms);
+    return setTimeout(fn, ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms);
   }
 
   clearTimer(handle: unknown): void {
@@ -251,19 +292,59 @@ function shown(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
+/** A PEM as the host takes it: a string, or its bytes (a Buffer is a Uint8Array). */
+function isPem(v: unknown): boolean {
+  return typeof v === 'string' || v instanceof Uint8Array;
+}
+
+/** A value as a TypeError's message shows it: its type, or what shown() makes of it. */
+function described(v: unknown): string {
+  if (Array.isArray(v)) return `an array holding ${v.map((x) => (isPem(x) ? 'a PEM' : described(x))).join(', ')}`;
+  return v && typeof v === 'object' ? `an object (${v.constructor?.name ?? 'no prototype'})` : shown(v);
+}
+
 /**
- * Throws TypeError unless `target` has a non-empty `host` and an integer `port` in 1..65535: what a
- * retry could never fix is refused at once, not retried forever.
+ * Throws TypeError unless `target` has a non-empty `host` and an integer `port` in 1..65535, and
+ * `tls`, if any, is an object whose ca is a PEM (string or bytes) or an array of them, whose cert
+ * and key are PEMs and whose servername is a string: what a retry could never fix is refused at
+ * once, not retried forever.
  */
 export function checkTarget(target: Target): void {
   if (!target || typeof target !== 'object') throw new TypeError(`options must be an object with host and port, not ${shown(target)}`);
   if (typeof target.host !== 'string' || !target.host) throw new TypeError(`host must be a non-empty string, not ${shown(target.host)}`);
   const port = target.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`port must be an integer from 1 to 65535, not ${shown(port)}`);
+  const t = target.tls as NodeTlsOptions | undefined;
+  if (t === undefined) return;
+  if (!t || typeof t !== 'object') throw new TypeError(`tls must be an object, not ${shown(t)}`);
+  const ca: unknown = t.ca;
+  if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.every(isPem))) {
+    throw new TypeError(`tls.ca must be a PEM (a string or bytes) or an array of them, not ${described(ca)}`);
+  }
+  for (const k of ['cert', 'key'] as const) {
+    if (t[k] !== undefined && !isPem(t[k])) throw new TypeError(`tls.${k} must be a PEM (a string or bytes), not ${described(t[k])}`);
+  }
+  if (t.servername !== undefined && typeof t.servername !== 'string') throw new TypeError(`tls.servername must be a string, not ${described(t.servername)}`);
+}
+
+/** TlsOptions as the Node host takes them: the CA may also be several PEMs in an array, as with node:tls. */
+export type NodeTlsOptions = Omit<TlsOptions, 'ca'> & {
+  /** PEM CA certificate(s), or an array of them (strings or bytes). */
+  ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+};
+
+/** A percent-decoded user or password of a URL: TypeError (not URIError) for a '%' not followed by two hex digits. */
+function decodedPart(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    // The URL itself is not shown: it holds the credentials.
+    throw new TypeError(`the url's ${what} is not valid percent-encoding: a '%' must begin %XX (write a '%' itself as %25)`);
+  }
 }
 
 /** ClientOptions where the broker may be a URL, and the port and client id may be left out. */
-export type NodeClientOptions = Omit<ClientOptions, 'host' | 'port' | 'clientId'> & {
+export type NodeClientOptions = Omit<ClientOptions, 'host' | 'port' | 'clientId' | 'tls'> & {
   /**
    * The broker: mqtt://[user[:password]@]host[:port], or mqtts://… for TLS (with `tls` for a CA or
    * a client certificate). User and password are percent-decoded. Options given beside it win.
@@ -274,13 +355,16 @@ export type NodeClientOptions = Omit<ClientOptions, 'host' | 'port' | 'clientId'
   port?: number;
   /** Default (clean session only): xs-mqtt- and 12 random hex digits. */
   clientId?: string;
+  /** TLS (implied by mqtts://): a CA, a client certificate and key, a server name. */
+  tls?: NodeTlsOptions;
 };
 
 /**
  * Full ClientOptions from NodeClientOptions: the URL split, the default port, a client id made
  * when none is given. Throws TypeError for what cannot work: no host, a port outside 1..65535, a
- * URL that is not mqtt:// or mqtts:// (or has a path), TLS options with mqtt://, a persistent
- * session (clean: false) without a client id.
+ * URL that is not mqtt:// or mqtts:// (or has a path, or malformed percent-encoding in its user
+ * or password), TLS options with mqtt:// or of the wrong types, a persistent session (clean: false)
+ * without a client id.
  */
 export function resolveOptions(options: NodeClientOptions): ClientOptions {
   if (!options || typeof options !== 'object') throw new TypeError(`options must be an object, not ${shown(options)}`);
@@ -303,17 +387,19 @@ export function resolveOptions(options: NodeClientOptions): ClientOptions {
     secure = u.protocol === 'mqtts:';
     host ??= u.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 address without its brackets
     if (u.port) port ??= Number(u.port);
-    if (u.username) username ??= decodeURIComponent(u.username);
-    if (u.password) password ??= decodeURIComponent(u.password);
+    if (u.username) username ??= decodedPart(u.username, 'user');
+    if (u.password) password ??= decodedPart(u.password, 'password');
   }
   port ??= secure ? 8883 : 1883;
-  checkTarget({ host: host as string, port });
+  checkTarget({ host: host as string, port, tls: o.tls as TlsOptions | undefined });
   let clientId = o.clientId;
   if (clientId === undefined) {
     if (o.clean === false) throw new TypeError('a persistent session (clean: false) needs a clientId');
     clientId = 'xs-mqtt-' + randomBytes(6).toString('hex');
   } else if (typeof clientId !== 'string') throw new TypeError(`clientId must be a string, not ${shown(clientId)}`);
-  return { ...o, host: host as string, port, clientId, tls: secure ? (o.tls ?? {}) : undefined, username, password };
+  // A CA array stays as given: checkTarget() allowed it, and this host's links take it.
+  const t = (secure ? (o.tls ?? {}) : undefined) as TlsOptions | undefined;
+  return { ...o, host: host as string, port, clientId, tls: t, username, password };
 }
 
 /** A Client that ended for good (a final refusal, stop()) before connecting: `status` says why. */
@@ -330,6 +416,19 @@ interface Pending {
   connect: Array<{ resolve: () => void; reject: (e: Error) => void }>;
   end: Array<(left: number) => void>;
   last: string; // the latest disconnect, for a timeout's message
+  running: boolean; // started, and neither stopped nor finally refused since
+}
+
+/** The ConnectError of a client that is stopped (never started, stop(), end(), a final refusal). */
+function stoppedError(last: string): ConnectError {
+  const name = statusName(STOPPED);
+  return new ConnectError(`not connected: ${name}${last && last !== name ? `; last attempt: ${last}` : ''}`, STOPPED);
+}
+
+/** A timeout argument: a number of ms (TypeError otherwise, as for MQTT.js's end(true)), cut to what a timer takes. */
+function timeoutArg(ms: unknown, what: string): number {
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${what} takes a timeout in ms, not ${shown(ms)}`);
+  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
 }
 
 /**
@@ -342,7 +441,7 @@ export class NodeClient extends Client {
   readonly #pending: Pending;
 
   constructor(options: NodeClientOptions | string, events: ClientEvents = {}, host: Host = new NodeHost()) {
-    const pending: Pending = { connect: [], end: [], last: '' };
+    const pending: Pending = { connect: [], end: [], last: '', running: false };
     // Every event of `events` (read through the prototype), three of them also settling promises.
     const ev: ClientEvents = Object.create(events);
     ev.onConnect = (present, kept) => {
@@ -352,6 +451,7 @@ export class NodeClient extends Client {
     ev.onDisconnect = (status, retryMs, reason) => {
       pending.last = statusName(status) + (reason ? ` (${reason})` : '');
       if (retryMs < 0) {
+        pending.running = false; // stopped, or finally refused (a handler may start it again)
         const e = new ConnectError(`not connected: ${pending.last}`, status);
         for (const w of pending.connect.splice(0)) w.reject(e);
       }
@@ -365,14 +465,34 @@ export class NodeClient extends Client {
     this.#pending = pending;
   }
 
+  /** Client.start(); connected() waits from now on. */
+  override start(): void {
+    super.start(); // throws TypeError for a target it can never reach: then not running
+    this.#pending.running = true;
+  }
+
+  /** Client.stop(); a pending connected() rejects (ConnectError, STOPPED), also while waiting to reconnect. */
+  override stop(): void {
+    const p = this.#pending;
+    p.running = false; // first: a handler called from stop() may start the client again
+    super.stop();
+    if (p.running) return;
+    const e = stoppedError(p.last);
+    for (const w of p.connect.splice(0)) w.reject(e);
+  }
+
   /**
    * Resolves when the client is online (at once if it is). Rejects with a ConnectError when it
-   * stops first (a final refusal such as bad credentials, stop(), end()), or when `timeoutMs` passes
-   * first (the error then says how the last attempt ended). Failed attempts that the client retries
-   * do not reject: without `timeoutMs` it waits as long as the client tries.
+   * stops first (a final refusal such as bad credentials, stop(), end()), at once when it is not
+   * running (never started, or stopped: status STOPPED), or when `timeoutMs` passes first (the
+   * error then says how the last attempt ended). Failed attempts that the client retries do not
+   * reject: without `timeoutMs` it waits as long as the client tries. A `timeoutMs` that is not a
+   * number throws TypeError; 2^31 ms or more is as good as never (cut to 24.8 days).
    */
   connected(timeoutMs?: number): Promise<void> {
+    const ms = timeoutMs === undefined ? undefined : timeoutArg(timeoutMs, 'connected()');
     if (this.online) return Promise.resolve();
+    if (!this.#pending.running) return Promise.reject(stoppedError(this.#pending.last));
     return new Promise((resolve, reject) => {
       const list = this.#pending.connect;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -387,24 +507,27 @@ export class NodeClient extends Client {
         },
       };
       list.push(w);
-      if (timeoutMs !== undefined) {
+      if (ms !== undefined) {
         timer = setTimeout(() => {
           list.splice(list.indexOf(w), 1);
           const last = this.#pending.last;
           reject(new ConnectError(`not connected within ${timeoutMs} ms${last ? `; last attempt: ${last}` : ''}`, 0));
-        }, timeoutMs);
+        }, ms);
       }
     });
   }
 
   /**
    * Client.end() as a promise: resolves, once the client has stopped, with the number of QoS 1
-   * messages left unacknowledged (0: all were). Waits `timeoutMs` at most (default 10 s).
+   * messages left unacknowledged (0: all were). Waits `timeoutMs` at most (default 10 s; 2^31 ms
+   * or more is as good as never, cut to 24.8 days). A `timeoutMs` that is not a number (MQTT.js's
+   * end(true)) throws TypeError.
    */
   override end(timeoutMs = 10000): Promise<number> {
+    const ms = timeoutArg(timeoutMs, 'end()');
     return new Promise((resolve) => {
       this.#pending.end.push(resolve);
-      super.end(timeoutMs);
+      super.end(ms);
     });
   }
 }
