@@ -603,6 +603,13 @@ function define(): void {
     ['out', '82 06 0001 0001 61 01'],
     ['in', '90 04 0001 01 01'],
     ['closed', C.SUBACK_COUNT_MISMATCH],
+    ['start'],
+    ['out', C_BASE],
+    ['in', '20 02 00 00'],
+    ['subscribe', ['a'], [1]],
+    ['out', '82 06 0002 0001 61 01'],
+    ['in', '90 03 0002 02'], // case 36: QoS 2 granted where 1 was asked
+    ['closed', C.SUBACK_QOS_ABOVE_REQUESTED],
   ]);
 
   add('fault 10: a PUBLISH larger than the receive buffer arrives in pieces, acked once after the last', { ...base, rxBufferSize: 32 }, [
