@@ -23,7 +23,10 @@ import type { SessionEvents, SessionOptions } from './session/session.js';
 import { matchTopic, topicBytes } from './topic.js';
 
 export interface ClientOptions extends SessionOptions, Target {
-  /** First reconnect delay bound and its cap, ms (defaults 1000 and 60000). Delays are random in [0, bound). */
+  /**
+   * First reconnect delay bound and its cap, ms (defaults 1000 and 60000; a reconnectMinMs that is
+   * not positive is the default). Delays are random in [0, bound), at least reconnectMinMs / 4.
+   */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   /** A connection shorter than this (from CONNACK) does not reset the backoff: a takeover loop backs off (default 10 s). */
@@ -38,7 +41,8 @@ export interface ClientOptions extends SessionOptions, Target {
   /**
    * Bytes received and not yet handled, at most (default 2 KiB on XS, 64 KiB on Node: its largest read). When handlers
    * fall that far behind, the link is told to hold the rest (onData takes less, resume() later):
-   * the host stops reading and TCP's window makes the broker wait. Nothing is dropped.
+   * the host stops reading and TCP's window makes the broker wait. Nothing is dropped. Not
+   * positive: the default.
    */
   rxQueueBytes?: number;
 }
@@ -170,7 +174,9 @@ export class Client {
     this._o = options;
     this._events = events;
     // On XS, a board's default (an ESP8266 has about 40 KB for the whole app); on Node, its largest read.
-    this._rx = new Uint8Array(options.rxQueueBytes ?? (XS ? 2048 : 65536));
+    // (Not positive: the default. A queue of 0 bytes never took a CONNACK, and said nothing.)
+    const q = options.rxQueueBytes!;
+    this._rx = new Uint8Array(q > 0 ? q : XS ? 2048 : 65536);
     this.session = new Session(options, new Bridge(this, 0));
     this.message = this.session.message;
   }
@@ -198,10 +204,12 @@ export class Client {
   stop(): void {
     const was = this._state;
     if (was !== STOPPED_STATE) {
-      if (this._link) {
-        this.session.disconnect(this._host.nowMs());
-        this._closeLink();
-      }
+      // The session goes offline also with no link: one that closed with its drop still deferred
+      // left it online, and its messages in flight were then never sent again. What the queue holds
+      // is the old connection's.
+      this.session.disconnect(this._host.nowMs());
+      this._closeLink();
+      this._rxStart = this._rxEnd = 0;
       this._state = STOPPED_STATE;
       this._setTimer(0, -1);
       if (was && was < WAITING) this._call(this._events.onDisconnect, STOPPED, -1, EMPTY); // opening or linked: an attempt ends
@@ -315,7 +323,8 @@ export class Client {
     // A connection that did not last does not count as a success (a takeover loop, fault 14).
     if (this._onlineAt && ((this._host.nowMs() - this._onlineAt) >>> 0) >= (this._o.stableMs ?? 10000)) this._attempt = 0;
     this._onlineAt = 0;
-    const min = this._o.reconnectMinMs ?? 1000;
+    // (Not positive: the default. 0 made a reconnect loop with no delay at all.)
+    const min = this._o.reconnectMinMs! > 0 ? this._o.reconnectMinMs! : 1000;
     const max = this._o.reconnectMaxMs ?? 60000;
     const bound = Math.min(max, min * 2 ** Math.min(this._attempt++, 30));
     // Full jitter (a random delay in [0, bound)); at least 1/4 of `min`, so a dead broker is not hammered.
@@ -532,7 +541,8 @@ class Bridge implements SessionEvents, LinkEvents {
     }
     if (!present) c._acked(0, null, 0);
     else c._flushSubs();
-    c._call(c._events.onConnect, present, kept);
+    // Not when that ended it: an end() waiting only for unsubscriptions finishes there (stop(), onEnd).
+    if (c._state === LINKED) c._call(c._events.onConnect, present, kept);
   }
 
   /**
@@ -545,9 +555,10 @@ class Bridge implements SessionEvents, LinkEvents {
     const events = c._events;
     const subs = c._subs; // this message's list, whatever handlers (un)subscribe meanwhile
     let matched = false;
-    // A handler's stop() ends the dispatch: nothing runs after stop(). (Not a closed link: the last
-    // messages that came with the peer's close are still handled, as onClose promises.)
-    for (let i = 0; i <= subs.length && c._state !== STOPPED_STATE; i++) {
+    // A handler's stop() ends the dispatch: nothing runs after stop(), nor after a start() that
+    // followed it (a new connection). (Not a closed link: the last messages that came with the
+    // peer's close are still handled, as onClose promises: the client is LINKED until its drop.)
+    for (let i = 0; i <= subs.length && c._state === LINKED; i++) {
       const sub = i < subs.length ? subs[i] : null;
       let fn: Handler | undefined;
       if (sub) {

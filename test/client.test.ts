@@ -30,6 +30,25 @@ function setup(opts: Partial<ClientOptions> = {}, startMs = 5000) {
   return { clock, network, host, broker, client, events };
 }
 
+/** The link's onClose right after the onData that brought the next bytes, in one socket turn (lwIP: onReadable, then onError), once `closeAfterData` is set. */
+function closingAfterData(network: SimNetwork): { closeAfterData: boolean } {
+  const st = { closeAfterData: false };
+  const open = network.open.bind(network);
+  network.open = (target, ev) =>
+    // The events' methods stay the link's (LinkEvents is called as an object's methods): wrapped, not spread.
+    open(target, Object.assign(Object.create(ev) as C.LinkEvents, {
+      onData: (b: Uint8Array, o: number, l: number) => {
+        const taken = ev.onData(b, o, l);
+        if (st.closeAfterData) {
+          st.closeAfterData = false;
+          ev.onClose('closed by peer');
+        }
+        return taken;
+      },
+    }));
+  return st;
+}
+
 describe('client on the simulator', () => {
   it('connects, subscribes, dispatches by wildcard on bytes; handlers run outside the socket callback and may publish', () => {
     const { clock, broker, client, network } = setup();
@@ -441,31 +460,99 @@ describe('client on the simulator', () => {
 
   it('messages that arrive in the same socket turn as the peer\'s close are still dispatched (lwIP: onReadable, then onError)', () => {
     const { clock, broker, host, network } = setup();
-    let closeAfterData = false;
-    const open = network.open.bind(network);
-    network.open = (target, ev) =>
-      // The events' methods stay the link's (LinkEvents is called as an object's methods): wrapped, not spread.
-      open(target, Object.assign(Object.create(ev) as C.LinkEvents, {
-        onData: (b: Uint8Array, o: number, l: number) => {
-          const taken = ev.onData(b, o, l);
-          if (closeAfterData) {
-            closeAfterData = false;
-            ev.onClose('closed by peer');
-          }
-          return taken;
-        },
-      }));
+    const peer = closingAfterData(network);
     const got: string[] = [];
     const seen: string[] = [];
     const client = new C.Client(host, { host: 'broker', port: 1883, clientId: 'last', keepAliveSec: 10 }, { onDisconnect: (s, _r, why) => seen.push(C.statusName(s) + ' ' + why) });
     client.subscribe('a/#', 0, (m) => got.push(m.text));
     client.start();
     clock.advance(10);
-    closeAfterData = true;
+    peer.closeAfterData = true;
     broker.publish('a/b', 'last words', 0);
     clock.advance(10);
     expect(got).toEqual(['last words']);
     expect(seen).toEqual(['CONNECTION_LOST closed by peer']);
+  });
+
+  it('stop() from the handler of a message that came with the peer\'s close (its drop still deferred) takes the session offline: the QoS 1 message in flight goes again after start(), and a SUBSCRIBE open then is no record left behind', () => {
+    const { clock, broker, client, network } = setup();
+    const peer = closingAfterData(network);
+    client.subscribe('cmd', 1, (m) => {
+      if (m.text === 'stop') client.stop();
+    });
+    client.start();
+    clock.advance(10);
+    broker.ackPublishes = false;
+    client.publish('t', 'precious', 1);
+    broker.ackSubscribes = false;
+    client.subscribe('quiet', 0, () => {});
+    clock.advance(10);
+    peer.closeAfterData = true;
+    broker.publish('cmd', 'stop', 0);
+    clock.advance(10);
+    expect([client.online, client.session.state]).toEqual([false, 0]);
+    const open = (): number => Array.from((client.session as unknown as { _ob: { _st: Uint8Array } })._ob._st).filter((st) => st >= 5).length;
+    expect(open()).toBe(0); // the SUBSCRIBE's record: freed with the connection
+    broker.ackPublishes = true;
+    broker.ackSubscribes = true;
+    client.start();
+    clock.advance(100);
+    // Again (without DUP: this broker keeps no session, so it is new to it); it was never sent again.
+    expect(broker.of(C.PUBLISH).map((p) => [p.text, p.id])).toEqual([['precious', 2], ['precious', 2]]);
+    expect(client.session.queued).toBe(0);
+    expect(broker.of(C.SUBSCRIBE).filter((p) => p.filters![0] === 'quiet').length).toBe(2); // sent again, answered
+    expect(open()).toBe(0);
+  });
+
+  it('stop() then start() in a handler ends that dispatch: no later handler sees the message (a new connection is coming)', () => {
+    const { clock, broker, client } = setup();
+    const got: string[] = [];
+    client.subscribe('a/#', 0, (m) => {
+      got.push('h1 ' + m.text);
+      if (m.text === 'restart') {
+        client.stop();
+        client.start();
+      }
+    });
+    client.subscribe('a/+', 0, (m) => got.push('h2 ' + m.text));
+    client.start();
+    clock.advance(10);
+    broker.publish('a/b', 'restart', 0);
+    clock.advance(10);
+    expect(got).toEqual(['h1 restart']);
+  });
+
+  it('an end() waiting only for an unsubscription finishes at a CONNACK without the session, and onConnect does not follow its onDisconnect(STOPPED) and onEnd', () => {
+    const clock = new VirtualClock(5000);
+    const network = new SimNetwork(clock);
+    const host = new SimHost(clock, network, 42);
+    const broker = new ScriptedBroker(network);
+    const seen: unknown[][] = [];
+    const client = new C.Client(
+      host,
+      { host: 'broker', port: 1883, clientId: 'dev1', keepAliveSec: 10, clean: false },
+      { onConnect: (p) => seen.push(['connect', p]), onDisconnect: (s, r) => seen.push(['disconnect', C.statusName(s), r]), onEnd: (left) => seen.push(['end', left]) },
+    );
+    client.subscribe('a', 0, () => {});
+    client.start();
+    clock.advance(10);
+    broker.peer!.close();
+    clock.advance(1);
+    client.unsubscribe('a');
+    client.end(60_000);
+    clock.advance(70_000);
+    expect(seen.slice(1)).toEqual([['disconnect', 'CONNECTION_LOST', expect.any(Number)], ['disconnect', 'STOPPED', -1], ['end', 0]]);
+  });
+
+  it('reconnectMinMs and rxQueueBytes that are not positive are the defaults: 0 made a reconnect loop with no delay, and a queue that never took a CONNACK', () => {
+    const { clock, broker, client, events } = setup({ reconnectMinMs: 0, rxQueueBytes: 0 });
+    client.start();
+    clock.advance(10);
+    expect(client.online).toBe(true);
+    broker.peer!.close();
+    clock.advance(1);
+    const retry = events.find((e) => e[0] === 'disconnect')![2] as number;
+    expect(retry).toBeGreaterThanOrEqual(250); // the default 1000 / 4 at least
   });
 
   it('onDisconnect carries the link\'s reason when the link failed (refused, reset), and none when the protocol ended it', () => {

@@ -69,6 +69,7 @@ export class ScriptedBroker {
   log: ClientPacket[] = []; // every packet from every connection, in order
   connack: () => [number, number] = () => [0, 0]; // [session present, return code]
   ackPublishes = true;
+  ackSubscribes = true;
   answerPings = true;
   closeAfterConnack = false;
   private rest = new Map<SimPeer, Uint8Array>();
@@ -111,7 +112,7 @@ export class ScriptedBroker {
         const [sp, rc] = this.connack();
         peer.write(Uint8Array.from([0x20, 2, sp, rc]));
         if (rc || this.closeAfterConnack) peer.close();
-      } else if (p.type === SUBSCRIBE) {
+      } else if (p.type === SUBSCRIBE && this.ackSubscribes) {
         // Grant what was asked: the QoS byte follows each filter.
         const granted: number[] = [];
         for (let i = 2; i < p.body.length; ) {
