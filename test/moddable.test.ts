@@ -190,6 +190,31 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
     }
   }, 300_000);
 
+  it('guards (test/moddable/guards): a DNS reply read after the resolver closed its socket (lwIP\'s batch of two) is no XS abort, for the host and the ECMA-419 class; a TLS write that returns NaN leaves no room, and both publishes are acknowledged; a write that throws returns false', async () => {
+    const id = 'guards' + process.pid;
+    const app = await buildApp({ manifest: root + 'test/moddable/guards/manifest.json', config: { port: broker.port, clientId: id } });
+    const run = await startApp(app.so);
+    try {
+      // The resolver's socket is the app's ./fakeudp: "broker.test" is 127.0.0.1, answered twice in one onReadable.
+      await run.waitFor(/^guards: host online$/, 20_000);
+      await run.waitFor(/^guards: class online$/, 20_000);
+      // Each lookup had its second reply read after the close (the case guarded), and went on.
+      expect(run.lines.filter((l: string) => l === 'fakeudp: read after close').length).toBeGreaterThanOrEqual(2);
+      await run.waitFor(/^guards: tls online$/, 20_000);
+      await run.waitFor(/^guards: write returns NaN$/, 10_000);
+      await run.waitFor(/^guards: tls acknowledged 2$/, 10_000);
+      // None offline but the host part's stop() (-64) and the throw below.
+      expect(run.lines.filter((l: string) => / offline (?!-64 |-37 injected$)/.test(l))).toEqual([]);
+      // A write that throws ends the link: write() returns false, and the session does not report a
+      // QoS 0 publish sent (WOULD_BLOCK, -1; 0 is "sent").
+      expect((await run.waitFor(/^guards: qos0 through a throw (-?\d+)$/, 10_000))[1]).toBe('-1');
+      await run.waitFor(/^guards: tls offline -37 injected$/, 10_000);
+      expect(run.output()).not.toMatch(/XS abort/);
+    } finally {
+      await run.stop();
+    }
+  }, 300_000);
+
   it('an npm-style app built with mcpack from the npm pack tarball: the library preloaded (package.json "moddable"), online', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xs-mqtt-mcpack-'));
     const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;

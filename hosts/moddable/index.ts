@@ -143,26 +143,47 @@ class ModdableLink implements Link {
     try {
       if (isIPv4(target.host)) this._connect(target, target.host, TLS);
       else {
-        const resolver = new Resolver({ servers: dnsServers, socket: { io: UDP } });
+        // The resolver's UDP socket, its onReadable guarded. Moddable's resolver (the SDK's
+        // examples/io/udp/dns/dns.js) reads `while (count--) this.target.#receive(this.read())` in
+        // the socket's callback, unguarded: two replies to one request can come in one call (lwIP,
+        // lin: the first was slow, the 1 s retry's came too); the first resolves it, the resolver
+        // closes its socket, and the next read() throws. A malformed reply throws in its parser.
+        // Out of a socket callback that is "XS abort": a board reboots. Swallowed: the request was
+        // resolved, or the resolver asks again a second later (a good reply behind a bad one in the
+        // same call is lost with it). A function made here, not a module one: the resolver calls it
+        // with `new` (an arrow or a method cannot be), and a module function would be 9 more slots
+        // of flash (its prototype object among them); this is RAM only while a lookup lasts.
+        const resolver = new Resolver({
+          servers: dnsServers,
+          socket: {
+            io: function (o: { onReadable: (this: UDP, count: number) => void }) {
+              const fn = o.onReadable;
+              o.onReadable = function (count) {
+                try {
+                  fn.call(this, count);
+                } catch {
+                  // read past close, or a bad datagram: see above
+                }
+              };
+              return new UDP(o as never);
+            },
+          },
+        });
         this._resolver = resolver;
-        resolver.resolve({
-          host: target.host,
-          onResolved: (_host: string, address: unknown) => {
-            this._closeResolver();
-            if (this._ended) return null;
+        // One callback for both outcomes: onResolved(host, address), onError(host).
+        const done = (_host: string, address?: unknown): null => {
+          this._closeResolver();
+          if (this._ended) return null;
+          if (address === undefined) this._fail('dns: cannot resolve ' + target.host);
+          else
             try {
               this._connect(target, String(address), TLS);
             } catch (e) {
               this._fail(reason(e));
             }
-            return null;
-          },
-          onError: () => {
-            this._closeResolver();
-            this._fail('dns: cannot resolve ' + target.host);
-            return null;
-          },
-        });
+          return null;
+        };
+        resolver.resolve({ host: target.host, onResolved: done, onError: done });
       }
     } catch (e) {
       this._fail(reason(e));
@@ -275,7 +296,8 @@ class ModdableLink implements Link {
       this._pendingStart = 0;
       if (now > 0) this._send(bytes, offset, now);
     }
-    return true;
+    // _send ends the link when the socket throws: then these bytes were never sent (false, not true).
+    return !this._ended;
   }
 
   /** Hands bytes to the socket; a throw there ends the link (onClose follows, deferred). */
@@ -293,7 +315,12 @@ class ModdableLink implements Link {
         copy.set(bytes.subarray(offset, offset + length));
         const next = (socket as TLSSocket).write(copy.buffer);
         const left = this._writable - length - TLS_RECORD_OVERHEAD;
-        this._writable = Math.max(0, Math.min(next, left));
+        // `|| 0`: NaN counts as no room. Moddable's TCP write can return undefined without throwing
+        // (lwIP: a reset arrived, not yet delivered; lin: write() < 0), and the TLS socket then
+        // returns Math.max(0, undefined - 32), NaN. A NaN room passes every check in write(), whose
+        // large-write branch would throw (new Uint8Array(NaN) is empty); 0 waits for onWritable (or
+        // the socket's onError).
+        this._writable = Math.max(0, Math.min(next, left)) || 0;
       } else {
         // The socket copies into its send buffer before write() returns (lwIP's TCP_WRITE_FLAG_COPY),
         // and takes exactly the bytes of the buffer it is given. The whole array when it is the range;

@@ -192,19 +192,34 @@ export default class MQTTClient {
     this._st = RESOLVING;
     this._schedule(o.connectTimeout ?? 30000); // DNS and the socket (TLS too) must be up by then
     if (isIPv4(o.host)) return this._connect(o.host);
-    const dns = o.dns ?? { io: Resolver, servers: ['1.1.1.1', '8.8.8.8'], socket: { io: UDP } };
+    // The resolver's UDP socket, its onReadable guarded, as ModdableHost's (hosts/moddable/index.ts
+    // says why): two replies in one call made the resolver read its closed socket, "XS abort".
+    const dns = o.dns ?? {
+      io: Resolver,
+      servers: ['1.1.1.1', '8.8.8.8'],
+      socket: {
+        io: function (u: { onReadable: (this: UDP, count: number) => void }) {
+          const fn = u.onReadable;
+          u.onReadable = function (count) {
+            try {
+              fn.call(this, count);
+            } catch {
+              // read past close, or a bad datagram
+            }
+          };
+          return new UDP(u as never);
+        },
+      },
+    };
     const resolver = new dns.io(dns);
-    resolver.resolve({
-      host: o.host,
-      onResolved: (_host: string, address: string) => {
-        Timer.set(() => resolver.close(), 0);
-        if (this._st === RESOLVING && !this._sock) this._connect(address);
-      },
-      onError: () => {
-        Timer.set(() => resolver.close(), 0);
-        if (this._st === RESOLVING) this._lost(CONNECTION_LOST);
-      },
-    });
+    // One callback for both outcomes: onResolved(host, address), onError(host).
+    const done = (_host: string, address?: string) => {
+      Timer.set(() => resolver.close(), 0);
+      if (this._st !== RESOLVING || this._sock) return;
+      if (address) this._connect(address);
+      else this._lost(CONNECTION_LOST);
+    };
+    resolver.resolve({ host: o.host, onResolved: done, onError: done });
   }
 
   private _connect(address: string): void {
@@ -515,6 +530,7 @@ export default class MQTTClient {
   write(data: Bytes | null, options?: any): number {
     const st = this._st;
     const now = Time.ticks >>> 0;
+    let r = 0;
     if (this._left) {
       // The next fragment of a PUBLISH.
       const b = view(data!);
@@ -533,105 +549,98 @@ export default class MQTTClient {
         if (this._stream) {
           this._stream = false;
           this._s.pump(now);
+        } else r = this._s.publish(this._fragTopic!, this._frag!.subarray(0, this._fragAt), this._fragQos, this._fragRetain, now);
+      }
+    } else {
+      const op = options?.operation ?? PUBLISH;
+      if (st !== ONLINE && !(this._o.reconnect && op === PUBLISH && options?.QoS)) throw new Error('not connected');
+      const s = this._s;
+      // An app's own packet id (options.id), as Moddable's client takes it, for a QoS 1/2 PUBLISH or an
+      // (UN)SUBSCRIBE: the session's counter gives it next. One outside 1-65535, or one that a message
+      // or (UN)SUBSCRIBE in flight holds [MQTT-2.3.1-2], is a RangeError. Without it, the counter's next.
+      const ob = (s as unknown as { _ob: Outbox })._ob;
+      const oid = options.id;
+      if (oid !== undefined && (op !== PUBLISH || options.QoS)) {
+        if (oid !== (oid & 65535) || !oid || ob.find(oid) >= 0) throw new RangeError('id');
+        ob._next = oid;
+      }
+      if (op === PUBLISH) {
+        const qos = checkQos(options.QoS ?? 0);
+        const topic = options.topic;
+        if (topic !== this._topic || !this._topicBytes) {
+          this._topicBytes = topicBytes(topic); // throws for a bad topic
+          this._topic = topic;
+        }
+        const tb = this._topicBytes;
+        const b = data ? view(data) : null;
+        const n = b ? b.length : 0;
+        const total = options.byteLength ?? n;
+        if (!(total >= n)) throw new RangeError('byteLength');
+        const rl = 2 + tb.length + (qos ? 2 : 0) + total;
+        const size = 1 + sizeOfVarint(rl) + rl;
+        this._fragQos = qos;
+        this._fragRetain = !!options.retain;
+        this._fragTopic = tb;
+        if (size <= (qos ? this._outboxBytes : this._txBytes)) {
+          // Kept by the session (QoS 1, 2: in the outbox until acknowledged).
+          if (n === total) r = s.publish(tb, b, qos, this._fragRetain, now);
+          else {
+            if (!this._frag || this._frag.length < total) this._frag = new Uint8Array(total);
+            this._frag.set(b!, 0);
+            this._fragAt = n;
+            this._left = total - n;
+          }
         } else {
-          const r = this._s.publish(this._fragTopic!, this._frag!.subarray(0, this._fragAt), this._fragQos, this._fragRetain, now);
-          if (r < 0) throw new Error('write failed (' + r + ')');
-          this._arm();
+          // Too large to keep: straight to the socket (as Moddable's client sends everything), its
+          // fragments after it. QoS 2 needs the session's record of the exchange.
+          if (qos === 2) throw new RangeError('QoS 2 message larger than outboxBytes');
+          if (st !== ONLINE) throw new Error('not connected');
+          const head = size - total;
+          if (this._pend || head + n > this._writable) throw new Error('overflow');
+          const h = new Uint8Array(head);
+          h[0] = 0x30 | (qos << 1) | (this._fragRetain ? 1 : 0);
+          let p = writeVarint(h, 1, rl);
+          h[p++] = tb.length >> 8;
+          h[p++] = tb.length & 255;
+          h.set(tb, p);
+          p += tb.length;
+          if (qos) {
+            // From the session's own counter (the app's id, if it gave one), as its records take theirs
+            // (wrapping 65535 -> 1, skipping any the outbox holds): the session's next ids come after
+            // this one, so it takes this id again only after all 65,535 have gone by.
+            let id: number;
+            do {
+              id = ob._next;
+              ob._next = (id % 65535) + 1;
+            } while (ob.find(id) >= 0);
+            h[p++] = (id >> 8) & 255;
+            h[p] = id & 255;
+          }
+          this._io(h);
+          if (n) this._io(b!);
+          if (n < total) {
+            this._stream = true;
+            this._left = total - n;
+          }
         }
-      }
-      return this._room();
+      } else if (op === SUBSCRIBE || op === UNSUBSCRIBE) {
+        const items = options.items;
+        const filters: string[] = [];
+        const qos: number[] = [];
+        for (let i = 0; i < items.length; i++) {
+          filters.push(items[i].topic);
+          qos.push(items[i].QoS ?? 0);
+        }
+        r = s.subscribe(filters, op === SUBSCRIBE ? qos : null, now); // (null: UNSUBSCRIBE)
+      } else if (op === PINGREQ) {
+        if (!this._send(PINGREQ_BYTES, 0, 2)) r = WOULD_BLOCK;
+      } else if (op === DISCONNECT) {
+        s.disconnect(now); // the broker discards the will; the socket closes after
+        this._lost(STOPPED);
+        return 0;
+      } else if (op < PUBACK || op > PUBCOMP) throw new RangeError('operation');
+      // (PUBACK, PUBREC, PUBREL, PUBCOMP: the session sends them itself, in order.)
     }
-    const op = options?.operation ?? PUBLISH;
-    if (st !== ONLINE && !(this._o.reconnect && op === PUBLISH && options?.QoS)) throw new Error('not connected');
-    const s = this._s;
-    // An app's own packet id (options.id), as Moddable's client takes it, for a QoS 1/2 PUBLISH or an
-    // (UN)SUBSCRIBE: the session's counter gives it next. One outside 1-65535, or one that a message
-    // or (UN)SUBSCRIBE in flight holds [MQTT-2.3.1-2], is a RangeError. Without it, the counter's next.
-    const ob = (s as unknown as { _ob: Outbox })._ob;
-    const oid = options.id;
-    if (oid !== undefined && (op !== PUBLISH || options.QoS)) {
-      if (oid !== (oid & 65535) || !oid || ob.find(oid) >= 0) throw new RangeError('id');
-      ob._next = oid;
-    }
-    let r = 0;
-    if (op === PUBLISH) {
-      const qos = checkQos(options.QoS ?? 0);
-      const topic = options.topic;
-      if (topic !== this._topic || !this._topicBytes) {
-        this._topicBytes = topicBytes(topic); // throws for a bad topic
-        this._topic = topic;
-      }
-      const tb = this._topicBytes;
-      const b = data ? view(data) : null;
-      const n = b ? b.length : 0;
-      const total = options.byteLength ?? n;
-      if (!(total >= n)) throw new RangeError('byteLength');
-      const rl = 2 + tb.length + (qos ? 2 : 0) + total;
-      const size = 1 + sizeOfVarint(rl) + rl;
-      this._fragQos = qos;
-      this._fragRetain = !!options.retain;
-      this._fragTopic = tb;
-      if (size <= (qos ? this._outboxBytes : this._txBytes)) {
-        // Kept by the session (QoS 1, 2: in the outbox until acknowledged).
-        if (n === total) r = s.publish(tb, b, qos, this._fragRetain, now);
-        else {
-          if (!this._frag || this._frag.length < total) this._frag = new Uint8Array(total);
-          this._frag.set(b!, 0);
-          this._fragAt = n;
-          this._left = total - n;
-          return this._room();
-        }
-      } else {
-        // Too large to keep: straight to the socket (as Moddable's client sends everything), its
-        // fragments after it. QoS 2 needs the session's record of the exchange.
-        if (qos === 2) throw new RangeError('QoS 2 message larger than outboxBytes');
-        if (st !== ONLINE) throw new Error('not connected');
-        const head = size - total;
-        if (this._pend || head + n > this._writable) throw new Error('overflow');
-        const h = new Uint8Array(head);
-        h[0] = 0x30 | (qos << 1) | (this._fragRetain ? 1 : 0);
-        let p = writeVarint(h, 1, rl);
-        h[p++] = tb.length >> 8;
-        h[p++] = tb.length & 255;
-        h.set(tb, p);
-        p += tb.length;
-        if (qos) {
-          // From the session's own counter (the app's id, if it gave one), as its records take theirs
-          // (wrapping 65535 -> 1, skipping any the outbox holds): the session's next ids come after
-          // this one, so it takes this id again only after all 65,535 have gone by.
-          let id: number;
-          do {
-            id = ob._next;
-            ob._next = (id % 65535) + 1;
-          } while (ob.find(id) >= 0);
-          h[p++] = (id >> 8) & 255;
-          h[p] = id & 255;
-        }
-        this._io(h);
-        if (n) this._io(b!);
-        if (n < total) {
-          this._stream = true;
-          this._left = total - n;
-        }
-        return this._room();
-      }
-    } else if (op === SUBSCRIBE || op === UNSUBSCRIBE) {
-      const items = options.items;
-      const filters: string[] = [];
-      const qos: number[] = [];
-      for (let i = 0; i < items.length; i++) {
-        filters.push(items[i].topic);
-        qos.push(items[i].QoS ?? 0);
-      }
-      r = s.subscribe(filters, op === SUBSCRIBE ? qos : null, now); // (null: UNSUBSCRIBE)
-    } else if (op === PINGREQ) {
-      if (!this._send(PINGREQ_BYTES, 0, 2)) r = WOULD_BLOCK;
-    } else if (op === DISCONNECT) {
-      s.disconnect(now); // the broker discards the will; the socket closes after
-      this._lost(STOPPED);
-      return 0;
-    } else if (op < PUBACK || op > PUBCOMP) throw new RangeError('operation');
-    // (PUBACK, PUBREC, PUBREL, PUBCOMP: the session sends them itself, in order.)
     if (r < 0) throw new Error(r === WOULD_BLOCK ? 'overflow' : 'write failed (' + r + ')'); // statusName(r) says which
     this._arm();
     return this._room();
