@@ -452,8 +452,7 @@ export class Session {
         ack = PUBREL;
       } else if (type === PUBCOMP && st !== RELEASED) {
         if (st) return UNEXPECTED_ACK;
-      }
-      else if (type === SUBACK && st === SUB) {
+      } else if (type === SUBACK && st === SUB) {
         const s = checkSuback(dec.data, dec.payloadOffset, dec.payloadLength, this._want.get(id)!); // cases 35, 36
         if (s) return s;
         ob.free(i);
