@@ -221,7 +221,8 @@ export class Client {
    * Ends gracefully: stops once every QoS 1 message is acknowledged and every (un)subscribe
    * answered, or after `timeoutMs` at the latest, meanwhile connecting and reconnecting as usual.
    * Then onEnd(left) reports how many QoS 1 messages were not acknowledged (they stay in the
-   * outbox for a later start()). With nothing outstanding it stops at once.
+   * outbox for a later start()). With nothing outstanding, or on a client never started or
+   * stopped, it stops (and reports) at once.
    */
   end(timeoutMs: number): void {
     if (this._endTimer == null) this._endTimer = this._host.setTimer(() => this._settle(true), timeoutMs);

@@ -544,6 +544,19 @@ describe('client on the simulator', () => {
     expect(seen.slice(1)).toEqual([['disconnect', 'CONNECTION_LOST', expect.any(Number)], ['disconnect', 'STOPPED', -1], ['end', 0]]);
   });
 
+  it('end() on a client never started reports at once (onEnd with what the outbox holds) and connects to nothing', () => {
+    const clock = new VirtualClock(5000);
+    const network = new SimNetwork(clock);
+    const broker = new ScriptedBroker(network);
+    const ends: number[] = [];
+    const client = new C.Client(new SimHost(clock, network, 42), { host: 'broker', port: 1883, clientId: 'idle', keepAliveSec: 10 }, { onEnd: (left) => ends.push(left) });
+    expect(client.publish('t', 'kept', 1)).toBeGreaterThan(0);
+    client.end(60_000);
+    expect(ends).toEqual([1]);
+    clock.advance(70_000);
+    expect([ends, broker.log.length, client.session.queued]).toEqual([[1], 0, 1]);
+  });
+
   it('reconnectMinMs and rxQueueBytes that are not positive are the defaults: 0 made a reconnect loop with no delay, and a queue that never took a CONNACK', () => {
     const { clock, broker, client, events } = setup({ reconnectMinMs: 0, rxQueueBytes: 0 });
     client.start();
