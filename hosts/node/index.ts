@@ -120,17 +120,17 @@ class NodeLink implements Link {
     socket.on('error', (err) => {
       if (!this.reason) this.reason = errorReason(err);
     });
-    socket.on('close', (hadError: boolean) => {
+    socket.on('close', () => {
       const reason = this.reason || (this.opened ? 'closed by peer' : 'closed before open');
       // A clean end (the peer's FIN) after bytes the client had no room for yet: they are part of
       // the stream, delivered through resume() as usual, and onClose follows the last of them (the
       // client drops the link only after handling what it received: a QoS 0 burst then a close
-      // loses nothing). Not after an error: Node has discarded what it had buffered of a reset
+      // loses nothing). Not after an error (its 'error' set `reason`): Node has discarded what it had buffered of a reset
       // stream, so what is kept is no complete tail of anything. Nor when a write was refused and
       // no onWritable followed: the client may owe an acknowledgement and read nothing more until
       // an onWritable that a closed socket never sends; it would wait for ever, so the rest is
       // dropped (the broker sends unacknowledged QoS 1 and 2 messages again).
-      if (this.kept && !hadError && !this.reason && !this.refused && !this.ended) this.gone = reason;
+      if (this.kept && !this.reason && !this.refused && !this.ended) this.gone = reason;
       else this.finish(reason);
     });
   }
