@@ -6,6 +6,8 @@ import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,9 +192,24 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
     }
   }, 300_000);
 
-  it('guards (test/moddable/guards): a DNS reply read after the resolver closed its socket (lwIP\'s batch of two) is no XS abort, for the host and the ECMA-419 class; a TLS write that returns NaN leaves no room, and both publishes are acknowledged; a write that throws returns false', async () => {
+  it('guards (test/moddable/guards): a DNS reply read after the resolver closed its socket (lwIP\'s batch of two) is no XS abort, for the host and the ECMA-419 class; a TLS write that returns NaN leaves no room, and both publishes are acknowledged; a write that throws returns false; a peer\'s close waits for the messages the link held back', async () => {
     const id = 'guards' + process.pid;
-    const app = await buildApp({ manifest: root + 'test/moddable/guards/manifest.json', config: { port: broker.port, clientId: id } });
+    // Part 4's broker: CONNACK, then 6 QoS 0 PUBLISHes ("t", "<i> xxx…", 38 B each) and a FIN, in one go:
+    // 232 B, which the link reads at once (its rx is 256 B).
+    const peer = createServer((socket) => {
+      socket.once('data', () => {
+        const packets = [Buffer.from([0x20, 2, 0, 0])];
+        for (let i = 0; i < 6; i++) {
+          const payload = Buffer.from(`${i} `.padEnd(33, 'x'));
+          packets.push(Buffer.from([0x30, 2 + 1 + payload.length, 0, 1, 0x74]), payload);
+        }
+        socket.end(Buffer.concat(packets));
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const peerPort = (peer.address() as AddressInfo).port;
+    const app = await buildApp({ manifest: root + 'test/moddable/guards/manifest.json', config: { port: broker.port, clientId: id, peerPort } });
     const run = await startApp(app.so);
     try {
       // The resolver's socket is the app's ./fakeudp: "broker.test" is 127.0.0.1, answered twice in one onReadable.
@@ -209,9 +226,13 @@ describe.runIf(have)('on the real Moddable runtime (mcsim) against Mosquitto', (
       // QoS 0 publish sent (WOULD_BLOCK, -1; 0 is "sent").
       expect((await run.waitFor(/^guards: qos0 through a throw (-?\d+)$/, 10_000))[1]).toBe('-1');
       await run.waitFor(/^guards: tls offline -37 injected$/, 10_000);
+      // The peer's close waits for what the link still held (flow control): all 6, in order, then offline.
+      expect((await run.waitFor(/^guards: peer offline (.*), received (\d+)$/, 20_000)).slice(1)).toEqual(['closed by peer', '6']);
+      expect(run.lines.filter((l: string) => l.startsWith('guards: peer out of order'))).toEqual([]);
       expect(run.output()).not.toMatch(/XS abort/);
     } finally {
       await run.stop();
+      peer.close();
     }
   }, 300_000);
 

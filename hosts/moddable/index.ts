@@ -93,7 +93,11 @@ const SOCKET_EVENTS = {
   },
   onError(this: { target: ModdableLink }): void {
     const link = this.target;
-    link._fail(link._opened ? 'closed by peer' : 'refused');
+    // The socket reports the peer's close once it holds nothing unread. What the client had no room
+    // for is still in rx (flow control): the close waits for resume() to deliver it. Till then the
+    // link is as before it opened: it neither reads nor writes (the socket takes no more).
+    if (link._keptEnd > link._keptStart) link._opened = false;
+    else link._fail(link._opened ? 'closed by peer' : 'refused');
   },
 };
 
@@ -270,7 +274,8 @@ class ModdableLink implements Link {
           return;
         }
         this._keptStart = this._keptEnd = 0;
-        this._pull();
+        if (!this._opened) this._fail('closed by peer');
+        else this._pull();
       };
       Timer.set(this._resumeFn, 0);
     }

@@ -9,6 +9,11 @@
 //    < 0): Math.max(0, undefined - 32), NaN. Two QoS 1 publishes in one turn from a timer, the first
 //    through that write: both acknowledged (the second waits for onWritable). Then a write that throws:
 //    the QoS 0 publish through it is not reported sent.
+// 4. "peer": a broker of the test's (config.peerPort) that answers CONNACK, then writes 6 QoS 0
+//    PUBLISHes (38 B each) and its FIN at once. The link reads them all at once; the client's receive
+//    queue (64 B) takes a message or so at a time, and each handler takes 30 ms, so the link still
+//    holds some in rx when the socket (polled every 20 ms on lin) reports the close: all 6 must arrive
+//    first.
 import TCP from "embedded:io/socket/tcp";
 import MQTTClient from "embedded:network/mqtt/client";
 import config from "mc/config";
@@ -118,7 +123,27 @@ function tls() {
 		},
 		onDisconnect(status, retryMs, reason) {
 			trace(`guards: tls offline ${status} ${reason}\n`);
-			client.stop(); // the end: no reconnect
+			client.stop(); // no reconnect
+			Timer.set(peer, 0);
+		},
+	});
+	client.start();
+}
+
+function peer() {
+	let received = 0;
+	const client = new Client(new ModdableHost(), {
+		host: "127.0.0.1", port: Number(config.peerPort), clientId: id + "p", rxQueueBytes: 64, rxBufferSize: 256,
+	}, {
+		onMessage(m) {
+			const k = parseInt(m.text, 10);
+			if (k !== received) trace(`guards: peer out of order ${k}, expected ${received}\n`);
+			received++;
+			for (const t = Date.now(); Date.now() - t < 30; );
+		},
+		onDisconnect(status, retryMs, reason) {
+			trace(`guards: peer offline ${reason}, received ${received}\n`);
+			client.stop(); // the end
 		},
 	});
 	client.start();
