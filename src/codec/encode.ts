@@ -64,7 +64,10 @@ function putU16(buf: Out, pos: number, v: number): number {
 function putData(buf: Out, pos: number, d: Data, kind: number): number {
   // A string, or on XS the String object the session boxed it in (utf8.ts): read as UTF-16.
   if (typeof d === STRING || (XS && d instanceof String)) return buf ? utf8(d as string, kind, buf, pos) : pos + utf8(d as string, kind);
+  // Else a Uint8Array (a Buffer too; of any realm, so no instanceof). Anything else (an ArrayBuffer, a
+  // number) would be sized as NaN.
   d = d as Uint8Array;
+  if (!(d.length >= 0)) fail('not a string or Uint8Array');
   // A topic given as bytes (pre-encoded once, the fastest way to publish) is checked as one.
   if (kind === STR_TOPIC && (!d.length || checkUtf8(d, 0, d.length, true))) fail('invalid topic bytes');
   if (buf) buf.set(d, pos);
