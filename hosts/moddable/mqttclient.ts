@@ -18,11 +18,12 @@ import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
 import Time from 'time';
 import Timer from 'timer';
-import { CONNACK, CONNECTION_LOST, DISCONNECT, EV_PACKET, NEED_MORE, PINGREQ, PUBACK, PUBCOMP, PUBLISH, STOPPED, SUBACK, SUBSCRIBE, UNSUBSCRIBE, WOULD_BLOCK } from '../../src/codec/constants.js';
+import { CONNACK, CONNECTION_LOST, DISCONNECT, EV_PACKET, NEED_MORE, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, STOPPED, SUBACK, SUBSCRIBE, UNSUBSCRIBE, WOULD_BLOCK } from '../../src/codec/constants.js';
 import { Decoder } from '../../src/codec/decoder.js';
 import { checkQos } from '../../src/codec/encode.js';
 import { sizeOfVarint, writeVarint } from '../../src/codec/varint.js';
 import { Session } from '../../src/session/session.js';
+import { QUEUED, RELEASE } from '../../src/session/outbox.js';
 import type { Outbox } from '../../src/session/outbox.js';
 import type { SessionOptions } from '../../src/session/session.js';
 import { decodeUtf8, topicBytes } from '../../src/topic.js';
@@ -44,15 +45,29 @@ const LOGIN = 1; // CONNECT sent
 const ONLINE = 2;
 const WAITING = 3; // reconnect option: waiting to connect again
 const CLOSED = 4;
+const ENDING = 5; // the app's DISCONNECT is written: onClose from the timer (none after close())
 
 type Bytes = ArrayBuffer | ArrayBufferView;
 
 /** One function for the session's events this class does not need: no closure each (an arrow: no prototype object in flash). */
 const NOOP = (): void => {};
 
-/** The bytes of a Buffer as a Uint8Array (the view allocates; the bytes are not copied). */
+/**
+ * The bytes of a Buffer as a Uint8Array (the view allocates; the bytes are not copied). Anything else
+ * is a TypeError: `new Uint8Array("hi")` would be empty, `new Uint8Array(12)` twelve zeros.
+ */
 function view(b: Bytes): Uint8Array {
-  return b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+  if (b instanceof Uint8Array) return b;
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  throw new TypeError('not a buffer');
+}
+
+/** A topic, filter, id or user name: a string, or its UTF-8 as a Buffer (Moddable's client takes both). */
+function str(x: string | Bytes): string {
+  if (typeof x !== OBJECT || !x) return x as string;
+  const v = view(x as Bytes);
+  return decodeUtf8(v, 0, v.length);
 }
 
 /** The session's decoder, telling the client of each control packet after the session handled it. */
@@ -148,13 +163,13 @@ export default class MQTTClient {
     const will = options.will;
     const ka = options.keepAlive ?? options.keepalive ?? 0; // ms; `keepalive`: Moddable's older name
     const so: SessionOptions = {
-      clientId: options.id ?? '',
+      clientId: str(options.id ?? ''),
       clean: options.clean ?? true,
       keepAliveSec: Math.ceil(ka / 1000),
-      username: options.user,
+      username: str(options.user),
       password: options.password === undefined || typeof options.password === 'string' ? options.password : view(options.password),
       will: will && {
-        topic: will.topic,
+        topic: str(will.topic),
         payload: typeof will.message === 'string' ? will.message : view(will.message ?? new ArrayBuffer(0)),
         qos: will.QoS ?? 0,
         retain: !!will.retain,
@@ -192,12 +207,15 @@ export default class MQTTClient {
     this._st = RESOLVING;
     this._schedule(o.connectTimeout ?? 30000); // DNS and the socket (TLS too) must be up by then
     if (isIPv4(o.host)) return this._connect(o.host);
-    // The resolver's UDP socket, its onReadable guarded, as ModdableHost's (hosts/moddable/index.ts
-    // says why): two replies in one call made the resolver read its closed socket, "XS abort".
-    const dns = o.dns ?? {
-      io: Resolver,
-      servers: ['1.1.1.1', '8.8.8.8'],
+    // The resolver's UDP socket (the app's `dns.socket.io`, else UDP), its onReadable guarded, as
+    // ModdableHost's (hosts/moddable/index.ts says why): two replies in one call made the resolver
+    // read its closed socket, "XS abort". The app's own `dns` (the host provider's) is not changed.
+    const d = o.dns ?? { io: Resolver, servers: ['1.1.1.1', '8.8.8.8'] };
+    const io = d.socket?.io ?? UDP;
+    const dns = {
+      ...d,
       socket: {
+        ...d.socket,
         io: function (u: { onReadable: (this: UDP, count: number) => void }) {
           const fn = u.onReadable;
           u.onReadable = function (count) {
@@ -207,19 +225,23 @@ export default class MQTTClient {
               // read past close, or a bad datagram
             }
           };
-          return new UDP(u as never);
+          return new io(u as never);
         },
       },
     };
-    const resolver = new dns.io(dns);
-    // One callback for both outcomes: onResolved(host, address), onError(host).
-    const done = (_host: string, address?: string) => {
-      Timer.set(() => resolver.close(), 0);
-      if (this._st !== RESOLVING || this._sock) return;
-      if (address) this._connect(address);
-      else this._lost(CONNECTION_LOST);
-    };
-    resolver.resolve({ host: o.host, onResolved: done, onError: done });
+    try {
+      const resolver = new dns.io(dns);
+      // One callback for both outcomes: onResolved(host, address), onError(host).
+      const done = (_host: string, address?: string) => {
+        Timer.set(() => resolver.close(), 0);
+        if (this._st !== RESOLVING || this._sock) return;
+        if (address) this._connect(address);
+        else this._lost(CONNECTION_LOST);
+      };
+      resolver.resolve({ host: o.host, onResolved: done, onError: done });
+    } catch {
+      this._schedule(0); // reported from the timer: never inside the constructor, or out of it
+    }
   }
 
   private _connect(address: string): void {
@@ -239,7 +261,7 @@ export default class MQTTClient {
         onError: () => this._lost(CONNECTION_LOST),
       });
     } catch {
-      this._lost(CONNECTION_LOST);
+      this._schedule(0); // reported from the timer (_onTimer): never inside the constructor
     }
   }
 
@@ -273,16 +295,18 @@ export default class MQTTClient {
    * operation DISCONNECT and the status, and a new connection after a backoff.
    */
   _lost(status: number): void {
-    const st = this._st;
-    if (st === CLOSED || st === WAITING) return;
+    if (this._st >= WAITING) return; // WAITING, CLOSED, ENDING
     const o = this._o;
     const r = o.reconnect;
     this._closeSocket();
-    if (!r || status === STOPPED) {
+    if (status === STOPPED) {
+      // After the app's DISCONNECT: onClose from the timer (not inside write(); none after close()).
+      this._st = ENDING;
+      return this._schedule(0);
+    }
+    if (!r) {
       this.close();
-      // After the app's DISCONNECT: onClose, from the event loop (not inside write()).
-      if (status === STOPPED) Timer.set(() => o.onClose?.call(this), 0);
-      else o.onError?.call(this, status);
+      o.onError?.call(this, status);
       return;
     }
     // Exponential backoff with full jitter, from `reconnect` ms (or 1 s) up to 60 s.
@@ -315,7 +339,11 @@ export default class MQTTClient {
   private _onTimer(): void {
     const st = this._st;
     if (st === WAITING) this._open();
-    // No connection within connectTimeout; or a socket call threw (_io); or closed (_lost does nothing).
+    else if (st === ENDING) {
+      this.close();
+      this._o.onClose?.call(this);
+    }
+    // No connection within connectTimeout; or a socket call threw (_io, _open); or closed (_lost does nothing).
     else if (st === RESOLVING || !this._sock) this._lost(CONNECTION_LOST);
     else {
       this._s.tick(Time.ticks >>> 0);
@@ -355,7 +383,8 @@ export default class MQTTClient {
       this._s.pump(Time.ticks >>> 0);
       if (this._keptEnd > this._keptAt) this._pull();
     }
-    if (this._st === ONLINE && this._writable > OVERHEAD) o.onWritable?.call(this, this._writable - OVERHEAD);
+    const n = this._st === ONLINE ? this._room() : 0;
+    if (n) o.onWritable?.call(this, n);
   }
 
   /** Reads and gives the bytes to the session, until the socket is empty or the session takes less (an ack waits for room). */
@@ -471,7 +500,7 @@ export default class MQTTClient {
     this._op = 0;
     if (this._st === CLOSED || (op === CONNACK && this._s.state !== ONLINE)) return; // a refusal: onError follows
     const d = this._dec;
-    const m = this._control(op, op === CONNACK ? 0 : this._id, undefined);
+    const m = this._control(op, op === CONNACK || op === PINGRESP ? 0 : this._id, undefined);
     if (op === CONNACK) {
       m.returnCode = 0;
       m.sessionPresent = d.sessionPresent;
@@ -480,7 +509,9 @@ export default class MQTTClient {
     } else if (op === SUBACK) m.payload = d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadLength);
     const o = this._o;
     o.onControl?.call(this, m);
-    if (op === CONNACK && this._st === ONLINE && this._writable > OVERHEAD) o.onWritable?.call(this, this._writable - OVERHEAD);
+    // The room again: after CONNACK, and after an acknowledgement that freed the outbox (_room).
+    const n = this._st === ONLINE ? this._room() : 0;
+    if (n) o.onWritable?.call(this, n);
   }
 
   /** onControl's message, reused: `operation`, `id`, `status` set, the other fields cleared. */
@@ -535,7 +566,7 @@ export default class MQTTClient {
       // The next fragment of a PUBLISH.
       const b = view(data!);
       const n = b.length;
-      if (options !== undefined || n > this._left) throw new RangeError('fragment');
+      if (options != null || n > this._left) throw new RangeError('fragment'); // (null too: Moddable's mqtt.js writes them so)
       if (this._stream) {
         if (this._pend || n > this._writable) throw new Error('overflow');
         this._io(b);
@@ -553,7 +584,7 @@ export default class MQTTClient {
       }
     } else {
       const op = options?.operation ?? PUBLISH;
-      if (st !== ONLINE && !(this._o.reconnect && op === PUBLISH && options?.QoS)) throw new Error('not connected');
+      if (st !== ONLINE && (st >= CLOSED || !(this._o.reconnect && op === PUBLISH && options?.QoS))) throw new Error('not connected');
       const s = this._s;
       // An app's own packet id (options.id), as Moddable's client takes it, for a QoS 1/2 PUBLISH or an
       // (UN)SUBSCRIBE: the session's counter gives it next. One outside 1-65535, or one that a message
@@ -566,7 +597,7 @@ export default class MQTTClient {
       }
       if (op === PUBLISH) {
         const qos = checkQos(options.QoS ?? 0);
-        const topic = options.topic;
+        const topic = str(options.topic);
         if (topic !== this._topic || !this._topicBytes) {
           this._topicBytes = topicBytes(topic); // throws for a bad topic
           this._topic = topic;
@@ -584,6 +615,9 @@ export default class MQTTClient {
         if (size <= (qos ? this._outboxBytes : this._txBytes)) {
           // Kept by the session (QoS 1, 2: in the outbox until acknowledged).
           if (n === total) r = s.publish(tb, b, qos, this._fragRetain, now);
+          // Its later fragments only complete it: the room for all of it is checked now, as Moddable's
+          // client checks its first fragment (the outbox's only grows meanwhile; a QoS 0 one's is the socket's).
+          else if (size > (qos ? this._room(true) : this._writable)) r = WOULD_BLOCK;
           else {
             if (!this._frag || this._frag.length < total) this._frag = new Uint8Array(total);
             this._frag.set(b!, 0);
@@ -628,16 +662,25 @@ export default class MQTTClient {
         const filters: string[] = [];
         const qos: number[] = [];
         for (let i = 0; i < items.length; i++) {
-          filters.push(items[i].topic);
+          filters.push(str(items[i].topic));
           qos.push(items[i].QoS ?? 0);
         }
         r = s.subscribe(filters, op === SUBSCRIBE ? qos : null, now); // (null: UNSUBSCRIBE)
       } else if (op === PINGREQ) {
         if (!this._send(PINGREQ_BYTES, 0, 2)) r = WOULD_BLOCK;
       } else if (op === DISCONNECT) {
-        s.disconnect(now); // the broker discards the will; the socket closes after
-        this._lost(STOPPED);
-        return 0;
+        // What write() took goes out before it, the window aside (nothing is awaited after a
+        // DISCONNECT). What the socket cannot take now is an "overflow", as with Moddable's client when
+        // DISCONNECT does not fit: write it again from onWritable.
+        (s.options as SessionOptions).inflightWindow = 65535;
+        s.pump(now);
+        r = this._pend || this._writable < 2 ? WOULD_BLOCK : 0;
+        for (let k = 0; k < ob.end; k++) if (ob._st[k] === QUEUED || ob._st[k] === RELEASE) r = WOULD_BLOCK;
+        if (!r) {
+          s.disconnect(now); // the broker discards the will; the socket closes after
+          this._lost(STOPPED);
+          return 0;
+        }
       } else if (op < PUBACK || op > PUBCOMP) throw new RangeError('operation');
       // (PUBACK, PUBREC, PUBREL, PUBCOMP: the session sends them itself, in order.)
     }
@@ -646,8 +689,32 @@ export default class MQTTClient {
     return this._room();
   }
 
-  /** What write() may take now: onWritable's count. */
-  private _room(): number {
-    return this._writable > OVERHEAD && !this._pend ? this._writable - OVERHEAD : 0;
+  /**
+   * What write() may take now, onWritable's count: the socket's room less 8 (as Moddable's client),
+   * and no more than the outbox can keep, so that a QoS 1/2 message within it never fails. With
+   * `kept`: the largest QoS 1/2 PUBLISH the outbox can keep now, in bytes (0: no record is free).
+   */
+  private _room(kept?: boolean): number {
+    const ob = (this._s as unknown as { _ob: Outbox })._ob;
+    const at = ob.at;
+    const len = ob._len;
+    let f = ob._buf.length;
+    // As Outbox._put finds room: after the newest bytes held, or before the oldest.
+    let first = -1;
+    let last = -1;
+    for (let k = 0; k < ob.end; k++) {
+      if (!len[k]) continue;
+      if (first < 0) first = k;
+      last = k;
+    }
+    if (ob.count === ob.max) f = 0;
+    else if (first >= 0) {
+      const a = at[first];
+      const e = at[last] + len[last];
+      f = at[last] >= a ? (f - e > a ? f - e : a) : a - e;
+    }
+    if (kept) return f;
+    const w = this._pend ? 0 : this._writable < f ? this._writable : f;
+    return w > OVERHEAD ? w - OVERHEAD : 0;
   }
 }
