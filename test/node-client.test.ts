@@ -38,7 +38,8 @@ describe('resolveOptions: URL, default ports, client id', () => {
       username: 'user',
       password: 'p@ss',
     });
-    expect(resolveOptions({ url: 'mqtts://[::1]', clientId: 'a' })).toMatchObject({ host: '::1', port: 8883, tls: {} });
+    expect(resolveOptions({ url: 'mqtts://[::1]', clientId: 'a' })).toMatchObject({ host: '::1', port: 8883 });
+    expect(resolveOptions({ url: 'mqtts://[::1]', clientId: 'a' }).tls).toEqual({}); // (toMatchObject's tls: {} matched undefined too: plain TCP)
     const ca = 'PEM';
     expect(resolveOptions({ url: 'mqtts://h/', clientId: 'a', tls: { ca } })).toMatchObject({ host: 'h', port: 8883, tls: { ca } });
     expect(resolveOptions({ url: 'mqtt://u@h', clientId: 'a' })).toMatchObject({ username: 'u', password: undefined });
