@@ -268,7 +268,7 @@ describe('encoder refuses misuse at the API, before writing (case 40)', () => {
     expect(() => C.writeUnsubscribe(buf, 0, 1, [])).toThrow(TypeError);
   });
   it('a payload, filter or field that is neither a string nor a Uint8Array (an ArrayBuffer, a number): TypeError, not a size of NaN', () => {
-    for (const bad of [new ArrayBuffer(3), 5]) {
+    for (const bad of [new ArrayBuffer(3), 5] as unknown[]) {
       expect(() => C.writePublish(buf, 0, 't', bad as Uint8Array, 0, false, false, 0)).toThrow(TypeError);
       expect(() => C.sizeOfPublish('t', bad as Uint8Array, 1)).toThrow(TypeError);
       expect(() => C.writeSubscribe(buf, 0, 1, [bad as unknown as string], [0])).toThrow(TypeError);

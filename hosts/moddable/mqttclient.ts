@@ -691,14 +691,16 @@ export default class MQTTClient {
 
   /**
    * What write() may take now, onWritable's count: the socket's room less 8 (as Moddable's client),
-   * and no more than the outbox can keep, so that a QoS 1/2 message within it never fails. With
-   * `kept`: the largest QoS 1/2 PUBLISH the outbox can keep now, in bytes (0: no record is free).
+   * and, while the outbox holds anything, no more than it can keep, so that a QoS 1/2 message within
+   * the count never fails (an empty outbox keeps any message; one larger goes straight to the
+   * socket). With `kept`: the largest QoS 1/2 PUBLISH the outbox can keep now (0: no record is free).
    */
   private _room(kept?: boolean): number {
     const ob = (this._s as unknown as { _ob: Outbox })._ob;
     const at = ob.at;
     const len = ob._len;
-    let f = ob._buf.length;
+    const cap = ob._buf.length;
+    let f = cap;
     // As Outbox._put finds room: after the newest bytes held, or before the oldest.
     let first = -1;
     let last = -1;
@@ -711,10 +713,10 @@ export default class MQTTClient {
     else if (first >= 0) {
       const a = at[first];
       const e = at[last] + len[last];
-      f = at[last] >= a ? (f - e > a ? f - e : a) : a - e;
+      f = at[last] >= a ? (cap - e > a ? cap - e : a) : a - e;
     }
     if (kept) return f;
-    const w = this._pend ? 0 : this._writable < f ? this._writable : f;
+    const w = this._pend ? 0 : f < cap && f < this._writable ? f : this._writable;
     return w > OVERHEAD ? w - OVERHEAD : 0;
   }
 }
