@@ -27,7 +27,6 @@ import { QUEUED, RELEASE } from '../../src/session/outbox.js';
 import type { Outbox } from '../../src/session/outbox.js';
 import type { SessionOptions } from '../../src/session/session.js';
 import { decodeUtf8, topicBytes } from '../../src/topic.js';
-import { isIPv4 } from './ipv4.js';
 
 /** What onWritable's count leaves for the socket's own use, as Moddable's client does. */
 const OVERHEAD = 8;
@@ -201,12 +200,13 @@ export default class MQTTClient {
     this._open();
   }
 
-  /** Resolves the host (unless it is an address), then connects the socket. */
+  /** Resolves the host, then connects the socket. */
   private _open(): void {
     const o = this._o;
     this._st = RESOLVING;
     this._schedule(o.connectTimeout ?? 30000); // DNS and the socket (TLS too) must be up by then
-    if (isIPv4(o.host)) return this._connect(o.host);
+    // A name or an address: Moddable's resolver gives an address back as it is (from its timer, with
+    // no query), as it does for Moddable's client, which resolves every host too.
     // The resolver's UDP socket (the app's `dns.socket.io`, else UDP), its onReadable guarded, as
     // ModdableHost's (hosts/moddable/index.ts says why): two replies in one call made the resolver
     // read its closed socket, "XS abort". The app's own `dns` (the host provider's) is not changed.
