@@ -94,9 +94,11 @@ const SOCKET_EVENTS = {
   onError(this: { target: ModdableLink }): void {
     const link = this.target;
     // The socket reports the peer's close once it holds nothing unread. What the client had no room
-    // for is still in rx (flow control): the close waits for resume() to deliver it. Till then the
-    // link is as before it opened: it neither reads nor writes (the socket takes no more).
-    if (link._keptEnd > link._keptStart) link._opened = false;
+    // for is still in rx (flow control): the close waits for resume() to deliver it, the link as
+    // before it opened meanwhile (no reads; writes go nowhere, below). Not when a write was refused
+    // and no onWritable followed: the client may owe an acknowledgement and read nothing more until
+    // an onWritable that will not come, so the rest is dropped (the broker sends QoS 1/2 again).
+    if (link._keptEnd > link._keptStart && !link._wantWritable) link._opened = false;
     else link._fail(link._opened ? 'closed by peer' : 'refused');
   },
 };
@@ -282,7 +284,11 @@ class ModdableLink implements Link {
   }
 
   write(bytes: Uint8Array, offset: number, length: number): boolean {
-    if (this._ended || !this._opened || !this._socket) return false;
+    // Closed by the peer with bytes held (onError): a write goes nowhere, as into any socket whose peer
+    // has closed, and is taken, so that an acknowledgement never stops the client reading what is
+    // held (a QoS 1/2 message unacknowledged comes again after the reconnect; QoS 2 once still).
+    // (Open and not ended: it has a socket.)
+    if (this._ended || !this._opened) return !this._ended && this._keptEnd > this._keptStart;
     if (length <= 0) return true;
     if (this._pending || (length > this._writable && length <= this._capacity)) {
       // Full now; it fits once the socket has sent what it holds (ECMA-419 write throws past the count).
