@@ -100,6 +100,19 @@ describe('the ECMA-419 class: what Moddable\'s client and its mqtt.js layer writ
     expect(s.take()).toEqual([0x40, 2, 1, 0x2c]); // its PUBACK
     c.close();
   });
+
+  it('the app\'s PINGREQ goes out as C0 00 and counts as sent for keepalive: the session\'s own PINGREQ comes a keepalive after it', () => {
+    const { c, s } = online({ keepAlive: 10_000 });
+    advance(6_000);
+    expect(c.write(null, { operation: MQTTClient.PINGREQ })).toBeGreaterThan(0);
+    expect(s.take()).toEqual([0xc0, 0]);
+    s.feed(PINGRESP);
+    advance(9_000); // 15 s since CONNECT, 9 s since the app's PINGREQ: nothing due yet
+    expect(s.take()).toEqual([]);
+    advance(1_000);
+    expect(s.take()).toEqual([0xc0, 0]);
+    c.close();
+  });
 });
 
 describe('the ECMA-419 class: what write() and onWritable promise holds', () => {
@@ -215,6 +228,29 @@ describe('the ECMA-419 class: callbacks as the spec\'s base class pattern has th
     expect(s).toBeInstanceOf(TCP);
     expect(s.o.address).toBe('10.0.0.1');
     expect(log).toEqual([]);
+  });
+
+  it('the reconnect option: a lost connection is onControl DISCONNECT with id 0 and the status, and no field of the message before it (one object, reused)', () => {
+    const seen: any[] = [];
+    const { c, s } = online({ reconnect: 100, clean: false, onControl(m: any) { seen.push({ ...m }); } });
+    c.write(null, { operation: MQTTClient.SUBSCRIBE, items: [{ topic: 'a', QoS: 1 }] });
+    s.feed([0x90, 3, 0, 1, 1]); // SUBACK id 1, QoS 1
+    c.write(Uint8Array.of(1), { topic: 't', QoS: 1 });
+    s.feed([0x40, 2, 0, 2]); // PUBACK id 2
+    s.o.onError();
+    expect(seen.map((m) => [m.operation, m.id])).toEqual([[2, 0], [9, 1], [4, 2], [14, 0]]);
+    expect(seen[1].payload).toEqual(Uint8Array.of(1));
+    const lost = seen[3];
+    expect(lost.status).toBeLessThan(0); // CONNECTION_LOST
+    expect([lost.returnCode, lost.sessionPresent, lost.payload]).toEqual([undefined, undefined, undefined]);
+    advance(100); // the backoff: a new socket, CONNECT, CONNACK with the session present
+    const s2 = sockets[sockets.length - 1];
+    expect(s2).not.toBe(s);
+    s2.writable(1536);
+    expect(s2.take()[0]).toBe(0x10);
+    s2.feed([0x20, 2, 1, 0]);
+    expect(seen[4]).toMatchObject({ operation: 2, id: 0, returnCode: 0, sessionPresent: true, status: undefined });
+    expect(c.write(Uint8Array.of(2), { topic: 't', QoS: 1 })).toBeGreaterThan(0);
   });
 
   it('after close(), write() throws, with the reconnect option too (a QoS 1 message went into an outbox that would never send it)', () => {

@@ -32,7 +32,6 @@ import { decodeUtf8, topicBytes } from '../../src/topic.js';
 const OVERHEAD = 8;
 /** The timer's delay while nothing is due (it is rescheduled, never made again). */
 const IDLE_MS = 0x3fffffff;
-const PINGREQ_BYTES = Uint8Array.of(0xc0, 0);
 // onReadable's options for the second and later pieces of a message (the first carries topic, QoS, byteLength).
 const MORE = Object.freeze({ more: true });
 const LAST = Object.freeze({ more: false });
@@ -112,44 +111,46 @@ export default class MQTTClient {
   declare private _o: any; // the constructor's options: callbacks, host, port, dns, socket, reconnect
   declare private _s: Session;
   declare private _dec: ControlDecoder;
-  declare private _outboxBytes: number;
-  declare private _txBytes: number;
   declare private _timer: Timer;
-  private _sock: any = null;
+  // The fields declared without a value start undefined: each is set before it is read, or read
+  // only as true or false (a field is bytecode in the constructor, and RAM from then on; one that
+  // is never used, such as the fragments' while no message is written in fragments, costs neither).
+  // The numbers read as numbers before they are set start at 0.
+  declare private _sock: any;
   /** @internal */
-  _st = RESOLVING;
+  declare _st: number;
   private _writable = 0;
   private _unread = 0; // bytes the socket holds for us
-  private _rx: Uint8Array | null = null;
+  declare private _rx: Uint8Array | null;
   private _keptAt = 0; // rx[_keptAt, _keptEnd): read, not yet taken by the session (an ack waits for room)
   private _keptEnd = 0;
   private _rdAt = 0; // the piece onReadable offers: _rd[_rdAt, _rdEnd)
   private _rdEnd = 0;
-  private _rd: Uint8Array | null = null; // the decoder's data, or _hold
+  declare private _rd: Uint8Array | null; // the decoder's data, or _hold
   // What onReadable left unread, kept until read() takes it; meanwhile the decoder takes no more
   // bytes (as Moddable's client stops parsing), and the socket is read again once it is all read.
-  private _hold: Uint8Array | null = null;
+  declare private _hold: Uint8Array | null;
   /** @internal */
-  _holding = false;
+  declare _holding: boolean;
   // A PUBLISH written in fragments: _left bytes to come. Into _frag (then given to the session
   // whole) or, when it cannot be kept (_stream), straight to the socket.
-  private _left = 0;
-  private _frag: Uint8Array | null = null;
-  private _fragAt = 0;
-  private _stream = false;
-  private _cap = 0; // the largest writable count seen: the socket's send buffer
-  private _pend: Uint8Array | null = null; // the tail of a packet larger than the send buffer, for onWritable
-  private _pendAt = 0;
-  private _fragTopic: Uint8Array | null = null;
-  private _fragQos = 0;
-  private _fragRetain = false;
-  private _topic = ''; // the last topic published, and its bytes
-  private _topicBytes: Uint8Array | null = null;
+  declare private _left: number;
+  declare private _frag: Uint8Array | null;
+  declare private _fragAt: number;
+  declare private _stream: boolean;
+  declare private _cap: number; // the largest writable count seen: the socket's send buffer (undefined until one is)
+  declare private _pend: Uint8Array | null; // the tail of a packet larger than the send buffer, for onWritable
+  declare private _pendAt: number;
+  declare private _fragTopic: Uint8Array | null;
+  declare private _fragQos: number;
+  declare private _fragRetain: boolean;
+  declare private _topic: string; // the last topic published, and its bytes
+  declare private _topicBytes: Uint8Array | null;
   private _attempt = 0;
   /** @internal The control packet the decoder saw last (type, 0: none), reported once the session handled it. */
-  _op = 0;
+  declare _op: number;
   /** @internal */
-  _id = 0;
+  declare _id: number;
   // onControl's message: one object, valid during the call.
   private _msg: { operation: number; id: number; returnCode?: number; sessionPresent?: boolean; payload?: Uint8Array; status?: number } = { operation: 0, id: 0 };
 
@@ -174,8 +175,8 @@ export default class MQTTClient {
         retain: !!will.retain,
       },
       rxBufferSize: 16, // replaced below by the decoder that reports control packets
-      txBufferSize: (this._txBytes = options.txBufferSize ?? 1024),
-      outboxBytes: (this._outboxBytes = options.outboxBytes ?? 4096),
+      txBufferSize: options.txBufferSize ?? 1024,
+      outboxBytes: options.outboxBytes ?? 4096, // (both read again from the session's options: write())
       outboxMessages: options.outboxMessages,
       inflightWindow: options.inflightWindow,
       qos2Window: options.qos2Window,
@@ -282,7 +283,7 @@ export default class MQTTClient {
     this._holding = false;
     this._stream = false;
     this._frag = this._pend = null;
-    this._op = 0;
+    this._op = this._id = 0;
     try {
       sock?.close();
     } catch {
@@ -314,7 +315,8 @@ export default class MQTTClient {
     const delay = Math.max(min >> 2, Math.floor(Math.random() * Math.min(60000, min * 2 ** Math.min(this._attempt++, 16))));
     this._st = WAITING;
     this._schedule(delay);
-    o.onControl?.call(this, this._control(DISCONNECT, 0, status));
+    this._op = DISCONNECT; // (id 0: _closeSocket)
+    this._report(status);
   }
 
   /**
@@ -355,7 +357,7 @@ export default class MQTTClient {
 
   private _onWritable(count: number): void {
     this._writable = count;
-    if (count > this._cap) this._cap = count;
+    if (!(count <= this._cap)) this._cap = count;
     const st = this._st;
     const o = this._o;
     if (st === RESOLVING) {
@@ -493,14 +495,22 @@ export default class MQTTClient {
     }
   }
 
-  /** @internal Reports the control packet the decoder saw last, now that the session has handled it. */
-  _report(): void {
+  /**
+   * @internal Reports the control packet the decoder saw last, now that the session has handled it;
+   * or (_lost, with `status`) DISCONNECT: the connection is lost, a new one follows. onControl's
+   * message is one object, reused: the fields of this packet set, the others cleared.
+   */
+  _report(status?: number): void {
     const op = this._op;
     if (!op) return;
     this._op = 0;
     if (this._st === CLOSED || (op === CONNACK && this._s.state !== ONLINE)) return; // a refusal: onError follows
     const d = this._dec;
-    const m = this._control(op, op === CONNACK || op === PINGRESP ? 0 : this._id, undefined);
+    const m = this._msg;
+    m.operation = op;
+    m.id = op === CONNACK || op === PINGRESP ? 0 : this._id;
+    m.status = status;
+    m.returnCode = m.sessionPresent = m.payload = undefined;
     if (op === CONNACK) {
       m.returnCode = 0;
       m.sessionPresent = d.sessionPresent;
@@ -512,16 +522,6 @@ export default class MQTTClient {
     // The room again: after CONNACK, and after an acknowledgement that freed the outbox (_room).
     const n = this._st === ONLINE ? this._room() : 0;
     if (n) o.onWritable?.call(this, n);
-  }
-
-  /** onControl's message, reused: `operation`, `id`, `status` set, the other fields cleared. */
-  private _control(operation: number, id: number, status: number | undefined) {
-    const m = this._msg;
-    m.operation = operation;
-    m.id = id;
-    m.status = status;
-    m.returnCode = m.sessionPresent = m.payload = undefined;
-    return m;
   }
 
   // ---- the application's calls ----
@@ -586,6 +586,7 @@ export default class MQTTClient {
       const op = options?.operation ?? PUBLISH;
       if (st !== ONLINE && (st >= CLOSED || !(this._o.reconnect && op === PUBLISH && options?.QoS))) throw new Error('not connected');
       const s = this._s;
+      const so = s.options as SessionOptions;
       // An app's own packet id (options.id), as Moddable's client takes it, for a QoS 1/2 PUBLISH or an
       // (UN)SUBSCRIBE: the session's counter gives it next. One outside 1-65535, or one that a message
       // or (UN)SUBSCRIBE in flight holds [MQTT-2.3.1-2], is a RangeError. Without it, the counter's next.
@@ -609,12 +610,10 @@ export default class MQTTClient {
         if (!(total >= n)) throw new RangeError('byteLength');
         const rl = 2 + tb.length + (qos ? 2 : 0) + total;
         const size = 1 + sizeOfVarint(rl) + rl;
-        this._fragQos = qos;
-        this._fragRetain = !!options.retain;
-        this._fragTopic = tb;
-        if (size <= (qos ? this._outboxBytes : this._txBytes)) {
+        const retain = !!options.retain;
+        if (size <= (qos ? so.outboxBytes! : so.txBufferSize!)) {
           // Kept by the session (QoS 1, 2: in the outbox until acknowledged).
-          if (n === total) r = s.publish(tb, b, qos, this._fragRetain, now);
+          if (n === total) r = s.publish(tb, b, qos, retain, now);
           // Its later fragments only complete it: the room for all of it is checked now, as Moddable's
           // client checks its first fragment (the outbox's only grows meanwhile; a QoS 0 one's is the socket's).
           else if (size > (qos ? this._room(true) : this._writable)) r = WOULD_BLOCK;
@@ -623,6 +622,9 @@ export default class MQTTClient {
             this._frag.set(b!, 0);
             this._fragAt = n;
             this._left = total - n;
+            this._fragTopic = tb;
+            this._fragQos = qos;
+            this._fragRetain = retain;
           }
         } else {
           // Too large to keep: straight to the socket (as Moddable's client sends everything), its
@@ -632,7 +634,7 @@ export default class MQTTClient {
           const head = size - total;
           if (this._pend || head + n > this._writable) throw new Error('overflow');
           const h = new Uint8Array(head);
-          h[0] = 0x30 | (qos << 1) | (this._fragRetain ? 1 : 0);
+          h[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
           let p = writeVarint(h, 1, rl);
           h[p++] = tb.length >> 8;
           h[p++] = tb.length & 255;
@@ -667,12 +669,13 @@ export default class MQTTClient {
         }
         r = s.subscribe(filters, op === SUBSCRIBE ? qos : null, now); // (null: UNSUBSCRIBE)
       } else if (op === PINGREQ) {
-        if (!this._send(PINGREQ_BYTES, 0, 2)) r = WOULD_BLOCK;
+        // Through the session's transmit buffer, as its own (keepalive counts it as sent).
+        if (!(s as unknown as { _sendTx(end: number, now: number, first: number): boolean })._sendTx(2, now, 0xc0)) r = WOULD_BLOCK;
       } else if (op === DISCONNECT) {
         // What write() took goes out before it, the window aside (nothing is awaited after a
         // DISCONNECT). What the socket cannot take now is an "overflow", as with Moddable's client when
         // DISCONNECT does not fit: write it again from onWritable.
-        (s.options as SessionOptions).inflightWindow = 65535;
+        so.inflightWindow = 65535;
         s.pump(now);
         r = this._pend || this._writable < 2 ? WOULD_BLOCK : 0;
         for (let k = 0; k < ob.end; k++) if (ob._st[k] === QUEUED || ob._st[k] === RELEASE) r = WOULD_BLOCK;
